@@ -1,0 +1,110 @@
+"""Claim lines in, decisions out: the engine's stable data model.
+
+``ClaimLine`` is one service line of a member's claim (or of their paid history).
+``Decision`` is what the engine says of one input line, with the ``Finding``s behind it.
+All three are frozen attrs classes with ``__slots__``; they are the embedding API's types and
+map one to one onto the CSV and JSON formats of ``policyc run``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import attrs
+
+DecisionValue = Literal["allow", "deny", "review", "error"]
+FindingAction = Literal["deny", "review", "error"]
+
+
+def _codes(value: object) -> tuple[str, ...]:
+    """Accept a tuple, list or space-separated string of codes; store upper case."""
+    if isinstance(value, str):
+        value = value.split()
+    return tuple(str(v).strip().upper() for v in value if str(v).strip())  # type: ignore[attr-defined]
+
+
+def _dx(value: object) -> tuple[str, ...]:
+    """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
+    return tuple(code.replace(".", "") for code in _codes(value))
+
+
+@attrs.frozen(slots=True)
+class ClaimLine:
+    """One service line: who, by whom, when, what, and what it carries."""
+
+    claim_id: str
+    line: int
+    member_id: str
+    date: dt.date
+    code: str = attrs.field(converter=lambda c: str(c).strip().upper())
+    provider_id: str = ""
+    modifiers: tuple[str, ...] = attrs.field(default=(), converter=_codes)
+    units: int = 1
+    dx: tuple[str, ...] = attrs.field(default=(), converter=_dx)
+    pos: str = ""
+    auth: str = ""
+
+    @property
+    def ref(self) -> LineRef:
+        return LineRef(self.claim_id, self.line)
+
+
+@attrs.frozen(slots=True)
+class LineRef:
+    """Names a line in findings: its claim id and line number."""
+
+    claim_id: str
+    line: int | str
+
+
+@attrs.frozen(slots=True)
+class Finding:
+    """One rule's verdict on one line."""
+
+    rule: str
+    action: FindingAction
+    carc: str
+    message: str
+    source: str
+    related: tuple[LineRef, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Decision:
+    """The engine's answer for one input line.
+
+    ``date`` is ISO text and ``line`` an int for well-formed lines; a malformed row echoes what
+    it had (decision ``error``).
+    """
+
+    claim_id: str
+    line: int | str
+    member_id: str
+    date: str
+    code: str
+    decision: DecisionValue
+    findings: tuple[Finding, ...] = ()
+
+
+def decide(findings: tuple[Finding, ...] | list[Finding]) -> DecisionValue:
+    """Deny if any finding denies, review if only review findings fired, else allow."""
+    if not findings:
+        return "allow"
+    if any(f.action == "deny" for f in findings):
+        return "deny"
+    if any(f.action == "error" for f in findings):
+        return "error"
+    return "review"
+
+
+def decision_for(line: ClaimLine, findings: tuple[Finding, ...]) -> Decision:
+    return Decision(
+        claim_id=line.claim_id,
+        line=line.line,
+        member_id=line.member_id,
+        date=line.date.isoformat(),
+        code=line.code,
+        decision=decide(findings),
+        findings=findings,
+    )

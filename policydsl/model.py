@@ -1,0 +1,273 @@
+"""The resolved policy: rules as both engines see them.
+
+The parser produces an AST that mirrors the text (``nodes``); the resolver turns it into these
+classes: code sets expanded to ``frozenset``s of upper-case codes, diagnosis sets split into
+exact codes and prefixes, every rule with its id, action, CARC, message, validity and source
+location. The reference interpreter, the code generator and the CMS table readers all speak
+this vocabulary, and nothing here refers back to the text.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Literal, Union
+
+import attrs
+
+Action = Literal["deny", "review"]
+
+#: CMS's NCCI-associated modifiers: any of them on the column 2 line bypasses a PTP edit whose
+#: modifier indicator is 1 (domain.md, family 1).
+NCCI_MODIFIERS: frozenset[str] = frozenset(
+    ["59", "XE", "XS", "XP", "XU", "E1", "E2", "E3", "E4", "FA", "TA", "LT", "RT", "LC", "LD",
+     "RC", "LM", "RI", "24", "25", "57", "58", "78", "79", "27", "91"]
+    + [f"F{i}" for i in range(1, 10)]
+    + [f"T{i}" for i in range(1, 10)]
+)
+
+#: E/M office visits a global period covers unless the rule says otherwise.
+DEFAULT_GLOBAL_COVERS: frozenset[str] = frozenset(
+    [f"992{n:02d}" for n in range(2, 6)] + [f"992{n:02d}" for n in range(11, 16)]
+)
+#: Modifiers that let an E/M through a global period unless the rule says otherwise.
+DEFAULT_GLOBAL_BYPASS: frozenset[str] = frozenset(["24", "25", "57", "79"])
+
+
+@attrs.frozen
+class Validity:
+    """The dates of service a rule applies to, both ends inclusive; ``None`` is open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.start is not None and self.end is not None and self.end < self.start
+
+
+WindowKind = Literal["days", "months", "day", "claim", "year", "lifetime"]
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` months before ``day``, or that month's last day."""
+    index = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(day.day, last))
+
+
+@attrs.frozen
+class Window:
+    """A counting window that ends on a line's date of service.
+
+    ``days`` N: dates d-N+1 .. d. ``months`` N: dates after the same day N months before d.
+    ``day``: d only. ``year``: the calendar year of d. ``lifetime``: every date. ``claim``:
+    lines of the same claim id, whatever their date.
+    """
+
+    kind: WindowKind
+    count: int = 1
+
+    def first_day(self, day: dt.date) -> dt.date:
+        """The earliest date inside the window that ends on ``day`` (``claim``: no bound)."""
+        if self.kind == "days":
+            return day - dt.timedelta(days=self.count - 1)
+        if self.kind == "months":
+            return months_before(day, self.count) + dt.timedelta(days=1)
+        if self.kind == "day":
+            return day
+        if self.kind == "year":
+            return dt.date(day.year, 1, 1)
+        return dt.date.min
+
+    def __str__(self) -> str:
+        if self.kind == "days":
+            return f"{self.count}d"
+        if self.kind == "months":
+            return f"{self.count}mo"
+        return self.kind
+
+
+@attrs.frozen
+class DxSet:
+    """Diagnoses a line may carry: exact codes and prefixes, both without the dot, upper case."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...] = ()
+
+    def matches(self, diagnosis: str) -> bool:
+        return diagnosis in self.exact or diagnosis.startswith(self.prefixes)
+
+
+@attrs.frozen(kw_only=True)
+class RuleInfo:
+    """What every rule carries, whatever its kind."""
+
+    id: str
+    action: Action
+    carc: str
+    message: str
+    source: str  # "file:line:col" of the statement (or "file:row" for a table row)
+    validity: Validity = Validity()
+
+
+@attrs.frozen
+class Forbid:
+    """``when TRIGGERS forbid TARGETS [unless modifier M]``: same member, provider and date."""
+
+    info: RuleInfo
+    triggers: frozenset[str]
+    targets: frozenset[str]
+    bypass: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class Exclusive:
+    """``exclusive A, B, ...``: the first listed code present wins; the others are denied."""
+
+    info: RuleInfo
+    codes: tuple[str, ...]
+
+
+@attrs.frozen
+class Global:
+    """``global PROCS Nd [covers C] [unless modifier M]``: E/M lines inside the period."""
+
+    info: RuleInfo
+    procedures: frozenset[str]
+    days: int
+    covers: frozenset[str] = DEFAULT_GLOBAL_COVERS
+    bypass: frozenset[str] = DEFAULT_GLOBAL_BYPASS
+
+    @property
+    def includes_day_before(self) -> bool:
+        """Major surgery (a 90-day global period or longer) also covers the day before."""
+        return self.days >= 90
+
+
+@attrs.frozen
+class Limit:
+    """``limit CODES per WINDOW [by provider] <= N [units|sessions] [unless modifier M]``."""
+
+    info: RuleInfo
+    codes: frozenset[str]
+    window: Window
+    maximum: int
+    sessions: bool = False
+    by_provider: bool = False
+    bypass: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class Prerequisite:
+    """``require K of REQUIRED within WINDOW before TARGETS``."""
+
+    info: RuleInfo
+    targets: frozenset[str]
+    required: frozenset[str]
+    count: int
+    window: Window
+
+
+@attrs.frozen
+class Addon:
+    """``addon ADDONS requires PRIMARIES``: an allowed primary the same day, same provider."""
+
+    info: RuleInfo
+    addons: frozenset[str]
+    primaries: frozenset[str]
+
+
+@attrs.frozen
+class RequireDx:
+    """``require dx DX for CODES``."""
+
+    info: RuleInfo
+    codes: frozenset[str]
+    diagnoses: DxSet
+
+
+@attrs.frozen
+class RequireAuth:
+    """``require auth for CODES``."""
+
+    info: RuleInfo
+    codes: frozenset[str]
+
+
+@attrs.frozen
+class Deleted:
+    """``deleted CODES since DATE [use REPLACEMENTS]``: invalid on and after the date."""
+
+    info: RuleInfo
+    codes: frozenset[str]
+    since: dt.date
+    replacements: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ForbidModifier:
+    """``forbid modifier M on CODES``."""
+
+    info: RuleInfo
+    modifiers: frozenset[str]
+    codes: frozenset[str]
+
+
+@attrs.frozen
+class Mue:
+    """``mue CODES <= N per line|day``: CMS medically unlikely edit.
+
+    ``per line`` (MAI 1) judges each line's units alone. ``per day`` (MAI 2 and 3) sums the
+    units of the code for the member, provider and date; over the maximum, every line of the
+    code that date is denied.
+    """
+
+    info: RuleInfo
+    codes: frozenset[str]
+    maximum: int
+    per_day: bool = True
+
+
+Rule = Union[
+    Forbid, Exclusive, Global, Limit, Prerequisite, Addon, RequireDx, RequireAuth, Deleted,
+    ForbidModifier, Mue,
+]
+
+#: Rule kinds judged on a line by itself (stage 1).
+LINE_RULES = (Deleted, RequireDx, RequireAuth, ForbidModifier)
+#: Rule kinds judged among the lines of one date and provider, all at once (stage 2).
+PAIR_RULES = (Forbid, Exclusive, Global, Mue)
+#: Rule kinds judged line by line against the allowed history (stage 3).
+HISTORY_RULES = (Limit, Prerequisite)
+#: Rule kinds judged last, against the lines that survived everything else (stage 4).
+ADDON_RULES = (Addon,)
+
+
+def rule_codes(rule: Rule) -> frozenset[str]:
+    """The codes whose lines a rule can judge (deny or pend)."""
+    if isinstance(rule, Forbid):
+        return rule.targets
+    if isinstance(rule, Exclusive):
+        return frozenset(rule.codes[1:])
+    if isinstance(rule, Global):
+        return rule.covers
+    if isinstance(rule, Prerequisite):
+        return rule.targets
+    if isinstance(rule, Addon):
+        return rule.addons
+    return rule.codes
+
+
+@attrs.frozen
+class RuleSet:
+    """A resolved policy: its name, the files it came from, and its rules in order."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    files: tuple[str, ...] = ()
