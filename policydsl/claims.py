@@ -87,6 +87,13 @@ class Decision:
     findings: tuple[Finding, ...] = ()
 
 
+def order_key(line: ClaimLine, judged: bool = True) -> tuple[object, ...]:
+    """A member's lines are judged in order of date of service, then claim id, then line
+    number; the remaining fields only make the order total, so input order never matters."""
+    return (line.date, line.claim_id, line.line, judged, line.code, line.provider_id,
+            line.modifiers, line.units, line.dx, line.pos, line.auth)
+
+
 def decide(findings: tuple[Finding, ...] | list[Finding]) -> DecisionValue:
     """Deny if any finding denies, review if only review findings fired, else allow."""
     if not findings:

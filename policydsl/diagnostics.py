@@ -1,0 +1,169 @@
+"""Diagnostics: every problem the toolchain reports, with its code and location.
+
+A ``Diagnostic`` is ``{code, severity, message, location}``. Renderers turn a sorted list of them
+into the ``file:line:col: error CODE: message`` text with the source line and a caret, into
+JSON, or into SARIF 2.1.0 for code-scanning tools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import attrs
+import orjson
+
+from .nodes import Span
+
+Severity = Literal["error", "warning"]
+
+#: Every diagnostic code, with a one-line summary (documented in docs/cli.md).
+CODES: dict[str, str] = {
+    "E001": "syntax error",
+    "E002": "file cannot be read",
+    "E101": "undefined set or name",
+    "E102": "duplicate name",
+    "E103": "cyclic set definition",
+    "E104": "missing or misplaced policy declaration",
+    "E105": "unknown policy in extends",
+    "E106": "disable of a rule that does not exist",
+    "E107": "cyclic extends",
+    "E108": "duplicate policy name",
+    "E201": "malformed procedure code",
+    "E202": "reversed range",
+    "E203": "range joins codes of different shapes",
+    "E204": "malformed ICD-10-CM code or pattern",
+    "E205": "malformed date",
+    "E206": "empty validity",
+    "E207": "malformed modifier",
+    "E208": "duration not allowed here",
+    "E209": "malformed CARC",
+    "E210": "CMS table cannot be loaded",
+    "E211": "count must be at least 1",
+    "E212": "rule option given twice",
+    "W301": "rule names a code deleted in scope",
+    "W302": "a code forbids itself",
+    "W303": "add-on whose primary is forbidden with it",
+    "W304": "identical rules",
+    "W305": "limit made redundant by a stricter one",
+    "W306": "unused set",
+}
+
+
+@attrs.frozen(slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    file: str
+    span: Span
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.span.line}:{self.span.column}"
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.span.line, self.span.column, self.code, self.message)
+
+
+def error(code: str, message: str, file: str, span: Span) -> Diagnostic:
+    return Diagnostic(code, "error", message, file, span)
+
+
+def warning(code: str, message: str, file: str, span: Span) -> Diagnostic:
+    return Diagnostic(code, "warning", message, file, span)
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used: carries its error diagnostics, sorted by location."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.sources = sources or {}
+        super().__init__(render_text(self.diagnostics, self.sources))
+
+
+def _caret_block(diagnostic: Diagnostic, source: str | None) -> str:
+    span = diagnostic.span
+    if not source or span.line < 1:
+        return ""
+    lines = source.splitlines()
+    if span.line > len(lines):
+        return ""
+    text = lines[span.line - 1].expandtabs(1)
+    width = span.end_column - span.column if span.end_line == span.line else 1
+    width = max(1, min(width, len(text) - span.column + 1))
+    return f"\n    {text}\n    {' ' * (span.column - 1)}{'^' * width}"
+
+
+def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
+    """``file:line:col: severity CODE: message``, the source line and a caret, one per item."""
+    return "\n".join(
+        f"{d.location}: {d.severity} {d.code}: {d.message}{_caret_block(d, sources.get(d.file))}"
+        for d in diagnostics
+    )
+
+
+def as_json(diagnostics: Iterable[Diagnostic]) -> bytes:
+    items = [
+        {
+            "code": d.code,
+            "severity": d.severity,
+            "message": d.message,
+            "location": {
+                "file": d.file,
+                "line": d.span.line,
+                "column": d.span.column,
+                "end_line": d.span.end_line,
+                "end_column": d.span.end_column,
+            },
+        }
+        for d in diagnostics
+    ]
+    return orjson.dumps(items, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def as_sarif(diagnostics: Iterable[Diagnostic], tool_version: str) -> bytes:
+    items = list(diagnostics)
+    rules = [
+        {"id": code, "shortDescription": {"text": CODES[code]}}
+        for code in sorted({d.code for d in items})
+    ]
+    results: list[dict[str, Any]] = [
+        {
+            "ruleId": d.code,
+            "level": d.severity,
+            "message": {"text": d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": d.file},
+                        "region": {
+                            "startLine": max(d.span.line, 1),
+                            "startColumn": max(d.span.column, 1),
+                            "endLine": max(d.span.end_line, 1),
+                            "endColumn": max(d.span.end_column, 1),
+                        },
+                    }
+                }
+            ],
+        }
+        for d in items
+    ]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "policyc",
+                        "version": tool_version,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return orjson.dumps(log, option=orjson.OPT_INDENT_2) + b"\n"

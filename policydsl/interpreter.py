@@ -1,0 +1,235 @@
+"""The reference interpreter: ``docs/semantics.md``, written as directly as possible.
+
+It walks every rule for every line and scans the member's whole history for every question,
+so it is slow (quadratic per member) and meant to be obviously right. The compiled engine
+(``codegen`` + ``engine``) must give the same decisions; the test suite checks that on
+generated policies and histories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from . import model as m
+from .claims import ClaimLine, Decision, Finding, decision_for, order_key
+
+
+@attrs.define(eq=False)
+class _Item:
+    line: ClaimLine
+    judged: bool  # False for history lines: already paid, counted as allowed
+    index: int  # position in the input (claim lines) or -1
+    denied: bool = False
+    findings: list[Finding] = attrs.Factory(list)
+
+
+def _finding(rule: m.Rule, related: Sequence[_Item] = ()) -> Finding:
+    info = rule.info
+    return Finding(info.id, info.action, info.carc, info.message, info.source,
+                   tuple(i.line.ref for i in related))
+
+
+def _same_provider(a: _Item, b: _Item) -> bool:
+    return a.line.provider_id == b.line.provider_id
+
+
+def _line_findings(rules: Sequence[m.Rule], line: ClaimLine) -> list[Finding]:
+    """Stage 1: the rules that judge a line by itself."""
+    out = []
+    for rule in rules:
+        if not rule.info.validity.covers(line.date):
+            continue
+        if isinstance(rule, m.Deleted):
+            fired = line.code in rule.codes and line.date >= rule.since
+        elif isinstance(rule, m.RequireDx):
+            fired = line.code in rule.codes and not any(
+                rule.diagnoses.matches(d) for d in line.dx)
+        elif isinstance(rule, m.RequireAuth):
+            fired = line.code in rule.codes and not line.auth.strip()
+        elif isinstance(rule, m.ForbidModifier):
+            fired = line.code in rule.codes and bool(rule.modifiers & set(line.modifiers))
+        elif isinstance(rule, m.Mue) and not rule.per_day:
+            fired = line.code in rule.codes and line.units > rule.maximum
+        else:
+            continue
+        if fired:
+            out.append(_finding(rule))
+    return out
+
+
+def _denies(findings: Sequence[Finding]) -> bool:
+    return any(f.action == "deny" for f in findings)
+
+
+class _Member:
+    """One member's lines, judged date by date."""
+
+    def __init__(self, rules: Sequence[m.Rule], items: list[_Item]):
+        self.rules = rules
+        self.items = sorted(items, key=lambda i: order_key(i.line, i.judged))
+
+    def run(self) -> None:
+        dates = sorted({i.line.date for i in self.items})
+        for day in dates:
+            today = [i for i in self.items if i.line.date == day]
+            self.line_stage(today)
+            self.same_day_stage(today)
+            self.history_stage(today)
+            self.addon_stage(today)
+
+    def judged(self, today: list[_Item]) -> list[_Item]:
+        return [i for i in today if i.judged and not i.denied]
+
+    def line_stage(self, today: list[_Item]) -> None:
+        for item in self.judged(today):
+            found = _line_findings(self.rules, item.line)
+            item.findings.extend(found)
+            item.denied = _denies(found)
+
+    def passes_line_rules(self, item: _Item) -> bool:
+        return not item.judged or not _denies(_line_findings(self.rules, item.line))
+
+    def same_day_stage(self, today: list[_Item]) -> None:
+        present = [i for i in today if not i.denied]
+        verdicts = []
+        for item in self.judged(today):
+            verdicts.append((item, [f for rule in self.rules
+                                    if (f := self.same_day(rule, item, present)) is not None]))
+        for item, found in verdicts:  # all at once: nothing is denied until all are judged
+            item.findings.extend(found)
+            item.denied = _denies(found)
+
+    def same_day(self, rule: m.Rule, item: _Item, present: list[_Item]) -> Finding | None:
+        line = item.line
+        if not rule.info.validity.covers(line.date):
+            return None
+        mods = set(line.modifiers)
+        peers = [p for p in present if p is not item and _same_provider(p, item)]
+        if isinstance(rule, m.Forbid):
+            if line.code not in rule.targets or mods & rule.bypass:
+                return None
+            triggers = [p for p in peers if p.line.code in rule.triggers]
+            return _finding(rule, triggers) if triggers else None
+        if isinstance(rule, m.Exclusive):
+            if line.code not in rule.codes:
+                return None
+            billed = {p.line.code for p in peers} | {line.code}
+            winner = next(code for code in rule.codes if code in billed)
+            if winner == line.code:
+                return None
+            return _finding(rule, [p for p in peers if p.line.code == winner])
+        if isinstance(rule, m.Global):
+            if line.code not in rule.covers or mods & rule.bypass:
+                return None
+            procedures = [p for p in self.items if p is not item and _same_provider(p, item)
+                          and p.line.code in rule.procedures and self.starts_period(rule, p, line)]
+            return _finding(rule, procedures) if procedures else None
+        if isinstance(rule, m.Mue) and rule.per_day:
+            if line.code not in rule.codes:
+                return None
+            same_code = [p for p in peers if p.line.code == line.code]
+            total = line.units + sum(p.line.units for p in same_code)
+            return _finding(rule, same_code) if total > rule.maximum else None
+        return None
+
+    def starts_period(self, rule: m.Global, procedure: _Item, line: ClaimLine) -> bool:
+        offset = (line.date - procedure.line.date).days
+        if 0 < offset <= rule.days:
+            return not procedure.denied
+        if offset == 0:
+            return not procedure.denied  # same day: survived the line rules
+        if offset == -1 and rule.includes_day_before:
+            return self.passes_line_rules(procedure)
+        return False
+
+    def history_stage(self, today: list[_Item]) -> None:
+        for item in today:
+            if not item.judged or item.denied:
+                continue
+            found = [f for rule in self.rules if (f := self.history(rule, item)) is not None]
+            item.findings.extend(found)
+            item.denied = _denies(found)
+
+    def earlier_allowed(self, item: _Item) -> list[_Item]:
+        """Lines before ``item`` in the member's order that are allowed so far."""
+        position = self.items.index(item)
+        return [i for i in self.items[:position] if not i.denied]
+
+    def history(self, rule: m.Rule, item: _Item) -> Finding | None:
+        line = item.line
+        if not rule.info.validity.covers(line.date):
+            return None
+        if isinstance(rule, m.Limit):
+            if line.code not in rule.codes:
+                return None
+            counted = [i for i in self.earlier_allowed(item) if i.line.code in rule.codes
+                       and _in_window(rule.window, i.line, line)
+                       and (not rule.by_provider or _same_provider(i, item))]
+            if set(line.modifiers) & rule.bypass:
+                return None
+            if rule.sessions:
+                dates = {i.line.date for i in counted}
+                over = line.date not in dates and len(dates) + 1 > rule.maximum
+            else:
+                over = sum(i.line.units for i in counted) + line.units > rule.maximum
+            return _finding(rule, counted) if over else None
+        if isinstance(rule, m.Prerequisite):
+            if line.code not in rule.targets:
+                return None
+            found = [i for i in self.earlier_allowed(item) if i.line.code in rule.required
+                     and i.line.date < line.date and _in_window(rule.window, i.line, line)]
+            if len({i.line.date for i in found}) >= rule.count:
+                return None
+            return _finding(rule, found)
+        return None
+
+    def addon_stage(self, today: list[_Item]) -> None:
+        def rules_for(item: _Item) -> list[m.Addon]:
+            return [r for r in self.rules if isinstance(r, m.Addon)
+                    and item.line.code in r.addons and r.info.validity.covers(item.line.date)]
+
+        def has_primary(item: _Item, allowed: list[_Item], rules: list[m.Addon]) -> bool:
+            primaries = set().union(*(r.primaries for r in rules))
+            return any(p is not item and _same_provider(p, item) and p.line.code in primaries
+                       for p in allowed)
+
+        allowed = [i for i in today if not i.denied]
+        changed = True
+        while changed:  # add-ons of add-ons: drop lines until nothing changes
+            changed = False
+            for item in [i for i in allowed if i.judged]:
+                rules = rules_for(item)
+                if rules and not has_primary(item, allowed, rules) and any(
+                        r.info.action == "deny" for r in rules):
+                    allowed.remove(item)
+                    changed = True
+        for item in self.judged(today):
+            rules = rules_for(item)
+            if rules and not has_primary(item, allowed, rules):
+                found = [_finding(r) for r in rules]
+                item.findings.extend(found)
+                item.denied = _denies(found)
+
+
+def _in_window(window: m.Window, counted: ClaimLine, line: ClaimLine) -> bool:
+    if window.kind == "claim":
+        return counted.claim_id == line.claim_id
+    return window.first_day(line.date) <= counted.date <= line.date
+
+
+def interpret(rules: m.RuleSet | Sequence[m.Rule], lines: Sequence[ClaimLine],
+              history: Sequence[ClaimLine] = ()) -> list[Decision]:
+    """Judge ``lines`` against ``history`` under ``rules``; one decision per line, in order."""
+    rule_list = rules.rules if isinstance(rules, m.RuleSet) else tuple(rules)
+    items = [_Item(line, True, index) for index, line in enumerate(lines)]
+    items += [_Item(line, False, -1) for line in history]
+    members: dict[str, list[_Item]] = {}
+    for item in items:
+        members.setdefault(item.line.member_id, []).append(item)
+    for member_items in members.values():
+        _Member(rule_list, member_items).run()
+    judged = [i for i in items if i.judged]
+    return [decision_for(i.line, tuple(i.findings)) for i in judged]
+

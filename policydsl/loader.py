@@ -1,0 +1,151 @@
+"""Finding and reading policy files: paths, folders and ``extends`` across folders.
+
+``policyc`` takes a ``.pol`` file (that policy, with what it extends) or a folder (every policy
+in it that no other policy in it extends). ``extends`` looks for a name among the loaded files
+first, then in the folders beside the policy's folder, so ``policies/commercial/x.pol`` finds
+``policies/medicare/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from . import nodes as n
+from .diagnostics import Diagnostic, PolicyError, error
+from .parser import parse
+from .resolve import Workspace, resolve
+
+_POLICY_NAME = re.compile(r"^\s*policy\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+
+
+@attrs.define
+class Loaded:
+    """The outcome of loading: the workspace, and the policies the user asked for."""
+
+    workspace: Workspace
+    roots: list[str]  # policy names to run, in a stable order
+    diagnostics: list[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def _display(path: Path) -> str:
+    """Paths are shown relative to the working directory when they are below it."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:
+        return str(path)
+
+
+def policy_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.pol") if p.is_file())
+    return [path]
+
+
+def _sibling_files(folder: Path) -> Iterable[Path]:
+    parent = folder.parent
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.glob("*/*.pol") if p.parent != folder)
+
+
+def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
+               load_tables: bool = True) -> Loaded:
+    """Read, parse and resolve the policies at ``paths`` and whatever they extend."""
+    sources: dict[str, str] = {}
+    modules: dict[str, n.Module] = {}
+    diagnostics: list[Diagnostic] = []
+    requested: list[tuple[Path, bool]] = []  # (file, came from a folder)
+
+    def read(file: Path) -> n.Module | None:
+        shown = _display(file)
+        if shown in modules or shown in sources:
+            return modules.get(shown)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            diagnostics.append(error("E002", f"cannot read {shown}: {exc}", shown,
+                                     n.Span(0, 0, 0, 0)))
+            return None
+        sources[shown] = text
+        try:
+            module = parse(text, shown)
+        except PolicyError as exc:
+            diagnostics.extend(exc.diagnostics)
+            return None
+        modules[shown] = module
+        return module
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            diagnostics.append(error("E002", f"no such file or folder: {raw}", str(raw),
+                                     n.Span(0, 0, 0, 0)))
+            continue
+        for file in policy_files(path):
+            requested.append((file, path.is_dir()))
+            read(file)
+
+    # extends: bring in policies named but not loaded, from the folders beside each file
+    def declared() -> dict[str, n.Module]:
+        found = {}
+        for module in modules.values():
+            if module.statements and isinstance(module.statements[0], n.PolicyDecl):
+                found.setdefault(module.statements[0].name.text, module)
+        return found
+
+    pending = True
+    while pending:
+        pending = False
+        names = declared()
+        for module in list(modules.values()):
+            for st in module.statements:
+                if not isinstance(st, n.Extends):
+                    continue
+                for parent in st.parents:
+                    if parent.text in names:
+                        continue
+                    folder = Path(module.path).parent
+                    for candidate in [*sorted(folder.glob("*.pol")), *_sibling_files(folder)]:
+                        text = _peek(candidate)
+                        if text is not None and _POLICY_NAME.search(text) and \
+                                _POLICY_NAME.search(text).group(1) == parent.text:  # type: ignore[union-attr]
+                            if read(candidate) is not None:
+                                pending = True
+                            break
+                    names = declared()
+
+    ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables)
+    roots = _roots(ws, requested)
+    all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
+    return Loaded(ws, roots, all_diagnostics)
+
+
+def _peek(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _roots(ws: Workspace, requested: list[tuple[Path, bool]]) -> list[str]:
+    """Requested files are roots; from a folder, the policies no other one in it extends."""
+    by_path = {scope.module.path: name for name, scope in ws.scopes.items()}
+    roots: list[str] = []
+    from_folders: list[str] = []
+    for file, in_folder in requested:
+        name = by_path.get(_display(file))
+        if name is None:
+            continue
+        (from_folders if in_folder else roots).append(name)
+    extended = {p.text for name in from_folders for p in ws.scopes[name].parents}
+    roots.extend(name for name in from_folders if name not in extended)
+    return list(dict.fromkeys(roots))

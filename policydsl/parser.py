@@ -1,0 +1,316 @@
+"""Parse policy text into a ``nodes.Module``.
+
+Lark (LALR, positions on) reads the grammar in ``grammar.lark``; a ``Transformer`` with
+``v_args(meta=True)`` builds the frozen AST so that every node carries its span. Syntax errors
+become a ``PolicyError`` whose one diagnostic points at the offending token and says, in words,
+what was expected there. Comments are collected by a separate scan so the parser holds no
+per-call state and can be shared between threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .diagnostics import PolicyError, error
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = resources.files("policydsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=False)
+
+
+def _span(meta: Any) -> n.Span:
+    if getattr(meta, "empty", False):
+        return n.NO_SPAN
+    return n.Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(tok: Token) -> n.Span:
+    return n.Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+
+
+def _word(tok: Token) -> n.Word:
+    return n.Word(str(tok), span=_tok_span(tok))
+
+
+def _unescape(literal: str) -> str:
+    body = literal[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, list[n.Statement]]):
+    """Turns Lark's parse tree into ``nodes``; one method per grammar rule."""
+
+    def start(self, meta: Any, items: list[n.Statement]) -> list[n.Statement]:
+        return items
+
+    # declarations
+    def policy_decl(self, meta: Any, c: list[Token]) -> n.PolicyDecl:
+        return n.PolicyDecl(_word(c[0]), span=_span(meta))
+
+    def extends(self, meta: Any, c: list[Token]) -> n.Extends:
+        return n.Extends(tuple(_word(t) for t in c), span=_span(meta))
+
+    def effective(self, meta: Any, c: list[Token]) -> n.Effective:
+        until = n.DateLit(str(c[1]), span=_tok_span(c[1])) if len(c) > 1 else None
+        return n.Effective(n.DateLit(str(c[0]), span=_tok_span(c[0])), until, span=_span(meta))
+
+    def set_def(self, meta: Any, c: list[Any]) -> n.SetDef:
+        return n.SetDef(_word(c[0]), c[1], span=_span(meta))
+
+    def dx_def(self, meta: Any, c: list[Any]) -> n.DxDef:
+        return n.DxDef(_word(c[0]), c[1], span=_span(meta))
+
+    def disable(self, meta: Any, c: list[Token]) -> n.Disable:
+        return n.Disable(_word(c[0]), span=_span(meta))
+
+    # named rules
+    def named_rule(self, meta: Any, c: list[Any]) -> n.NamedRule:
+        name, *options, body = c
+        fields: dict[str, Any] = {}
+        first_span = None
+        for key, value, span in options:
+            if key in fields:
+                raise _DuplicateOption(key, span)
+            fields[key] = value
+            first_span = first_span or span
+        opts = n.RuleOptions(**fields, span=first_span or n.NO_SPAN)
+        return n.NamedRule(_word(name), opts, body, span=_span(meta))
+
+    def opt_carc(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("carc", _word(c[0]), _span(meta))
+
+    def opt_action(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("action", _word(c[0]), _span(meta))
+
+    def opt_message(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("message", n.Text(_unescape(str(c[0])), span=_tok_span(c[0])), _span(meta))
+
+    def opt_effective(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("effective", self.effective(meta, c), _span(meta))
+
+    # rule bodies
+    def forbid(self, meta: Any, c: list[Any]) -> n.Forbid:
+        return n.Forbid(c[0], c[1], c[2][1] if len(c) > 2 else (), span=_span(meta))
+
+    def exclusive(self, meta: Any, c: list[Any]) -> n.Exclusive:
+        return n.Exclusive(c[0], span=_span(meta))
+
+    def limit(self, meta: Any, c: list[Any]) -> n.Limit:
+        codes, window, *rest = c
+        by_provider = False
+        measure = ""
+        bypass: tuple[n.Word, ...] = ()
+        maximum = None
+        for item in rest:
+            if item == "by_provider":
+                by_provider = True
+            elif isinstance(item, Token):
+                maximum = n.Number(int(item), span=_tok_span(item))
+            elif isinstance(item, str):
+                measure = item
+            else:
+                bypass = item[1]
+        assert maximum is not None
+        return n.Limit(codes, window, maximum, by_provider, measure, bypass, span=_span(meta))
+
+    def by_provider(self, meta: Any, c: list[Any]) -> str:
+        return "by_provider"
+
+    def measure(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
+    def addon(self, meta: Any, c: list[Any]) -> n.Addon:
+        return n.Addon(c[0], c[1], span=_span(meta))
+
+    def require_dx(self, meta: Any, c: list[Any]) -> n.RequireDx:
+        return n.RequireDx(c[0], c[1], span=_span(meta))
+
+    def require_auth(self, meta: Any, c: list[Any]) -> n.RequireAuth:
+        return n.RequireAuth(c[0], span=_span(meta))
+
+    def prerequisite(self, meta: Any, c: list[Any]) -> n.Prerequisite:
+        count = n.Number(int(c[0]), span=_tok_span(c[0]))
+        return n.Prerequisite(count, c[1], c[2], c[3], span=_span(meta))
+
+    def global_(self, meta: Any, c: list[Any]) -> n.Global:
+        procedures, period, *rest = c
+        covers: tuple[n.CodeItem, ...] = ()
+        bypass: tuple[n.Word, ...] = ()
+        for kind, value in rest:
+            if kind == "covers":
+                covers = value
+            else:
+                bypass = value
+        return n.Global(procedures, period, covers, bypass, span=_span(meta))
+
+    def covers(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("covers", c[0])
+
+    def deleted(self, meta: Any, c: list[Any]) -> n.Deleted:
+        since = n.DateLit(str(c[1]), span=_tok_span(c[1]))
+        return n.Deleted(c[0], since, c[2] if len(c) > 2 else (), span=_span(meta))
+
+    def replacement(self, meta: Any, c: list[Any]) -> tuple[n.CodeItem, ...]:
+        return tuple(c[0])
+
+    def forbid_modifier(self, meta: Any, c: list[Any]) -> n.ForbidModifier:
+        return n.ForbidModifier(c[0], c[1], span=_span(meta))
+
+    def mue(self, meta: Any, c: list[Any]) -> n.Mue:
+        maximum = n.Number(int(c[1]), span=_tok_span(c[1]))
+        return n.Mue(c[0], maximum, c[2] if len(c) > 2 else "", span=_span(meta))
+
+    def mue_per(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
+    def table(self, meta: Any, c: list[Token]) -> n.Table:
+        path = n.Text(_unescape(str(c[1])), span=_tok_span(c[1]))
+        return n.Table(_word(c[0]), path, span=_span(meta))
+
+    def unless(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("unless", c[0])
+
+    # lists and leaves
+    def code_list(self, meta: Any, c: list[Any]) -> tuple[n.CodeItem, ...]:
+        return tuple(_word(x) if isinstance(x, Token) else x for x in c)
+
+    def code_range(self, meta: Any, c: list[Token]) -> n.CodeRange:
+        return n.CodeRange(_word(c[0]), _word(c[1]), span=_span(meta))
+
+    def dx_list(self, meta: Any, c: list[Token]) -> tuple[n.Word, ...]:
+        return tuple(_word(t) for t in c)
+
+    def mod_list(self, meta: Any, c: list[Token]) -> tuple[n.Word, ...]:
+        return tuple(_word(t) for t in c)
+
+    def window(self, meta: Any, c: list[Token]) -> n.Duration:
+        return n.Duration(str(c[0]), span=_tok_span(c[0]))
+
+
+# ``global`` is a Python keyword; the grammar rule is named ``global``.
+setattr(_ToAst, "global", _ToAst.global_)  # noqa: B010
+
+
+class _DuplicateOption(Exception):
+    def __init__(self, key: str, span: n.Span):
+        self.key = key
+        self.span = span
+
+
+def _comments(text: str) -> tuple[n.Comment, ...]:
+    """Every ``#`` comment outside a string, with its span."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        in_string = False
+        escaped = False
+        for col, ch in enumerate(line):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                comment = line[col:].rstrip()
+                found.append(n.Comment(comment, span=n.Span(number, col + 1, number,
+                                                            col + 1 + len(comment))))
+                break
+    return tuple(found)
+
+
+_EXPECTED_WORDS: dict[str, str] = {
+    "WORD": "a code or name", "DX": "a diagnosis code or dx set", "INT": "a number",
+    "DATE": "a date (YYYY-MM-DD)", "DURATION": "a duration (90d, 12mo)",
+    "WINDOW_WORD": "day, claim, year or lifetime", "DOTTED": "a policy name",
+    "RULE_REF": "a rule id (policy/name)", "RULE_NAME": "a rule name", "STRING": "a quoted text",
+    "ACTION": "deny or review", "MEASURE": "units or sessions", "MUE_SCOPE": "day or line",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "LESSTHAN": "'<='", "__ANON_0": "'<='",
+    "$END": "end of file",
+}
+
+
+def _describe(terminal: str, lark: Lark) -> str:
+    if terminal in _EXPECTED_WORDS:
+        return _EXPECTED_WORDS[terminal]
+    try:
+        pattern = lark.get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return terminal.lower()
+
+
+_STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "when", "limit",
+                       "exclusive", "addon", "require", "global", "deleted", "forbid", "mue",
+                       "table", "disable")
+
+
+def _expected(expected: set[str], lark: Lark) -> str:
+    if {"WHEN", "LIMIT", "RULE"} <= expected:
+        return "a statement (" + ", ".join(_STATEMENT_KEYWORDS) + ")"
+    words = sorted({_describe(t, lark) for t in expected})
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return ", ".join(words)
+
+
+def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.Span]:
+    line = exc.line if exc.line and exc.line > 0 else 1
+    column = exc.column if exc.column and exc.column > 0 else 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        allowed = _expected(set(exc.allowed or ()), lark)
+        return (f"unexpected character {char!r}; expected {allowed}",
+                n.Span(line, column, line, column + 1))
+    if isinstance(exc, UnexpectedEOF):
+        last = text.rstrip().splitlines() or [""]
+        line = len(last)
+        column = len(last[-1]) + 1
+        return (f"the statement is incomplete at the end of the file; expected "
+                f"{_expected(set(exc.expected), lark)}", n.Span(line, column, line, column + 1))
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    if tok.type == "$END":
+        last = text.rstrip().splitlines() or [""]
+        line = len(last)
+        column = len(last[-1]) + 1
+        return (f"the statement is incomplete at the end of the file; expected "
+                f"{_expected(set(exc.expected), lark)}", n.Span(line, column, line, column + 1))
+    return (f"unexpected {str(tok)!r}; expected {_expected(set(exc.expected), lark)}",
+            _tok_span(tok))
+
+
+def parse(text: str, path: str = "<policy>") -> n.Module:
+    """Parse one policy file. Raises ``PolicyError`` with a located diagnostic on bad syntax."""
+    lark = _lark()
+    try:
+        tree = lark.parse(text)
+        statements = _ToAst().transform(tree)
+    except UnexpectedInput as exc:
+        message, span = _syntax_message(exc, text, lark)
+        raise PolicyError([error("E001", message, path, span)], {path: text}) from None
+    except Exception as exc:  # VisitError wraps what a transformer method raised
+        inner = getattr(exc, "orig_exc", exc)
+        if isinstance(inner, _DuplicateOption):
+            raise PolicyError(
+                [error("E212", f"rule option '{inner.key}' is given twice", path, inner.span)],
+                {path: text},
+            ) from None
+        raise
+    return n.Module(path, tuple(statements), _comments(text),
+                    span=n.Span(1, 1, text.count("\n") + 1, 1))

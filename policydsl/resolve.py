@@ -1,0 +1,663 @@
+"""From parsed modules to rule sets: names, values and inheritance, checked.
+
+The resolver runs as a named list of stages over a ``Workspace`` (the loaded modules):
+
+1. ``declarations``: each file starts with ``policy NAME``; one ``effective``; unique names.
+2. ``sets``: code and diagnosis sets are expanded (sets of sets, ranges), cycles reported.
+3. ``rules``: each rule statement becomes a ``model`` rule with id, CARC, action, message and
+   validity; CMS ``table`` statements are read into rules.
+4. ``inheritance``: ``extends`` and ``disable`` are resolved, named rules override inherited
+   ones, and each policy gets its final ordered ``RuleSet``.
+5. ``lints``: warnings about rules that are legal but probably wrong (``lints.py``).
+
+Every problem is a ``Diagnostic`` with a code and a location; nothing raises halfway. A stage
+works on what earlier stages could make sense of, so one run reports as much as it can.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import attrs
+
+from . import codes as c
+from . import model as m
+from . import nodes as n
+from .diagnostics import Diagnostic, error
+
+DEFAULT_CARC: dict[type, str] = {
+    n.Forbid: "97", n.Exclusive: "97", n.Global: "97", n.Limit: "119", n.Mue: "151",
+    n.RequireDx: "11", n.RequireAuth: "197", n.Addon: "B15", n.Prerequisite: "B15",
+    n.Deleted: "181", n.ForbidModifier: "4", n.Table: "",
+}
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAYS = re.compile(r"(\d+)d")
+_MONTHS = re.compile(r"(\d+)mo")
+
+
+@attrs.define
+class ModuleScope:
+    """What the resolver knows of one file: its sets, its rules, its own diagnostics."""
+
+    module: n.Module
+    name: str = ""
+    validity: m.Validity = m.Validity()
+    sets: dict[str, tuple[str, ...]] = attrs.Factory(dict)
+    dx_sets: dict[str, m.DxSet] = attrs.Factory(dict)
+    set_nodes: dict[str, n.SetDef | n.DxDef] = attrs.Factory(dict)
+    used_sets: set[str] = attrs.Factory(set)
+    rules: list[tuple[m.Rule, n.Node]] = attrs.Factory(list)
+    parents: list[n.Word] = attrs.Factory(list)
+    disables: list[n.Word] = attrs.Factory(list)
+
+
+@attrs.define
+class Workspace:
+    """The loaded modules and everything the stages learn about them."""
+
+    modules: list[n.Module]
+    sources: dict[str, str] = attrs.Factory(dict)
+    diagnostics: list[Diagnostic] = attrs.Factory(list)
+    scopes: dict[str, ModuleScope] = attrs.Factory(dict)  # by policy name
+    rulesets: dict[str, m.RuleSet] = attrs.Factory(dict)
+    origin: dict[str, n.Node] = attrs.Factory(dict)  # rule id -> statement (for lints)
+
+    def report(self, code: str, message: str, file: str, span: n.Span) -> None:
+        self.diagnostics.append(error(code, message, file, span))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+# --- stage 1: declarations ----------------------------------------------------------------
+
+
+def parse_date(ws: Workspace, lit: n.DateLit, file: str) -> dt.date | None:
+    if _DATE.fullmatch(lit.text):
+        try:
+            return dt.date.fromisoformat(lit.text)
+        except ValueError:
+            pass
+    ws.report("E205", f"'{lit.text}' is not a valid date (YYYY-MM-DD)", file, lit.span)
+    return None
+
+
+def validity_of(ws: Workspace, eff: n.Effective, file: str) -> m.Validity | None:
+    start = parse_date(ws, eff.start, file)
+    end = parse_date(ws, eff.until, file) if eff.until else None
+    if start is None or (eff.until is not None and end is None):
+        return None
+    validity = m.Validity(start, end)
+    if validity.is_empty:
+        ws.report("E206", f"validity is empty: {eff.until.text if eff.until else ''} is before "
+                  f"{eff.start.text}", file, eff.span)
+        return None
+    return validity
+
+
+def declarations(ws: Workspace) -> None:
+    for module in ws.modules:
+        file = module.path
+        statements = module.statements
+        if not statements or not isinstance(statements[0], n.PolicyDecl):
+            span = statements[0].span if statements else n.Span(1, 1, 1, 2)
+            ws.report("E104", "a policy file must begin with 'policy NAME'", file, span)
+            continue
+        name = statements[0].name.text
+        if name in ws.scopes:
+            other = ws.scopes[name].module.path
+            ws.report("E108", f"policy '{name}' is already defined in {other}", file,
+                      statements[0].name.span)
+            continue
+        scope = ModuleScope(module, name)
+        ws.scopes[name] = scope
+        seen_effective = False
+        for st in statements[1:]:
+            if isinstance(st, n.PolicyDecl):
+                ws.report("E104", "only one 'policy' statement is allowed, at the top", file,
+                          st.span)
+            elif isinstance(st, n.Effective):
+                if seen_effective:
+                    ws.report("E102", "the file's validity is already set by an earlier "
+                              "'effective'", file, st.span)
+                seen_effective = True
+                scope.validity = validity_of(ws, st, file) or scope.validity
+            elif isinstance(st, n.Extends):
+                scope.parents.extend(st.parents)
+            elif isinstance(st, n.Disable):
+                scope.disables.append(st.rule)
+
+
+# --- stage 2: sets ------------------------------------------------------------------------
+
+
+def _visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
+    """The scope itself, then the scopes it extends, depth first (for set names)."""
+    seen: set[str] = set()
+    stack = [scope]
+    while stack:
+        current = stack.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        yield current
+        stack.extend(ws.scopes[p.text] for p in current.parents if p.text in ws.scopes)
+
+
+class _SetResolver:
+    """Expands the code and diagnosis sets of one module, following names depth first."""
+
+    def __init__(self, ws: Workspace, scope: ModuleScope):
+        self.ws = ws
+        self.scope = scope
+        self.file = scope.module.path
+        self.active: list[str] = []
+
+    def lookup(self, name: str) -> tuple[ModuleScope, n.SetDef | n.DxDef] | None:
+        for s in _visible_scopes(self.ws, self.scope):
+            if name in s.set_nodes:
+                return s, s.set_nodes[name]
+        return None
+
+    def codes(self, items: Iterable[n.CodeItem], owner: ModuleScope | None = None
+              ) -> tuple[str, ...] | None:
+        """The codes a list names, in order, without repeats; ``None`` if any item is bad."""
+        owner = owner or self.scope
+        out: dict[str, None] = {}
+        ok = True
+        for item in items:
+            expanded = self.item(item, owner)
+            if expanded is None:
+                ok = False
+            else:
+                out.update(dict.fromkeys(expanded))
+        return tuple(out) if ok else None
+
+    def item(self, item: n.CodeItem, owner: ModuleScope) -> tuple[str, ...] | None:
+        file = owner.module.path
+        if isinstance(item, n.CodeRange):
+            low, high = item.low.text, item.high.text
+            for word in (item.low, item.high):
+                if not c.is_code(word.text):
+                    self.ws.report("E201", f"'{word.text}' is not a procedure code (CPT 12345, "
+                                   "1234T, HCPCS A1234)", file, word.span)
+                    return None
+            if c.code_shape(low) != c.code_shape(high):
+                self.ws.report("E203", f"range {low}..{high} joins codes of different shapes",
+                               file, item.span)
+                return None
+            if c.normalize(low) > c.normalize(high):
+                self.ws.report("E202", f"range {low}..{high} is reversed; write "
+                               f"{high}..{low}", file, item.span)
+                return None
+            if c.range_size(low, high) > c.MAX_RANGE:
+                self.ws.report("E202", f"range {low}..{high} is wider than {c.MAX_RANGE} codes",
+                               file, item.span)
+                return None
+            return tuple(c.expand_range(low, high))
+        text = item.text
+        if c.is_code(text):
+            return (c.normalize(text),)
+        if text[:1].isdigit() or (len(text) == 5 and text[0].isalpha() and text[1:].isdigit()):
+            self.ws.report("E201", f"'{text}' is not a procedure code (CPT 12345, 1234T, "
+                           "HCPCS A1234)", file, item.span)
+            return None
+        return self.named(text, item.span, owner, want="set")
+
+    def named(self, name: str, span: n.Span, owner: ModuleScope, want: str
+              ) -> tuple[str, ...] | None:
+        file = owner.module.path
+        found = self.lookup(name) if owner is self.scope else _SetResolver(
+            self.ws, owner).lookup(name)
+        if found is None or (want == "set") != isinstance(found[1], n.SetDef):
+            kind = "code set" if want == "set" else "dx set"
+            hint = " (it is a dx set)" if found and want == "set" else (
+                " (it is a code set)" if found else "")
+            self.ws.report("E101", f"undefined {kind} '{name}'{hint}", file, span)
+            return None
+        home, node = found
+        home.used_sets.add(name)
+        if name in home.sets:
+            return home.sets[name]
+        key = f"{home.name}:{name}"
+        if key in self.active:
+            cycle = " -> ".join([*self.active[self.active.index(key):], key])
+            self.ws.report("E103", f"set '{name}' is defined in terms of itself: "
+                           f"{cycle.replace(home.name + ':', '')}", file, span)
+            return None
+        if isinstance(node, n.DxDef):
+            return None
+        self.active.append(key)
+        try:
+            result = self.codes(node.items, home)
+        finally:
+            self.active.pop()
+        if result is not None:
+            home.sets[name] = result
+        return result
+
+    def diagnoses(self, items: Iterable[n.Word], owner: ModuleScope | None = None
+                  ) -> m.DxSet | None:
+        owner = owner or self.scope
+        file = owner.module.path
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        ok = True
+        for word in items:
+            pattern = c.diagnosis_pattern(word.text)
+            if pattern is not None:
+                (prefixes if pattern[1] else exact).add(pattern[0])
+                continue
+            if c.looks_like_diagnosis(word.text) or not word.text[:1].isalpha():
+                self.ws.report("E204", f"'{word.text}' is not an ICD-10-CM code or prefix "
+                               "pattern (M54.50, M54.5*)", file, word.span)
+                ok = False
+                continue
+            sub = self.dx_named(word, owner)
+            if sub is None:
+                ok = False
+            else:
+                exact |= sub.exact
+                prefixes |= set(sub.prefixes)
+        if not ok:
+            return None
+        return m.DxSet(frozenset(exact), tuple(sorted(prefixes)))
+
+    def dx_named(self, word: n.Word, owner: ModuleScope) -> m.DxSet | None:
+        file = owner.module.path
+        found = _SetResolver(self.ws, owner).lookup(word.text)
+        if found is None or not isinstance(found[1], n.DxDef):
+            hint = " (it is a code set)" if found else ""
+            self.ws.report("E101", f"undefined dx set '{word.text}'{hint}", file, word.span)
+            return None
+        home, node = found
+        home.used_sets.add(word.text)
+        if word.text in home.dx_sets:
+            return home.dx_sets[word.text]
+        key = f"{home.name}:{word.text}"
+        if key in self.active:
+            cycle = " -> ".join([*self.active[self.active.index(key):], key])
+            self.ws.report("E103", f"dx set '{word.text}' is defined in terms of itself: "
+                           f"{cycle.replace(home.name + ':', '')}", file, word.span)
+            return None
+        self.active.append(key)
+        try:
+            result = self.diagnoses(node.items, home)
+        finally:
+            self.active.pop()
+        if result is not None:
+            home.dx_sets[word.text] = result
+        return result
+
+
+def sets(ws: Workspace) -> None:
+    for scope in ws.scopes.values():
+        file = scope.module.path
+        for st in scope.module.statements:
+            if isinstance(st, (n.SetDef, n.DxDef)):
+                name = st.name.text
+                if name in scope.set_nodes:
+                    ws.report("E102", f"set '{name}' is already defined on line "
+                              f"{scope.set_nodes[name].span.line}", file, st.name.span)
+                elif c.is_code(name) or c.diagnosis_pattern(name) is not None:
+                    ws.report("E102", f"set name '{name}' looks like a code; choose a name "
+                              "that is not one", file, st.name.span)
+                else:
+                    scope.set_nodes[name] = st
+    for scope in ws.scopes.values():
+        resolver = _SetResolver(ws, scope)
+        for name, node in scope.set_nodes.items():
+            if isinstance(node, n.SetDef) and name not in scope.sets:
+                expanded = resolver.codes(node.items)
+                if expanded is not None:
+                    scope.sets[name] = expanded
+            elif isinstance(node, n.DxDef) and name not in scope.dx_sets:
+                dx = resolver.diagnoses(node.items)
+                if dx is not None:
+                    scope.dx_sets[name] = dx
+        scope.used_sets.clear()  # only uses by rules count from here on
+
+
+# --- stage 3: rules -----------------------------------------------------------------------
+
+
+def code_list_text(items: Iterable[n.CodeItem]) -> str:
+    return ", ".join(
+        f"{i.low.text}..{i.high.text}" if isinstance(i, n.CodeRange) else i.text for i in items
+    )
+
+
+def _words_text(words: Iterable[n.Word]) -> str:
+    return ", ".join(w.text for w in words)
+
+
+def default_message(body: n.RuleBody) -> str:
+    """A sentence made from the rule's own text, for findings of rules with no message."""
+    if isinstance(body, n.Forbid):
+        return (f"{code_list_text(body.targets)} is not payable with "
+                f"{code_list_text(body.triggers)} the same day by the same provider")
+    if isinstance(body, n.Exclusive):
+        return (f"only one of {code_list_text(body.codes)} is payable per day; the first "
+                "listed that was billed is paid")
+    if isinstance(body, n.Limit):
+        measure = "sessions" if body.measure == "sessions" else "units"
+        scope = " by the same provider" if body.by_provider else ""
+        return (f"more than {body.maximum.value} {measure} of {code_list_text(body.codes)} "
+                f"per {body.window.text}{scope}")
+    if isinstance(body, n.Addon):
+        return (f"add-on {code_list_text(body.addons)} needs a primary "
+                f"({code_list_text(body.primaries)}) allowed the same day by the same provider")
+    if isinstance(body, n.RequireDx):
+        return (f"{code_list_text(body.codes)} needs a diagnosis in "
+                f"{_words_text(body.diagnoses)}")
+    if isinstance(body, n.RequireAuth):
+        return f"{code_list_text(body.codes)} needs a prior authorization number"
+    if isinstance(body, n.Prerequisite):
+        return (f"{code_list_text(body.targets)} needs {body.count.value} earlier sessions of "
+                f"{code_list_text(body.required)} within {body.window.text}")
+    if isinstance(body, n.Global):
+        covers = code_list_text(body.covers) if body.covers else "E/M 99202-99215"
+        return (f"{covers} is included in the {body.period.text} global period of "
+                f"{code_list_text(body.procedures)}")
+    if isinstance(body, n.Deleted):
+        use = f"; use {code_list_text(body.replacements)}" if body.replacements else ""
+        return f"{code_list_text(body.codes)} is deleted since {body.since.text}{use}"
+    if isinstance(body, n.ForbidModifier):
+        return (f"modifier {_words_text(body.modifiers)} is not allowed with "
+                f"{code_list_text(body.codes)}")
+    if isinstance(body, n.Mue):
+        per = body.per or "day"
+        return f"more than {body.maximum.value} units of {code_list_text(body.codes)} per {per}"
+    return ""
+
+
+def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = False
+              ) -> m.Window | None:
+    match = _DAYS.fullmatch(d.text) or _MONTHS.fullmatch(d.text)
+    if match:
+        count = int(match.group(1))
+        if count < 1:
+            ws.report("E211", f"a duration of {d.text} is empty", file, d.span)
+            return None
+        kind: m.WindowKind = "days" if d.text.endswith("d") else "months"
+        if days_only and kind != "days":
+            ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
+                      file, d.span)
+            return None
+        return m.Window(kind, count)
+    if days_only:
+        ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
+                  file, d.span)
+        return None
+    return m.Window(d.text)  # type: ignore[arg-type]
+
+
+class _RuleBuilder:
+    """Turns one rule statement of a module into ``model`` rules."""
+
+    def __init__(self, ws: Workspace, scope: ModuleScope,
+                 table_loader: Callable[..., list[m.Rule]] | None):
+        self.ws = ws
+        self.scope = scope
+        self.file = scope.module.path
+        self.sets = _SetResolver(ws, scope)
+        self.table_loader = table_loader
+
+    def codes(self, items: Iterable[n.CodeItem]) -> frozenset[str] | None:
+        found = self.sets.codes(items)
+        return None if found is None else frozenset(found)
+
+    def modifiers(self, words: Iterable[n.Word]) -> frozenset[str] | None:
+        ok = True
+        for w in words:
+            if not c.is_modifier(w.text):
+                self.ws.report("E207", f"'{w.text}' is not a modifier (two letters or digits)",
+                               self.file, w.span)
+                ok = False
+        return frozenset(c.normalize(w.text) for w in words) if ok else None
+
+    def info(self, statement: n.Node, body: n.RuleBody) -> m.RuleInfo | None:
+        kind = n.RULE_KIND[type(body)]
+        validity = self.scope.validity
+        carc = DEFAULT_CARC[type(body)]
+        action: m.Action = "deny"
+        message = default_message(body)
+        if isinstance(statement, n.NamedRule):
+            rule_id = f"{self.scope.name}/{statement.name.text}"
+            opts = statement.options
+            if opts.carc is not None:
+                if not c.is_carc(opts.carc.text):
+                    self.ws.report("E209", f"'{opts.carc.text}' is not a claim adjustment reason "
+                                   "code (97, 119, B15)", self.file, opts.carc.span)
+                    return None
+                carc = c.normalize(opts.carc.text)
+            if opts.action is not None:
+                action = "review" if opts.action.text == "review" else "deny"
+            if opts.message is not None:
+                message = opts.message.value
+            if opts.effective is not None:
+                own = validity_of(self.ws, opts.effective, self.file)
+                if own is None:
+                    return None
+                validity = own
+        else:
+            rule_id = f"{self.scope.name}/{kind}@{statement.span.line}"
+        source = f"{self.file}:{statement.span.line}:{statement.span.column}"
+        return m.RuleInfo(id=rule_id, action=action, carc=carc, message=message, source=source,
+                          validity=validity)
+
+    def build(self, statement: n.Node, body: n.RuleBody) -> list[m.Rule]:
+        info = self.info(statement, body)
+        if info is None:
+            return []
+        if isinstance(body, n.Table):
+            return self.table(body, info)
+        rule = self.body(body, info)
+        return [] if rule is None else [rule]
+
+    def body(self, body: n.RuleBody, info: m.RuleInfo) -> m.Rule | None:  # noqa: PLR0911
+        if isinstance(body, n.Forbid):
+            triggers, targets = self.codes(body.triggers), self.codes(body.targets)
+            bypass = self.modifiers(body.bypass)
+            if triggers is None or targets is None or bypass is None:
+                return None
+            return m.Forbid(info, triggers, targets, bypass)
+        if isinstance(body, n.Exclusive):
+            ordered = self.sets.codes(body.codes)
+            return None if ordered is None else m.Exclusive(info, ordered)
+        if isinstance(body, n.Limit):
+            codes, bypass = self.codes(body.codes), self.modifiers(body.bypass)
+            window = window_of(self.ws, body.window, self.file)
+            if codes is None or bypass is None or window is None:
+                return None
+            return m.Limit(info, codes, window, body.maximum.value, body.measure == "sessions",
+                           body.by_provider, bypass)
+        if isinstance(body, n.Addon):
+            addons, primaries = self.codes(body.addons), self.codes(body.primaries)
+            if addons is None or primaries is None:
+                return None
+            return m.Addon(info, addons, primaries)
+        if isinstance(body, n.RequireDx):
+            codes, dx = self.codes(body.codes), self.sets.diagnoses(body.diagnoses)
+            return None if codes is None or dx is None else m.RequireDx(info, codes, dx)
+        if isinstance(body, n.RequireAuth):
+            codes = self.codes(body.codes)
+            return None if codes is None else m.RequireAuth(info, codes)
+        if isinstance(body, n.Prerequisite):
+            targets, required = self.codes(body.targets), self.codes(body.required)
+            window = window_of(self.ws, body.window, self.file)
+            if body.count.value < 1:
+                self.ws.report("E211", "a prerequisite needs at least 1 earlier session",
+                               self.file, body.count.span)
+                return None
+            if targets is None or required is None or window is None:
+                return None
+            return m.Prerequisite(info, targets, required, body.count.value, window)
+        if isinstance(body, n.Global):
+            procedures = self.codes(body.procedures)
+            covers = self.codes(body.covers) if body.covers else m.DEFAULT_GLOBAL_COVERS
+            bypass = self.modifiers(body.bypass) if body.bypass else m.DEFAULT_GLOBAL_BYPASS
+            period = window_of(self.ws, body.period, self.file, days_only=True)
+            if procedures is None or covers is None or bypass is None or period is None:
+                return None
+            return m.Global(info, procedures, period.count, covers, bypass)
+        if isinstance(body, n.Deleted):
+            codes = self.codes(body.codes)
+            since = parse_date(self.ws, body.since, self.file)
+            repl = self.sets.codes(body.replacements)
+            if codes is None or since is None or repl is None:
+                return None
+            return m.Deleted(info, codes, since, repl)
+        if isinstance(body, n.ForbidModifier):
+            mods, codes = self.modifiers(body.modifiers), self.codes(body.codes)
+            return None if mods is None or codes is None else m.ForbidModifier(info, mods, codes)
+        if isinstance(body, n.Mue):
+            codes = self.codes(body.codes)
+            return None if codes is None else m.Mue(info, codes, body.maximum.value,
+                                                     body.per != "line")
+        return None
+
+    def table(self, body: n.Table, info: m.RuleInfo) -> list[m.Rule]:
+        from .tables import TABLE_KINDS, TableError  # local: tables are optional to parse
+
+        kind = body.kind.text
+        if kind not in TABLE_KINDS:
+            self.ws.report("E210", f"unknown table kind '{kind}'; expected one of "
+                           f"{', '.join(TABLE_KINDS)}", self.file, body.kind.span)
+            return []
+        if self.table_loader is None:
+            return []
+        base = os.path.dirname(self.file)
+        display = os.path.normpath(os.path.join(base, body.path.value))
+        try:
+            return self.table_loader(kind, Path(display), info=info, display_path=display)
+        except TableError as exc:
+            where = f"{display}:{exc.row}: " if exc.row else f"{display}: "
+            self.ws.report("E210", f"{where}{exc.message}", self.file, body.path.span)
+            return []
+
+
+def rules(ws: Workspace, table_loader: Callable[..., list[m.Rule]] | None) -> None:
+    for scope in ws.scopes.values():
+        builder = _RuleBuilder(ws, scope, table_loader)
+        ids: dict[str, n.Node] = {}
+        for st in scope.module.statements:
+            body = st.body if isinstance(st, n.NamedRule) else st
+            if not isinstance(body, n.RULE_BODIES):
+                continue
+            built = builder.build(st, body)
+            if not built:
+                continue
+            rule_id = built[0].info.id
+            if rule_id in ids:
+                where = st.name.span if isinstance(st, n.NamedRule) else st.span
+                ws.report("E102", f"rule '{rule_id}' is already defined on line "
+                          f"{ids[rule_id].span.line}", scope.module.path, where)
+                continue
+            ids[rule_id] = st
+            ws.origin[rule_id] = st
+            scope.rules.extend((rule, st) for rule in built)
+
+
+# --- stage 4: inheritance -----------------------------------------------------------------
+
+
+def _rule_name(rule_id: str) -> str:
+    return rule_id.split("/", 1)[1]
+
+
+def inheritance(ws: Workspace) -> None:
+    state: dict[str, str] = {}  # name -> "active" | "done"
+
+    def build(name: str, via: n.Word | None, via_file: str) -> m.RuleSet | None:
+        if name in ws.rulesets:
+            return ws.rulesets[name]
+        if state.get(name) == "active":
+            assert via is not None
+            ws.report("E107", f"policy '{name}' extends itself through '{via.text}'",
+                      via_file, via.span)
+            return None
+        scope = ws.scopes[name]
+        file = scope.module.path
+        state[name] = "active"
+        inherited: dict[str, m.Rule] = {}
+        order: list[str] = []
+        inherited_rules: list[m.Rule] = []
+        for parent in scope.parents:
+            if parent.text not in ws.scopes:
+                ws.report("E105", f"unknown policy '{parent.text}' in extends", file,
+                          parent.span)
+                continue
+            parent_set = build(parent.text, parent, file)
+            if parent_set is None:
+                continue
+            for rule in parent_set.rules:
+                if rule.info.id not in inherited:
+                    order.append(rule.info.id)
+                inherited.setdefault(rule.info.id, rule)
+                inherited_rules.append(rule)
+        disabled: set[str] = set()
+        for ref in scope.disables:
+            if ref.text not in inherited:
+                ws.report("E106", f"disable names rule '{ref.text}', which no extended policy "
+                          "has", file, ref.span)
+            disabled.add(ref.text)
+        own_names = {_rule_name(r.info.id) for r, st in scope.rules
+                     if isinstance(st, n.NamedRule)}
+        seen: set[int] = set()
+        kept: list[m.Rule] = []
+        for rule in inherited_rules:
+            if (rule.info.id in disabled or _rule_name(rule.info.id) in own_names
+                    or id(rule) in seen):
+                continue
+            seen.add(id(rule))
+            kept.append(rule)
+        files = [file]
+        for parent in scope.parents:
+            if parent.text in ws.rulesets:
+                files.extend(f for f in ws.rulesets[parent.text].files if f not in files)
+        ruleset = m.RuleSet(name, (*kept, *(r for r, _ in scope.rules)), tuple(files))
+        ws.rulesets[name] = ruleset
+        state[name] = "done"
+        return ruleset
+
+    for name in ws.scopes:
+        build(name, None, "")
+
+
+# --- the pipeline -------------------------------------------------------------------------
+
+
+Stage = tuple[str, Callable[[Workspace], None]]
+
+
+def stages(table_loader: Callable[..., list[m.Rule]] | None, lint: bool) -> list[Stage]:
+    from .lints import lints
+
+    pipeline: list[Stage] = [
+        ("declarations", declarations),
+        ("sets", sets),
+        ("rules", lambda ws: rules(ws, table_loader)),
+        ("inheritance", inheritance),
+    ]
+    if lint:
+        pipeline.append(("lints", lints))
+    return pipeline
+
+
+def resolve(modules: list[n.Module], sources: dict[str, str], *, lint: bool = False,
+            load_tables: bool = True) -> Workspace:
+    """Run every stage over the modules; diagnostics come back sorted by location."""
+    from .tables import load_table
+
+    ws = Workspace(modules, sources)
+    for _name, stage in stages(load_table if load_tables else None, lint):
+        stage(ws)
+    ws.diagnostics.sort(key=Diagnostic.sort_key)
+    return ws
