@@ -1,0 +1,101 @@
+"""The embedding API: load or compile a policy once, adjudicate claim lines many times.
+
+``Policy`` holds a resolved rule set and its compiled program. ``adjudicate`` runs the compiled
+engine; ``interpret`` runs the reference interpreter on the same rules (for tests and for
+debugging a surprising decision). A ``Policy`` has no mutable state: share it between threads,
+pickle it to worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from . import model as m
+from .claims import ClaimLine, Decision
+from .diagnostics import PolicyError
+from .engine import Program, compile_ruleset
+from .interpreter import interpret
+from .loader import load_paths
+from .parser import parse
+from .resolve import resolve
+
+
+@attrs.frozen
+class Policy:
+    """A compiled policy."""
+
+    ruleset: m.RuleSet
+    program: Program = attrs.field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.ruleset.name
+
+    @property
+    def rules(self) -> tuple[m.Rule, ...]:
+        return self.ruleset.rules
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of the compiled predicates."""
+        return self.program.source
+
+    def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
+                   ) -> list[Decision]:
+        """One decision per line, in the order given, judged against the paid ``history``."""
+        return self.program.adjudicate(lines, history)
+
+    def interpret(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
+                  ) -> list[Decision]:
+        """The same, by the reference interpreter."""
+        return interpret(self.ruleset, lines, history)
+
+
+def combine(name: str, rulesets: Sequence[m.RuleSet]) -> m.RuleSet:
+    """Several policies applied together: their rules in order, each rule once."""
+    if len(rulesets) == 1:
+        return rulesets[0]
+    seen: set[int] = set()
+    rules: list[m.Rule] = []
+    files: list[str] = []
+    for ruleset in rulesets:
+        for rule in ruleset.rules:
+            if id(rule) not in seen:
+                seen.add(id(rule))
+                rules.append(rule)
+        files.extend(f for f in ruleset.files if f not in files)
+    return m.RuleSet(name, tuple(rules), tuple(files))
+
+
+def load_ruleset(path: str | Path) -> m.RuleSet:
+    """Resolve the policy at ``path`` (a ``.pol`` file, or a folder of them) to its rules.
+
+    Raises ``PolicyError`` with every error diagnostic if the policy cannot be used.
+    """
+    loaded = load_paths([path])
+    if loaded.errors:
+        raise PolicyError(loaded.errors, loaded.workspace.sources)
+    if not loaded.roots:
+        raise PolicyError([], {})
+    rulesets = [loaded.workspace.rulesets[name] for name in loaded.roots]
+    return combine(str(path) if len(rulesets) > 1 else rulesets[0].name, rulesets)
+
+
+def load(path: str | Path) -> Policy:
+    """Load and compile the policy at ``path`` with everything it extends."""
+    ruleset = load_ruleset(path)
+    return Policy(ruleset, compile_ruleset(ruleset))
+
+
+def compile_text(text: str, name: str = "<policy>") -> Policy:
+    """Compile one policy from text; ``name`` is the file name its diagnostics and findings
+    show. ``extends`` and ``table`` are not available here (they need files); use ``load``."""
+    module = parse(text, name)
+    ws = resolve([module], {name: text}, load_tables=False)
+    if ws.errors:
+        raise PolicyError(ws.errors, {name: text})
+    ruleset = next(iter(ws.rulesets.values()))
+    return Policy(ruleset, compile_ruleset(ruleset, filename=name))

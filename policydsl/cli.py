@@ -1,0 +1,194 @@
+"""``policyc``: check, format, compile and run policies, and test them against their cases.
+
+Exit codes (docs/cli.md): 0 success; 1 findings (diagnostics, rows in error, failed cases,
+files to reformat); 2 usage errors, unusable policies or unreadable files.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import click
+
+from . import __version__
+from .claims import ClaimLine, Decision
+from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"policyc: {message}", err=True)
+    sys.exit(EXIT_UNUSABLE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policyc")
+def main() -> None:
+    """Check, format, compile, run and test payer policies written in policydsl."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="How to print diagnostics.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Lint policies: report errors and warnings with their location.
+
+    Exits 0 when clean (warnings alone do not fail unless --strict), 1 on findings."""
+    from .loader import load_paths
+
+    loaded = load_paths(paths, lint=True)
+    diagnostics: list[Diagnostic] = loaded.diagnostics
+    if strict:
+        diagnostics = [attrs.evolve(d, severity="error") for d in diagnostics]
+    failing = [d for d in diagnostics if d.severity == "error"]
+    if fmt == "json":
+        sys.stdout.buffer.write(as_json(diagnostics))
+    elif fmt == "sarif":
+        sys.stdout.buffer.write(as_sarif(diagnostics, __version__))
+    else:
+        if diagnostics:
+            click.echo(render_text(diagnostics, loaded.workspace.sources))
+        warnings = len(diagnostics) - len(failing)
+        files = len(loaded.workspace.sources)
+        click.echo(f"{len(failing)} error(s), {warnings} warning(s) in {files} file(s)")
+    sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; exit 1 if any file is not formatted.")
+def fmt(paths: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite policies in the canonical layout (comments kept)."""
+    from .formatter import format_text
+    from .loader import policy_files
+
+    status = EXIT_OK
+    for raw in paths:
+        for file in policy_files(Path(raw)):
+            text = file.read_text(encoding="utf-8")
+            try:
+                formatted = format_text(text, str(file))
+            except PolicyError as exc:
+                click.echo(render_text(exc.diagnostics, exc.sources), err=True)
+                status = EXIT_FINDINGS
+                continue
+            if formatted == text:
+                continue
+            if check_only:
+                click.echo(f"would reformat {file}")
+                status = EXIT_FINDINGS
+            else:
+                file.write_text(formatted, encoding="utf-8")
+                click.echo(f"reformatted {file}")
+    sys.exit(status)
+
+
+@main.command(name="compile")
+@click.argument("policy", type=click.Path(exists=True))
+@click.option("--emit", type=click.Choice(["python"]), default="python", show_default=True,
+              help="What to print.")
+def compile_(policy: str, emit: str) -> None:
+    """Print the Python source the compiler generates for a policy."""
+    from .api import load
+
+    try:
+        compiled = load(policy)
+    except PolicyError as exc:
+        click.echo(render_text(exc.diagnostics, exc.sources), err=True)
+        sys.exit(EXIT_UNUSABLE)
+    click.echo(compiled.source, nl=False)
+
+
+@main.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path(exists=True),
+              help="A .pol file, or a folder of them.")
+@click.option("--history", type=click.Path(exists=True, dir_okay=False),
+              help="Lines already paid (same columns as the claims).")
+@click.argument("claims", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
+              show_default=True, help="The compiled engine, or the reference interpreter.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (members are split between them).")
+def run(policy_path: str, history: str | None, claims: str, out_format: str, out: str | None,
+        engine: str, jobs: int) -> None:
+    """Adjudicate CLAIMS: one decision per input line, in input order.
+
+    Exits 0 when every line was adjudicated, 1 when some rows were malformed (they get
+    decision "error"), 2 when the policy or a file cannot be used."""
+    from .api import load
+    from .claims_io import ClaimsFileError, RowError, error_decision, read_claims
+    from .parallel import adjudicate_parallel
+
+    try:
+        policy = load(policy_path)
+    except PolicyError as exc:
+        click.echo(render_text(exc.diagnostics, exc.sources), err=True)
+        click.echo(f"policyc: the policy {policy_path} cannot be used", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    try:
+        rows = read_claims(Path(claims))
+        past = read_claims(Path(history)) if history else []
+    except ClaimsFileError as exc:
+        _fail(str(exc))
+        return
+    status = EXIT_OK
+    paid: list[ClaimLine] = []
+    for row in past:
+        if isinstance(row, RowError):
+            click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
+            status = EXIT_FINDINGS
+        else:
+            paid.append(row)
+    lines = [r for r in rows if isinstance(r, ClaimLine)]
+    if engine == "reference":
+        judged = policy.interpret(lines, paid)
+    else:
+        judged = adjudicate_parallel(policy, lines, paid, jobs)
+    source_name = Path(claims).name
+    decided = iter(judged)
+    decisions: list[Decision] = []
+    for row in rows:
+        if isinstance(row, RowError):
+            decisions.append(error_decision(row, source_name))
+            status = EXIT_FINDINGS
+        else:
+            decisions.append(next(decided))
+    _write(decisions, out_format, out)
+    sys.exit(status)
+
+
+def _write(decisions: Sequence[Decision], out_format: str, out: str | None) -> None:
+    from .claims_io import write_csv, write_jsonl
+
+    handle: IO[Any]
+    if out_format == "csv":
+        handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+        try:
+            write_csv(decisions, handle)
+        finally:
+            if out:
+                handle.close()
+        return
+    handle = open(out, "wb") if out else sys.stdout.buffer
+    try:
+        write_jsonl(decisions, handle)
+    finally:
+        if out:
+            handle.close()
+        else:
+            handle.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

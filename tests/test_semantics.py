@@ -1,0 +1,351 @@
+"""docs/semantics.md, one test per rule of evaluation, on both engines."""
+
+from __future__ import annotations
+
+import random
+
+from conftest import Adjudicate, fired, line, verdicts
+
+ACUPUNCTURE = """
+policy t
+rule acu-90d: limit 97810, 97813 per 90d <= 12 unless modifier KX
+rule acu-year: limit 97810, 97813 per year <= 20
+"""
+
+
+def test_pair_rule_denies_column_two_same_member_provider_date(adjudicate: Adjudicate) -> None:
+    text = "policy t\nwhen 64483 forbid 77002\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "77002"),
+                            line("C2", 1, "M1", "2024-03-01", "77002", provider="P2"),
+                            line("C3", 1, "M2", "2024-03-01", "77002"),
+                            line("C4", 1, "M1", "2024-03-02", "77002")])
+    assert verdicts(out) == ["allow", "deny", "allow", "allow", "allow"]
+    finding = out[1].findings[0]
+    assert (finding.rule, finding.carc, finding.action) == ("t/forbid@2", "97", "deny")
+    assert [(r.claim_id, r.line) for r in finding.related] == [("C1", 1)]
+    assert finding.source == "test.pol:2:1"
+
+
+def test_empty_provider_matches_only_empty(adjudicate: Adjudicate) -> None:
+    text = "policy t\nwhen 64483 forbid 77002\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483", provider=""),
+                            line("C1", 2, "M1", "2024-03-01", "77002", provider=""),
+                            line("C1", 3, "M1", "2024-03-01", "77002", provider="P1")])
+    assert verdicts(out) == ["allow", "deny", "allow"]
+
+
+def test_unless_modifier_bypasses_on_the_forbidden_line(adjudicate: Adjudicate) -> None:
+    text = "policy t\nwhen 64483 forbid 77002 unless modifier 59, XU\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483", mods="59"),
+                            line("C1", 2, "M1", "2024-03-01", "77002", mods="xu")])
+    assert verdicts(out) == ["allow", "allow"]
+
+
+def test_pair_rules_are_judged_all_at_once(adjudicate: Adjudicate) -> None:
+    # B is denied by A, and still forbids C: pair rules see the lines that survived line rules.
+    text = "policy t\nwhen 20552 forbid 20553\nwhen 20553 forbid 20610\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20552"),
+                            line("C1", 2, "M1", "2024-03-01", "20553"),
+                            line("C1", 3, "M1", "2024-03-01", "20610")])
+    assert verdicts(out) == ["allow", "deny", "deny"]
+
+
+def test_a_line_denied_by_line_rules_triggers_no_pair_rule(adjudicate: Adjudicate) -> None:
+    text = "policy t\nrequire auth for 64483\nwhen 64483 forbid 77002\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "77002")])
+    assert verdicts(out) == ["deny", "allow"]
+    assert out[0].findings[0].carc == "197"
+
+
+def test_limit_units_rolling_days_window_includes_the_line_date(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 97810 per 3d <= 2\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810"),
+                            line("C2", 1, "M1", "2024-03-03", "97810"),
+                            line("C3", 1, "M1", "2024-03-03", "97810"),  # 3rd unit in 3 days
+                            line("C4", 1, "M1", "2024-03-04", "97810")])  # 03-01 fell out
+    assert verdicts(out) == ["allow", "allow", "deny", "allow"]
+    assert out[2].findings[0].carc == "119"
+
+
+def test_a_denied_line_counts_toward_nothing(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 97810 per 90d <= 2\n"
+    lines = [line(f"C{i}", 1, "M1", f"2024-03-0{i}", "97810") for i in range(1, 6)]
+    assert verdicts(adjudicate(text, lines)) == ["allow", "allow", "deny", "deny", "deny"]
+
+
+def test_limit_counts_units_and_never_splits_a_line(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 64483 per day by provider <= 2 units\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483", units=1),
+                            line("C1", 2, "M1", "2024-03-01", "64483", units=2),
+                            line("C1", 3, "M1", "2024-03-01", "64483", units=1),
+                            line("C2", 1, "M1", "2024-03-01", "64483", provider="P2", units=2)])
+    assert verdicts(out) == ["allow", "deny", "allow", "allow"]
+
+
+def test_sessions_are_distinct_dates(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 20552, 20553 per 12mo <= 2 sessions\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-01-10", "20552"),
+                            line("C1", 2, "M1", "2024-01-10", "20553"),  # same session
+                            line("C2", 1, "M1", "2024-02-10", "20552"),
+                            line("C3", 1, "M1", "2024-03-10", "20552"),  # third session
+                            line("C4", 1, "M1", "2025-01-11", "20552")])  # window moved on
+    assert verdicts(out) == ["allow", "allow", "allow", "deny", "allow"]
+
+
+def test_rolling_months_window_starts_after_the_same_day(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 64490 per 12mo <= 1\n"
+    same_day = adjudicate(text, [line("C1", 1, "M1", "2023-03-15", "64490"),
+                                 line("C2", 1, "M1", "2024-03-15", "64490")])
+    day_after = adjudicate(text, [line("C1", 1, "M1", "2023-03-15", "64490"),
+                                  line("C2", 1, "M1", "2024-03-16", "64490")])
+    assert verdicts(same_day) == ["allow", "allow"]  # 2023-03-15 is not after itself
+    assert verdicts(day_after) == ["allow", "allow"]
+    inside = adjudicate(text, [line("C1", 1, "M1", "2023-03-16", "64490"),
+                               line("C2", 1, "M1", "2024-03-15", "64490")])
+    assert verdicts(inside) == ["allow", "deny"]
+
+
+def test_rolling_months_use_the_month_end_when_the_day_does_not_exist(
+        adjudicate: Adjudicate) -> None:
+    # 1mo ending 2024-03-31: the same day a month before does not exist -> 2024-02-29;
+    # the window is the dates after it.
+    text = "policy t\nlimit 64490 per 1mo <= 1\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-02-29", "64490"),
+                            line("C2", 1, "M1", "2024-03-31", "64490")])
+    assert verdicts(out) == ["allow", "allow"]
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64490"),
+                            line("C2", 1, "M1", "2024-03-31", "64490")])
+    assert verdicts(out) == ["allow", "deny"]
+
+
+def test_calendar_year_and_lifetime_and_claim_windows(adjudicate: Adjudicate) -> None:
+    year = adjudicate("policy t\nlimit 97810 per year <= 1\n",
+                      [line("C1", 1, "M1", "2023-12-31", "97810"),
+                       line("C2", 1, "M1", "2024-01-01", "97810"),
+                       line("C3", 1, "M1", "2024-12-31", "97810")])
+    assert verdicts(year) == ["allow", "allow", "deny"]
+    life = adjudicate("policy t\nlimit 97810 per lifetime <= 1\n",
+                      [line("C1", 1, "M1", "2001-01-01", "97810"),
+                       line("C2", 1, "M1", "2024-01-01", "97810")])
+    assert verdicts(life) == ["allow", "deny"]
+    claim = adjudicate("policy t\nlimit 97810 per claim <= 1\n",
+                       [line("C1", 1, "M1", "2024-01-01", "97810"),
+                        line("C1", 2, "M1", "2024-01-05", "97810"),
+                        line("C2", 1, "M1", "2024-01-05", "97810")])
+    assert verdicts(claim) == ["allow", "deny", "allow"]
+
+
+def test_kx_sessions_count_toward_the_yearly_limit(adjudicate: Adjudicate) -> None:
+    # NCD 30.3.3: 12 in 90 days; 13-20 need KX; 20 a year. Weekly visits from January.
+    lines = [line(f"C{i:02d}", 1, "M1", f"2024-{1 + i // 4:02d}-{1 + 7 * (i % 4):02d}", "97810",
+                  mods="KX" if i >= 12 else "") for i in range(22)]
+    out = adjudicate(ACUPUNCTURE, lines)
+    assert verdicts(out)[:20] == ["allow"] * 20
+    assert verdicts(out)[20:] == ["deny", "deny"]
+    assert fired(out[20]) == ["t/acu-year"]
+    without_kx = adjudicate(ACUPUNCTURE, [*lines[:12], line("X", 1, "M1", "2024-03-29", "97810")])
+    assert verdicts(without_kx)[-1] == "deny"
+    assert fired(without_kx[-1]) == ["t/acu-90d"]
+
+
+def test_history_lines_count_as_allowed_and_are_not_printed(adjudicate: Adjudicate) -> None:
+    history = [line(f"H{i}", 1, "M1", f"2024-01-0{i}", "97810") for i in range(1, 4)]
+    out = adjudicate("policy t\nlimit 97810 per 90d <= 3\n",
+                     [line("C1", 1, "M1", "2024-02-01", "97810")], history)
+    assert len(out) == 1
+    assert out[0].decision == "deny"
+    assert [r.claim_id for r in out[0].findings[0].related] == ["H1", "H2", "H3"]
+
+
+def test_history_line_satisfies_addon_and_forbids(adjudicate: Adjudicate) -> None:
+    text = "policy t\naddon 64484 requires 64483\nwhen 64483 forbid 77002\n"
+    history = [line("H1", 1, "M1", "2024-03-01", "64483")]
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64484"),
+                            line("C1", 2, "M1", "2024-03-01", "77002")], history)
+    assert verdicts(out) == ["allow", "deny"]
+
+
+def test_limits_go_line_by_line_within_a_date(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 97810 per day <= 1\n"
+    out = adjudicate(text, [line("C2", 1, "M1", "2024-03-01", "97810"),
+                            line("C1", 2, "M1", "2024-03-01", "97810"),
+                            line("C1", 1, "M1", "2024-03-01", "97810")])
+    # order is date, claim id, line: C1/1 first
+    assert verdicts(out) == ["deny", "deny", "allow"]
+
+
+def test_order_of_input_rows_changes_nothing(adjudicate: Adjudicate) -> None:
+    lines = [line(f"C{i}", i % 3 + 1, f"M{i % 4}", f"2024-0{1 + i % 6}-1{i % 9}", "97810")
+             for i in range(40)]
+    base = adjudicate(ACUPUNCTURE, lines)
+    by_key = {(d.claim_id, d.line, d.member_id): d for d in base}
+    shuffled = lines[:]
+    random.Random(7).shuffle(shuffled)
+    for decision in adjudicate(ACUPUNCTURE, shuffled):
+        assert by_key[(decision.claim_id, decision.line, decision.member_id)] == decision
+
+
+def test_addon_needs_an_allowed_primary(adjudicate: Adjudicate) -> None:
+    text = "policy t\naddon 64484 requires 64483\nrequire auth for 64483\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "64484")])
+    assert verdicts(out) == ["deny", "deny"]
+    assert out[1].findings[0].carc == "B15"
+
+
+def test_several_addon_rules_any_primary_satisfies(adjudicate: Adjudicate) -> None:
+    text = "policy t\naddon 77003 requires 62270\naddon 77003 requires 64510\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64510"),
+                            line("C1", 2, "M1", "2024-03-01", "77003"),
+                            line("C2", 1, "M2", "2024-03-01", "77003")])
+    assert verdicts(out) == ["allow", "allow", "deny"]
+    assert fired(out[2]) == ["t/addon@2", "t/addon@3"]
+
+
+def test_addon_of_an_addon_falls_with_its_primary(adjudicate: Adjudicate) -> None:
+    text = "policy t\naddon 64491 requires 64490\naddon 64492 requires 64491\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64491"),
+                            line("C1", 2, "M1", "2024-03-01", "64492")])
+    assert verdicts(out) == ["deny", "deny"]
+
+
+def test_exclusive_first_listed_present_wins(adjudicate: Adjudicate) -> None:
+    text = "policy t\nexclusive 20553, 20552\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20552"),
+                            line("C1", 2, "M1", "2024-03-01", "20553"),
+                            line("C2", 1, "M2", "2024-03-01", "20552")])
+    assert verdicts(out) == ["deny", "allow", "allow"]
+
+
+def test_global_period_10_days_after_procedure(adjudicate: Adjudicate) -> None:
+    text = "policy t\nglobal 63650 10d\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
+                            line("C2", 1, "M1", "2024-02-29", "99213"),  # day before: no
+                            line("C3", 1, "M1", "2024-03-01", "99213"),  # same day
+                            line("C4", 1, "M1", "2024-03-11", "99214"),  # day 10
+                            line("C5", 1, "M1", "2024-03-12", "99214"),  # day 11
+                            line("C6", 1, "M1", "2024-03-05", "99213", mods="24"),
+                            line("C7", 1, "M1", "2024-03-05", "99213", provider="P2")])
+    assert verdicts(out) == ["allow", "allow", "deny", "deny", "allow", "allow", "allow"]
+    assert out[2].findings[0].carc == "97"
+    assert [r.claim_id for r in out[2].findings[0].related] == ["C1"]
+
+
+def test_global_90_days_covers_the_day_before(adjudicate: Adjudicate) -> None:
+    text = "policy t\nglobal 63655 90d covers 99202..99215 unless modifier 24, 25, 57, 79\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63655"),
+                            line("C0", 1, "M1", "2024-02-29", "99213"),
+                            line("C0", 2, "M1", "2024-02-28", "99213"),
+                            line("C9", 1, "M1", "2024-05-30", "99213"),   # day 90
+                            line("C9", 2, "M1", "2024-05-31", "99213"),   # day 91
+                            line("C8", 1, "M1", "2024-02-29", "99213", mods="57")])
+    assert verdicts(out) == ["allow", "deny", "allow", "deny", "allow", "allow"]
+
+
+def test_a_denied_procedure_starts_no_global_period(adjudicate: Adjudicate) -> None:
+    text = "policy t\nrequire auth for 63650\nglobal 63650 10d\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
+                            line("C2", 1, "M1", "2024-03-03", "99213"),
+                            line("C3", 1, "M1", "2024-03-10", "63650", auth="A1"),
+                            line("C4", 1, "M1", "2024-03-11", "99213")])
+    assert verdicts(out) == ["deny", "allow", "allow", "deny"]
+
+
+def test_prerequisite_needs_sessions_on_earlier_dates(adjudicate: Adjudicate) -> None:
+    text = "policy t\nrequire 2 of 64490..64495 within 12mo before 64633..64636\n"
+    history = [line("H1", 1, "M1", "2024-01-10", "64493")]
+    one = adjudicate(text, [line("C1", 1, "M1", "2024-02-10", "64493"),
+                            line("C1", 2, "M1", "2024-02-10", "64635")], history)
+    assert verdicts(one) == ["allow", "deny"]  # the same-date block is not earlier
+    assert one[1].findings[0].carc == "B15"
+    two = adjudicate(text, [line("C1", 1, "M1", "2024-02-10", "64493"),
+                            line("C2", 1, "M1", "2024-03-10", "64635")], history)
+    assert verdicts(two) == ["allow", "allow"]
+    stale = adjudicate(text, [line("C1", 1, "M1", "2024-02-10", "64493"),
+                              line("C2", 1, "M1", "2025-01-10", "64635")], history)
+    assert verdicts(stale) == ["allow", "deny"]
+
+
+def test_line_rules(adjudicate: Adjudicate) -> None:
+    text = """policy t
+dx CLBP = M54.50, M54.51, M54.59, M54.4*
+require dx CLBP for 97810..97814
+require auth for 63650
+deleted 62311 since 2017-01-01 use 62322
+forbid modifier 50 on 20552, 20553
+"""
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810", dx="M5450"),
+                            line("C1", 2, "M1", "2024-03-01", "97811", dx="m54.41 Z00.0"),
+                            line("C1", 3, "M1", "2024-03-01", "97813", dx="M54.9"),
+                            line("C1", 4, "M1", "2024-03-01", "63650", auth=""),
+                            line("C1", 5, "M1", "2024-03-01", "63650", auth="PA123"),
+                            line("C1", 6, "M1", "2016-12-31", "62311"),
+                            line("C1", 7, "M1", "2017-01-01", "62311"),
+                            line("C1", 8, "M1", "2024-03-01", "20552", mods="50"),
+                            line("C1", 9, "M1", "2024-03-01", "20552", mods="LT")])
+    assert verdicts(out) == ["allow", "allow", "deny", "deny", "allow", "allow", "deny", "deny",
+                             "allow"]
+    assert [d.findings[0].carc for d in out if d.findings] == ["11", "197", "181", "4"]
+    assert "62322" in out[6].findings[0].message
+
+
+def test_review_when_only_review_findings_and_deny_wins(adjudicate: Adjudicate) -> None:
+    text = """policy t
+rule tpi review: limit 20552 per 90d <= 1 sessions
+rule auth: require auth for 20552
+"""
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20552", auth="A"),
+                            line("C2", 1, "M1", "2024-03-05", "20552", auth="A"),
+                            line("C3", 1, "M1", "2024-03-06", "20552")])
+    assert verdicts(out) == ["allow", "review", "deny"]
+    assert out[1].findings[0].action == "review"
+
+
+def test_review_lines_are_not_denied_so_they_count(adjudicate: Adjudicate) -> None:
+    text = """policy t
+rule soft review: limit 20552 per 90d <= 1
+rule hard: limit 20552 per 90d <= 2
+"""
+    lines = [line(f"C{i}", 1, "M1", f"2024-03-0{i}", "20552") for i in range(1, 4)]
+    assert verdicts(adjudicate(text, lines)) == ["allow", "review", "deny"]
+
+
+def test_rule_applies_only_inside_its_validity(adjudicate: Adjudicate) -> None:
+    text = """policy t
+effective 2024-01-01 until 2024-12-31
+require auth for 63650
+rule later effective 2025-01-01: require auth for 63685
+"""
+    out = adjudicate(text, [line("C1", 1, "M1", "2023-12-31", "63650"),
+                            line("C1", 2, "M1", "2024-01-01", "63650"),
+                            line("C1", 3, "M1", "2025-01-01", "63650"),
+                            line("C1", 4, "M1", "2024-12-31", "63685"),
+                            line("C1", 5, "M1", "2025-01-01", "63685")])
+    assert verdicts(out) == ["allow", "deny", "allow", "allow", "deny"]
+
+
+def test_named_rule_options_carc_message(adjudicate: Adjudicate) -> None:
+    text = 'policy t\nrule acu carc 96 "No more than twelve":\n  limit 97810 per 90d <= 0\n'
+    finding = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810")])[0].findings[0]
+    assert (finding.rule, finding.carc, finding.message, finding.source) == (
+        "t/acu", "96", "No more than twelve", "test.pol:2:1")
+
+
+def test_mue_per_day_denies_every_line_of_the_code(adjudicate: Adjudicate) -> None:
+    text = "policy t\nmue 64484 <= 4 per day\nmue 64483 <= 1 per line\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64484", units=3),
+                            line("C1", 2, "M1", "2024-03-01", "64484", units=2),
+                            line("C2", 1, "M1", "2024-03-01", "64484", units=4, provider="P2"),
+                            line("C3", 1, "M1", "2024-03-01", "64483", units=2),
+                            line("C3", 2, "M1", "2024-03-01", "64483", units=1)])
+    assert verdicts(out) == ["deny", "deny", "allow", "deny", "allow"]
+    assert out[0].findings[0].carc == "151"
+
+
+def test_members_are_independent(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 97810 per 90d <= 1\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810"),
+                            line("C2", 1, "M2", "2024-03-01", "97810")])
+    assert verdicts(out) == ["allow", "allow"]
