@@ -1,0 +1,500 @@
+"""CMS table readers: each kind and layout read from the project's copies of the CMS extracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policydsl.model import (
+    DEFAULT_GLOBAL_BYPASS,
+    DEFAULT_GLOBAL_COVERS,
+    NCCI_MODIFIERS,
+    Addon,
+    Forbid,
+    ForbidModifier,
+    Global,
+    Mue,
+    Rule,
+    RuleInfo,
+    Validity,
+)
+from policydsl.tables import TABLE_KINDS, TableError, load_table
+
+ROOT = Path(__file__).resolve().parent.parent
+NCCI = ROOT / "policies" / "medicare" / "ncci"
+PTP_TIDY = NCCI / "ptp_practitioner_pain_2024q2.tsv"
+MUE_TIDY = NCCI / "mue_pain_2024q2.csv"
+ADDON = NCCI / "addon_pain_2024.csv"
+PFS = ROOT / "policies" / "medicare" / "pfs" / "pfs_2025oct_pain_indicators.csv"
+SAMPLES = ROOT / "tests" / "data" / "cms"
+PTP_CMS = SAMPLES / "ncci_ptp_practitioner_layout_sample.txt"
+MUE_CMS = SAMPLES / "ncci_mue_practitioner_layout_sample.csv"
+
+INFO = RuleInfo(id="medicare/ncci", action="deny", carc="", message="", source="m.pol:3:1")
+CMS_PTP_HEADER = PTP_CMS.read_text().splitlines(keepends=True)[:6]
+
+
+def load(kind: str, path: Path, info: RuleInfo = INFO) -> list[Rule]:
+    return load_table(kind, path, info=info, display_path=path.name)
+
+
+def row_of(rule: Rule) -> int:
+    return int(rule.info.source.rsplit(":", 1)[1])
+
+
+def forbids(rules: list[Rule], column1: str, column2: str) -> list[Forbid]:
+    return [
+        r
+        for r in rules
+        if isinstance(r, Forbid) and r.triggers == {column1} and r.targets == {column2}
+    ]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_table_kinds() -> None:
+    assert TABLE_KINDS == ("ptp", "mue", "addon", "pfs")
+
+
+# --- ptp: CMS published layout --------------------------------------------------------------
+
+
+def test_cms_ptp_layout_dates_and_star() -> None:
+    rules = load("ptp", PTP_CMS)
+    assert all(isinstance(r, Forbid) for r in rules)
+    # 8 data rows on lines 7-14; lines 9 and 10 have indicator 9.
+    assert [row_of(r) for r in rules] == [7, 8, 11, 12, 13, 14]
+    first = rules[0]
+    assert first.triggers == {"0001A"} and first.targets == {"0591T"}
+    assert first.info.validity == Validity(dt.date(2022, 1, 1), dt.date(2023, 12, 31))
+    last = rules[-1]
+    assert last.triggers == {"0001U"} and last.targets == {"0030U"}
+    assert last.info.validity == Validity(dt.date(2018, 7, 1), None)
+
+
+def test_cms_ptp_indicator_9_rows_give_no_rule() -> None:
+    rules = load("ptp", PTP_CMS)
+    assert not forbids(rules, "0001A", "90473")
+    assert not forbids(rules, "0001A", "G0008")
+
+
+def test_ptp_bypass_follows_modifier_indicator() -> None:
+    rules = load("ptp", PTP_CMS)
+    (indicator_1,) = forbids(rules, "0001A", "0591T")
+    (indicator_0,) = forbids(rules, "0001A", "36591")
+    assert indicator_1.bypass == NCCI_MODIFIERS
+    assert indicator_0.bypass == frozenset()
+
+
+def test_ptp_defaults_carc_message_and_source() -> None:
+    rules = load_table("ptp", PTP_CMS, info=INFO, display_path="ncci/sample.txt")
+    rule = rules[0]
+    assert rule.info.id == "medicare/ncci" and rule.info.action == "deny"
+    assert rule.info.carc == "236"
+    assert rule.info.message == (
+        "NCCI PTP edit: 0591T is not payable with 0001A the same day (modifier indicator 1)"
+    )
+    assert rule.info.source == "ncci/sample.txt:7"
+
+
+def test_statement_carc_message_and_action_win() -> None:
+    info = RuleInfo(id="c/p", action="review", carc="97", message="bundled", source="c.pol:1:1")
+    rule = load("ptp", PTP_CMS, info)[0]
+    assert (rule.info.id, rule.info.action, rule.info.carc) == ("c/p", "review", "97")
+    assert rule.info.message == "bundled"
+
+
+def test_ptp_validity_is_intersected_with_the_statement(tmp_path: Path) -> None:
+    rows = [
+        "64483\t77002\t\t20000101\t*\t1\tx\n",  # line 7: open end
+        "64483\t77003\t\t20000101\t20240315\t1\tx\n",  # line 8: ends inside
+        "64483\t77012\t\t20000101\t20231231\t1\tx\n",  # line 9: ends before: no rule
+        "64483\t76942\t\t20240401\t*\t0\tx\n",  # line 10: starts inside
+    ]
+    path = write(tmp_path, "ptp.txt", "".join(CMS_PTP_HEADER + rows))
+    window = Validity(dt.date(2024, 1, 1), dt.date(2024, 6, 30))
+    rules = load("ptp", path, attrs.evolve(INFO, validity=window))
+    assert [(row_of(r), r.info.validity) for r in rules] == [
+        (7, window),
+        (8, Validity(dt.date(2024, 1, 1), dt.date(2024, 3, 15))),
+        (10, Validity(dt.date(2024, 4, 1), dt.date(2024, 6, 30))),
+    ]
+
+
+def test_ptp_shares_repeated_sets_and_validities(tmp_path: Path) -> None:
+    rows = [f"64483\t{code}\t\t20200101\t*\t1\tx\n" for code in ("77002", "77003", "77012")]
+    rows.append("64490\t77003\t\t20200101\t*\t0\tx\n")
+    rules = load("ptp", write(tmp_path, "ptp.txt", "".join(CMS_PTP_HEADER + rows)))
+    assert isinstance(rules[0], Forbid) and isinstance(rules[1], Forbid)
+    assert isinstance(rules[3], Forbid)
+    assert rules[0].triggers is rules[1].triggers
+    assert rules[1].targets is rules[3].targets
+    assert rules[0].info.validity is rules[3].info.validity
+    assert rules[0].bypass is NCCI_MODIFIERS
+
+
+def test_ptp_crlf_and_lower_case_codes(tmp_path: Path) -> None:
+    text = "".join(CMS_PTP_HEADER) + "g0260\tj0585\t\t20200101\t*\t1\tx\r\n"
+    (rule,) = load("ptp", write(tmp_path, "ptp.txt", text))
+    assert isinstance(rule, Forbid)
+    assert rule.triggers == {"G0260"} and rule.targets == {"J0585"}
+    assert rule.info.validity.end is None
+
+
+def test_cms_ptp_header_without_rows_is_an_empty_table(tmp_path: Path) -> None:
+    assert load("ptp", write(tmp_path, "ptp.txt", "".join(CMS_PTP_HEADER))) == []
+
+
+def test_tidy_ptp_with_an_effective_date_column(tmp_path: Path) -> None:
+    text = (
+        "column1\tcolumn2\teffective_date\tdeletion_date\tmodifier_indicator\trationale\n"
+        "64483\t77002\t2021-04-01\t2024-06-30\t1\tx\n"
+    )
+    (rule,) = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert rule.info.validity == Validity(dt.date(2021, 4, 1), dt.date(2024, 6, 30))
+
+
+# --- ptp: tidy subset -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ptp_tidy() -> list[Rule]:
+    return load("ptp", PTP_TIDY)
+
+
+def test_tidy_ptp_domain_examples(ptp_tidy: list[Rule]) -> None:
+    (fluoro,) = forbids(ptp_tidy, "64483", "77002")
+    assert fluoro.bypass == NCCI_MODIFIERS
+    assert fluoro.info.validity == Validity(None, None)
+    (dry,) = forbids(ptp_tidy, "20553", "20552")
+    (acu,) = forbids(ptp_tidy, "97813", "97810")
+    assert dry.bypass == frozenset() and acu.bypass == frozenset()
+    assert row_of(dry) == 502 and row_of(fluoro) == 5479 and row_of(acu) == 10358
+
+
+def test_tidy_ptp_counts(ptp_tidy: list[Rule]) -> None:
+    lines = PTP_TIDY.read_text().splitlines()[1:]
+    indicator_9 = sum(1 for line in lines if line.split("\t")[3] == "9")
+    assert len(lines) == 10_610 and indicator_9 == 218
+    assert len(ptp_tidy) == 10_610 - 218
+    assert sum(1 for r in ptp_tidy if r.info.validity.end is None) == 7_635
+    assert all(r.info.validity.start is None for r in ptp_tidy)
+
+
+def test_tidy_ptp_indicator_9_rows_give_no_rule(ptp_tidy: list[Rule]) -> None:
+    lines = PTP_TIDY.read_text().splitlines()
+    rows_9 = {n for n, line in enumerate(lines, 1) if n > 1 and line.split("\t")[3] == "9"}
+    assert rows_9 and not rows_9 & {row_of(r) for r in ptp_tidy}
+    deleted = [r for r in ptp_tidy if row_of(r) == 2]  # 20552 J2000 2004-03-31 0
+    assert deleted[0].info.validity == Validity(None, dt.date(2004, 3, 31))
+
+
+def test_tidy_ptp_sources_point_at_their_rows(ptp_tidy: list[Rule]) -> None:
+    lines = PTP_TIDY.read_text().splitlines()
+    for rule in ptp_tidy[::97]:
+        assert isinstance(rule, Forbid)
+        column1, column2 = lines[row_of(rule) - 1].split("\t")[:2]
+        assert rule.triggers == {column1} and rule.targets == {column2}
+        assert rule.info.source == f"{PTP_TIDY.name}:{row_of(rule)}"
+
+
+# --- mue ----------------------------------------------------------------------------------
+
+
+def mue_of(rules: list[Rule], code: str) -> list[Mue]:
+    return [r for r in rules if isinstance(r, Mue) and r.codes == {code}]
+
+
+def test_tidy_mue_values_and_indicators() -> None:
+    rules = load("mue", MUE_TIDY)
+    (single,) = mue_of(rules, "64483")
+    assert (single.maximum, single.per_day) == (1, True)
+    assert single.info.message == "NCCI MUE: more than 1 unit of 64483 per day (MAI 2)"
+    assert single.info.carc == "151"
+    (addon,) = mue_of(rules, "64484")
+    assert (addon.maximum, addon.per_day) == (4, True)
+    assert addon.info.message == "NCCI MUE: more than 4 units of 64484 per day (MAI 3)"
+
+
+def test_tidy_mue_takes_practitioner_rows_only() -> None:
+    rules = load("mue", MUE_TIDY)
+    lines = MUE_TIDY.read_text().splitlines()
+    practitioner = {n for n, line in enumerate(lines, 1) if line.split(",")[4] == "Practitioner"}
+    assert {row_of(r) for r in rules} == practitioner
+    (j0585,) = mue_of(rules, "J0585")  # outpatient 600 and DME 0 rows are left out
+    assert j0585.maximum == 600 and row_of(j0585) == 55
+
+
+def test_cms_mue_layout() -> None:
+    rules = load("mue", MUE_CMS)
+    assert [row_of(r) for r in rules] == [3, 4, 5, 6, 7]  # the header takes lines 1-2
+    (policy,) = mue_of(rules, "0001U")
+    (clinical,) = mue_of(rules, "0009U")
+    assert (policy.maximum, policy.per_day) == (1, True)
+    assert (clinical.maximum, clinical.per_day) == (2, True)
+    assert clinical.info.message.endswith("(MAI 3)")
+
+
+def test_cms_mue_line_edit_and_outpatient_variant(tmp_path: Path) -> None:
+    text = (
+        '"HCPCS/\nCPT Code",Outpatient Hospital Services MUE Values,'
+        "MUE Adjudication Indicator,MUE Rationale\n"
+        "97810,1,1 Line Edit,Code Descriptor / CPT Instruction\n"
+        "j0585,600,3 Date of Service Edit: Clinical,Clinical: Data\n"
+    )
+    rules = load("mue", write(tmp_path, "mue.csv", text))
+    (line_edit,) = mue_of(rules, "97810")
+    assert (line_edit.per_day, row_of(line_edit)) == (False, 3)
+    assert line_edit.info.message == "NCCI MUE: more than 1 unit of 97810 per line (MAI 1)"
+    assert mue_of(rules, "J0585")[0].maximum == 600
+
+
+def test_cms_mue_after_a_preamble(tmp_path: Path) -> None:
+    text = (
+        "CPT codes and descriptions only are copyright American Medical Association.,,,\n"
+        + MUE_CMS.read_text()
+    )
+    rules = load("mue", write(tmp_path, "mue.csv", text))
+    assert [row_of(r) for r in rules] == [4, 5, 6, 7, 8]
+
+
+# --- addon --------------------------------------------------------------------------------
+
+
+def addons_of(rules: list[Rule], code: str) -> list[Addon]:
+    return [r for r in rules if isinstance(r, Addon) and r.addons == {code}]
+
+
+def test_addon_primaries_are_the_union_of_type_1_rows() -> None:
+    rules = addons_of(load("addon", ADDON), "77003")
+    assert len(rules) == 3
+    union = frozenset().union(*(r.primaries for r in rules))
+    expected = (
+        "61050 61055 62267 62273 62280 62281 62282 62284 64510 64517 64520 64610 96450 "
+        "62270 62272 64449"
+    )
+    assert union == frozenset(expected.split())
+    assert all(r.info.carc == "B15" for r in rules)
+
+
+def test_addon_deleted_year_stops_on_january_first() -> None:
+    rules = addons_of(load("addon", ADDON), "77003")
+    (deleted,) = [r for r in rules if "62270" in r.primaries]
+    assert deleted.info.validity == Validity(dt.date(2017, 1, 1), dt.date(2018, 12, 31))
+
+    def primaries_on(day: dt.date) -> frozenset[str]:
+        return frozenset().union(*(r.primaries for r in rules if r.info.validity.covers(day)))
+
+    assert "62270" in primaries_on(dt.date(2018, 12, 31))
+    assert "62270" not in primaries_on(dt.date(2019, 1, 1))
+    assert "64449" not in primaries_on(dt.date(2019, 12, 31))
+    assert "64449" in primaries_on(dt.date(2020, 1, 1))
+
+
+def test_addon_primary_rows_and_other_edit_types_give_no_rule(tmp_path: Path) -> None:
+    rules = load("addon", ADDON)
+    assert not addons_of(rules, "20552")  # only "primary" rows
+    assert addons_of(rules, "64484")[0].primaries == {"64483"}
+    text = (
+        "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year,notes\n"
+        "64484,addon,64483,1,2013,,\n"
+        "99153,addon,99152,2,2017,,\n"
+        "0213T,addon,,3,2013,,\n"
+    )
+    (only,) = load("addon", write(tmp_path, "addon.csv", text))
+    assert isinstance(only, Addon) and only.addons == {"64484"} and row_of(only) == 2
+
+
+# --- pfs ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pfs() -> list[Rule]:
+    return load("pfs", PFS)
+
+
+def pfs_rules(rules: list[Rule], code: str) -> list[Rule]:
+    found: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, Global) and rule.procedures == {code}:
+            found.append(rule)
+        if isinstance(rule, ForbidModifier) and rule.codes == {code}:
+            found.append(rule)
+    return found
+
+
+def test_pfs_global_periods(pfs: list[Rule]) -> None:
+    (minor, bilateral) = pfs_rules(pfs, "63650")
+    assert isinstance(minor, Global) and isinstance(bilateral, ForbidModifier)
+    assert minor.days == 10 and minor.info.carc == "97"
+    assert minor.covers == DEFAULT_GLOBAL_COVERS and minor.bypass == DEFAULT_GLOBAL_BYPASS
+    major = pfs_rules(pfs, "63655")[0]
+    assert isinstance(major, Global) and major.days == 90
+    assert not [r for r in pfs_rules(pfs, "64483") if isinstance(r, Global)]  # 000
+
+
+def test_pfs_bilateral_indicator(pfs: list[Rule]) -> None:
+    (dry,) = pfs_rules(pfs, "20552")
+    assert isinstance(dry, ForbidModifier)
+    assert dry.modifiers == {"50"} and dry.info.carc == "4"
+    assert dry.info.message == "PFS bilateral indicator 0: modifier 50 does not apply to 20552"
+    assert pfs_rules(pfs, "64483") == []  # bilateral indicator 1
+    (radiofrequency,) = pfs_rules(pfs, "64488")  # indicator 2
+    assert isinstance(radiofrequency, ForbidModifier)
+
+
+def test_pfs_skips_component_rows(pfs: list[Rule]) -> None:
+    fluoro = pfs_rules(pfs, "77002")
+    assert [row_of(r) for r in fluoro] == [88]  # 89 (MOD 26) and 90 (MOD TC) skipped
+    rows = {row_of(r) for r in pfs}
+    lines = PFS.read_text().splitlines()
+    components = {n for n, line in enumerate(lines, 1) if line.split(",")[1]}
+    assert components and not rows & components
+
+
+def test_pfs_statement_carc_applies_to_both(tmp_path: Path) -> None:
+    info = RuleInfo(id="c/pfs", action="deny", carc="B7", message="", source="c.pol:1:1")
+    rules = load("pfs", PFS, info)
+    assert {r.info.carc for r in rules} == {"B7"}
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "row", "needle"),
+    [
+        (
+            "ptp",
+            "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\t*\t1\tx\n"
+            "64483\t7700\t\t20200101\t*\t1\tx\n",
+            8,
+            "7700",
+        ),
+        ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20201301\t*\t1\tx\n", 7, "20201301"),
+        ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\t*\t2\tx\n", 7, "indicator"),
+        ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\n", 7, "fields"),
+        ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\tY\t20200101\t*\t1\tx\n", 7, "1996"),
+        (
+            "ptp",
+            "column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            "64483\t77002\t*\t1\tx\n\n64483\t77003\t2024-02-30\t1\tx\n",
+            4,
+            "2024-02-30",
+        ),
+        (
+            "mue",
+            "hcpcs,mue_uos,mue_mai,mue_mai_desc,mue_service_type,mue_rationale\n"
+            "64483,1,2,x,Practitioner,x\n64484,four,3,x,Practitioner,x\n",
+            3,
+            "four",
+        ),
+        (
+            "mue",
+            '"HCPCS/\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator'
+            ",MUE Rationale\n64483,1,4 Whatever,x\n",
+            3,
+            "adjudication",
+        ),
+        (
+            "addon",
+            "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year,notes\n"
+            "64484,addon,64483,1,2013,,\n64484,addon,6448X,1,2013,,\n",
+            3,
+            "6448X",
+        ),
+        (
+            "addon",
+            "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year,notes\n"
+            "64484,addon,64483,1,13,,\n",
+            2,
+            "effective_year",
+        ),
+        (
+            "pfs",
+            "HCPCS,MOD,STATUS CODE,PCTC IND,GLOB DAYS,MULT PROC,BILAT SURG\n"
+            "63650,,A,0,010,2,0\n63655,,A,0,045,2,0\n",
+            3,
+            "GLOB DAYS",
+        ),
+        (
+            "pfs",
+            "HCPCS,MOD,STATUS CODE,PCTC IND,GLOB DAYS,MULT PROC,BILAT SURG\n63650,,A,0,010,2,7\n",
+            2,
+            "BILAT SURG",
+        ),
+    ],
+)
+def test_malformed_row_reports_its_line(
+    tmp_path: Path, kind: str, text: str, row: int, needle: str
+) -> None:
+    path = write(tmp_path, "bad.txt", text)
+    with pytest.raises(TableError) as caught:
+        load_table(kind, path, info=INFO, display_path="tables/bad.txt")
+    error = caught.value
+    assert (error.path, error.row) == ("tables/bad.txt", row)
+    assert needle.lower() in error.message.lower()
+    assert str(error).startswith(f"tables/bad.txt:{row}: ")
+
+
+def test_missing_file_and_unknown_layout(tmp_path: Path) -> None:
+    with pytest.raises(TableError) as missing:
+        load_table("ptp", tmp_path / "nope.tsv", info=INFO, display_path="nope.tsv")
+    assert (missing.value.path, missing.value.row) == ("nope.tsv", None)
+    assert "not found" in missing.value.message
+    csv_text = write(tmp_path, "ptp.csv", "column1,column2\n64483,77002\n")
+    for kind in TABLE_KINDS:
+        with pytest.raises(TableError, match="unknown") as unknown:
+            load(kind, csv_text if kind == "ptp" else PTP_CMS)
+        assert unknown.value.row is None
+    with pytest.raises(TableError, match="unknown table kind"):
+        load("lcd", PTP_CMS)
+    with pytest.raises(TableError, match="cannot read"):
+        load("ptp", tmp_path)
+
+
+# --- a property: CMS PTP rows round-trip -------------------------------------------------
+
+
+_codes = st.one_of(
+    st.from_regex(r"\d{5}", fullmatch=True),
+    st.from_regex(r"\d{4}[FTUAM]", fullmatch=True),
+    st.from_regex(r"[A-Z]\d{4}", fullmatch=True),
+)
+_rows = st.tuples(
+    _codes,
+    _codes,
+    st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
+    st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
+    st.sampled_from("019"),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(_rows, max_size=30))
+def test_cms_ptp_rows_round_trip(tmp_path_factory: pytest.TempPathFactory, rows: list) -> None:
+    lines = [
+        f"{c1}\t{c2}\t\t{eff:%Y%m%d}\t{'*' if end is None else f'{end:%Y%m%d}'}\t{ind}\tx\n"
+        for c1, c2, eff, end, ind in rows
+    ]
+    path = write(tmp_path_factory.mktemp("ptp"), "ptp.txt", "".join(CMS_PTP_HEADER + lines))
+    expected = [
+        (7 + i, c1, c2, Validity(eff, end), NCCI_MODIFIERS if ind == "1" else frozenset())
+        for i, (c1, c2, eff, end, ind) in enumerate(rows)
+        if ind != "9" and (end is None or eff <= end)
+    ]
+    got = [
+        (row_of(r), *r.triggers, *r.targets, r.info.validity, r.bypass)
+        for r in load("ptp", path)
+        if isinstance(r, Forbid)
+    ]
+    assert got == expected
