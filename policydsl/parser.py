@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
+from lark.lexer import PatternRE, PatternStr, TerminalDef
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import nodes as n
@@ -25,7 +26,16 @@ from .diagnostics import PolicyError, error
 def _lark() -> Lark:
     grammar = resources.files("policydsl").joinpath("grammar.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+                maybe_placeholders=False, edit_terminals=_whole_word_keywords)
+
+
+def _whole_word_keywords(terminal: TerminalDef) -> None:
+    """A keyword matches only as a whole word: ``limits`` is not ``limit`` + ``s``."""
+    pattern = terminal.pattern
+    if isinstance(pattern, PatternStr) and pattern.value[:1].isalpha():
+        terminal.pattern = PatternRE(re.escape(pattern.value) + r"(?![A-Za-z0-9_])",
+                                     pattern.flags)
+        terminal.priority = max(terminal.priority, 3)
 
 
 def _span(meta: Any) -> n.Span:
@@ -238,7 +248,7 @@ _EXPECTED_WORDS: dict[str, str] = {
     "WINDOW_WORD": "day, claim, year or lifetime", "DOTTED": "a policy name",
     "RULE_REF": "a rule id (policy/name)", "RULE_NAME": "a rule name", "STRING": "a quoted text",
     "ACTION": "deny or review", "MEASURE": "units or sessions", "MUE_SCOPE": "day or line",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "LESSTHAN": "'<='", "__ANON_0": "'<='",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "LESSTHAN": "'<='",
     "$END": "end of file",
 }
 
@@ -252,6 +262,8 @@ def _describe(terminal: str, lark: Lark) -> str:
         return terminal
     if pattern.type == "str":
         return f"'{pattern.value}'"
+    if terminal.isupper() is False or pattern.value.endswith("(?![A-Za-z0-9_])"):
+        return "'" + pattern.value.replace("(?![A-Za-z0-9_])", "").replace("\\", "") + "'"
     return terminal.lower()
 
 
@@ -261,12 +273,29 @@ _STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "w
 
 
 def _expected(expected: set[str], lark: Lark) -> str:
-    if {"WHEN", "LIMIT", "RULE"} <= expected:
-        return "a statement (" + ", ".join(_STATEMENT_KEYWORDS) + ")"
-    words = sorted({_describe(t, lark) for t in expected})
-    if len(words) > 8:
-        words = words[:8] + ["..."]
-    return ", ".join(words)
+    """Expected terminals in words; statement keywords fold into "a new statement"."""
+    words = {_describe(t, lark) for t in expected}
+    keywords = {f"'{k}'" for k in _STATEMENT_KEYWORDS}
+    starts_statement = {"'when'", "'limit'", "'rule'"} <= words
+    if starts_statement:
+        words -= keywords
+    listed = sorted(words)
+    if starts_statement:
+        if not listed:
+            return "a statement (" + ", ".join(_STATEMENT_KEYWORDS) + ")"
+        listed.append("a new statement")
+    if len(listed) > 8:
+        listed = listed[:8] + ["..."]
+    return ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
+
+
+def _accepted(exc: UnexpectedToken) -> set[str]:
+    """The tokens the parser would really take here (LALR's ``expected`` over-approximates)."""
+    try:
+        accepted: set[str] = exc.interactive_parser.accepts()
+    except Exception:  # pragma: no cover - older lark or a broken state
+        return set(exc.expected)
+    return accepted or set(exc.expected)
 
 
 def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.Span]:
@@ -274,9 +303,8 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     column = exc.column if exc.column and exc.column > 0 else 1
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
-        allowed = _expected(set(exc.allowed or ()), lark)
-        return (f"unexpected character {char!r}; expected {allowed}",
-                n.Span(line, column, line, column + 1))
+        hint = "; list items are separated by ','" if char in ";|/&" else ""
+        return (f"unexpected character {char!r}{hint}", n.Span(line, column, line, column + 1))
     if isinstance(exc, UnexpectedEOF):
         last = text.rstrip().splitlines() or [""]
         line = len(last)
@@ -290,8 +318,8 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
         line = len(last)
         column = len(last[-1]) + 1
         return (f"the statement is incomplete at the end of the file; expected "
-                f"{_expected(set(exc.expected), lark)}", n.Span(line, column, line, column + 1))
-    return (f"unexpected {str(tok)!r}; expected {_expected(set(exc.expected), lark)}",
+                f"{_expected(_accepted(exc), lark)}", n.Span(line, column, line, column + 1))
+    return (f"unexpected {str(tok)!r}; expected {_expected(_accepted(exc), lark)}",
             _tok_span(tok))
 
 

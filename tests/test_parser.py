@@ -1,0 +1,140 @@
+"""The parser: every statement form of the language, and syntax errors worded for a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policydsl import nodes as n
+from policydsl.diagnostics import PolicyError
+from policydsl.parser import parse
+
+EVERY_FORM = (Path(__file__).parent / "data" / "every_form.pol").read_text()
+
+
+def test_every_form_of_the_issue_parses() -> None:
+    module = parse(EVERY_FORM, "every_form.pol")
+    kinds = [type(s.body if isinstance(s, n.NamedRule) else s).__name__ for s in module.statements]
+    assert kinds == [
+        "PolicyDecl", "Extends", "Effective", "SetDef", "SetDef", "DxDef", "Forbid", "Forbid",
+        "Limit", "Limit", "Limit", "Limit", "Limit", "Limit", "Exclusive", "Addon", "RequireDx",
+        "RequireAuth", "Prerequisite", "Global", "Global", "Deleted", "ForbidModifier",
+        "Disable", "Limit", "Limit", "Limit", "Mue", "Mue", "Table",
+    ]
+    assert len(module.comments) == 27
+
+
+def test_nodes_carry_spans() -> None:
+    module = parse("policy p\n\nlimit 97810 per 90d <= 12 unless modifier KX\n", "p.pol")
+    limit = module.statements[1]
+    assert isinstance(limit, n.Limit)
+    assert limit.span == n.Span(3, 1, 3, 45)
+    assert limit.window.span == n.Span(3, 17, 3, 20)
+    assert limit.bypass[0].span == n.Span(3, 43, 3, 45)
+
+
+def test_limit_fields() -> None:
+    limit = parse("policy p\nlimit 64483 per day by provider <= 1 units\n").statements[1]
+    assert limit == n.Limit((n.Word("64483"),), n.Duration("day"), n.Number(1), True, "units")
+
+
+def test_named_rule_options_in_any_order() -> None:
+    rule = parse('policy p\nrule r review "m" carc B15 effective 2025-01-01 until 2025-12-31:'
+                 ' require auth for 63650\n').statements[1]
+    assert isinstance(rule, n.NamedRule)
+    assert rule.options.carc == n.Word("B15")
+    assert rule.options.action == n.Word("review")
+    assert rule.options.message == n.Text("m")
+    assert rule.options.effective == n.Effective(n.DateLit("2025-01-01"), n.DateLit("2025-12-31"))
+
+
+def test_string_escapes() -> None:
+    rule = parse('policy p\nrule r "a \\"quoted\\"\\nline": require auth for 63650\n'
+                 ).statements[1]
+    assert isinstance(rule, n.NamedRule)
+    assert rule.options.message == n.Text('a "quoted"\nline')
+
+
+def test_lists_may_continue_on_the_next_line() -> None:
+    module = parse("policy p\nset S = 64490,\n    64491,\n    64493\n")
+    assert len(module.statements[1].items) == 3  # type: ignore[union-attr]
+
+
+def test_hash_inside_a_string_is_not_a_comment() -> None:
+    module = parse('policy p # one\nrule r "see #4": require auth for 63650 # two\n')
+    assert [c.text for c in module.comments] == ["# one", "# two"]
+
+
+def _error(text: str) -> str:
+    with pytest.raises(PolicyError) as info:
+        parse(text, "bad.pol")
+    return str(info.value)
+
+
+def test_syntax_error_message_pinned_unexpected_token() -> None:
+    assert _error("policy p\nlimit 97810 per 90x <= 3\n") == (
+        "bad.pol:2:17: error E001: unexpected '90x'; expected a duration (90d, 12mo) or "
+        "day, claim, year or lifetime\n"
+        "    limit 97810 per 90x <= 3\n"
+        "                    ^^^"
+    )
+
+
+def test_syntax_error_message_pinned_incomplete_statement() -> None:
+    assert _error("policy p\nwhen 64483 forbid\n") == (
+        "bad.pol:2:18: error E001: the statement is incomplete at the end of the file; "
+        "expected a code or name\n"
+        "    when 64483 forbid\n"
+        "                     ^"
+    )
+
+
+def test_syntax_error_message_pinned_unknown_statement() -> None:
+    assert _error("policy p\nlimits 97810 per 90d <= 3\n") == (
+        "bad.pol:2:1: error E001: unexpected 'limits'; expected end of file or a new statement\n"
+        "    limits 97810 per 90d <= 3\n"
+        "    ^^^^^^"
+    )
+
+
+def test_syntax_error_message_pinned_bad_character() -> None:
+    assert _error("policy p\nexclusive 20553; 20552\n") == (
+        "bad.pol:2:16: error E001: unexpected character ';'; list items are separated by ','\n"
+        "    exclusive 20553; 20552\n"
+        "                   ^"
+    )
+
+
+def test_keywords_are_whole_words() -> None:
+    assert _error("policy p\nwhen 64483 forbidden 77002\n").startswith(
+        "bad.pol:2:12: error E001: unexpected 'forbidden'; expected ',', '..' or 'forbid'")
+
+
+def test_rule_option_given_twice() -> None:
+    message = _error("policy p\nrule r carc 97 carc 4: require auth for 63650\n")
+    assert message.startswith("bad.pol:2:16: error E212: rule option 'carc' is given twice")
+
+
+_ALPHABET = st.sampled_from(
+    ["policy", "p", "limit", "97810", "per", "90d", "<=", "12", "when", "forbid", ",", "..",
+     "unless", "modifier", "KX", "rule", "r", ":", '"', "#", "\n", " ", "set", "S", "=", "dx",
+     "M54.5*", "require", "auth", "for", "global", "10d", "2024-01-01", "effective", "until",
+     "table", "ptp", "x", "$", "\\", "é", "\t", "exclusive", "addon", "requires", "mue", "line"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ALPHABET, max_size=40).map(" ".join) | st.text(max_size=80))
+def test_random_text_never_crashes_the_parser(text: str) -> None:
+    """Any text either parses or raises a PolicyError located inside the text."""
+    try:
+        parse(text, "fuzz.pol")
+    except PolicyError as exc:
+        assert len(exc.diagnostics) == 1
+        diagnostic = exc.diagnostics[0]
+        assert diagnostic.file == "fuzz.pol"
+        assert diagnostic.code in {"E001", "E212"}
+        assert 1 <= diagnostic.span.line <= max(1, text.count("\n") + 1 + 1)
+        assert diagnostic.span.column >= 1
