@@ -2,32 +2,541 @@
 
 Each lint is a function over the resolved ``Workspace`` that appends warnings; ``lints`` runs
 them all. ``policyc check --strict`` turns these warnings into errors.
+
+Lints read only what the resolver built: the model rules of each scope (with the statement
+each came from) and the final ``RuleSet`` of each policy. A rule that failed to resolve is
+simply absent, so a lint never sees half a rule. Rules read from a CMS ``table`` take part as
+the *other* rule of a finding (an add-on written in the policy whose primary a PTP row forbids
+with it is worth knowing), but a warning is only ever reported at a rule written in policy
+text, the one thing an analyst can change. A finding between two rules is found in every
+``RuleSet`` holding both and reported once.
+
+- W301 ``deleted_code_used``: a rule names a code that a ``deleted`` rule in scope deletes,
+  and the rule would apply on or after the deletion.
+- W302 ``self_forbid``: ``when X forbid X``.
+- W303 ``addon_primary_forbidden``: an add-on whose primary is forbidden with it.
+- W304 ``identical_rules``: two rules equal in all but id, source and message.
+- W305 ``redundant_limit``: a limit that never denies a line a stricter limit does not.
+- W306 ``unused_sets``: a set that no rule uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextvars
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 
+import attrs
+
+from . import codes as c
+from . import model as m
 from . import nodes as n
 from .diagnostics import warning
-from .resolve import Workspace
+from .resolve import ModuleScope, Workspace
+
+#: The fields of rule bodies that hold procedure codes, in the order they are written.
+_CODE_FIELDS: tuple[str, ...] = (
+    "triggers", "targets", "codes", "addons", "primaries", "required", "procedures", "covers",
+)
+
+
+# --- where rules come from ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Site:
+    """A rule written in policy text: its scope (file) and statement."""
+
+    scope: ModuleScope
+    statement: n.Node
+
+    @property
+    def file(self) -> str:
+        return self.scope.module.path
+
+    @property
+    def body(self) -> n.Node:
+        st = self.statement
+        return st.body if isinstance(st, n.NamedRule) else st
+
+
+@attrs.frozen
+class _Parts:
+    """One rule set's rules, sorted out once for every lint: its text rules in order, and
+    every rule (text or table row) of the kinds that lints pair with others."""
+
+    text: tuple[m.Rule, ...]
+    deleted: tuple[m.Deleted, ...]
+    addons: tuple[m.Addon, ...]
+    forbids: tuple[m.Forbid, ...]
+
+
+class _Index:
+    """Rules written in policy text, by identity, with the statement and file of each.
+
+    Table rows share their statement and are not indexed (``site`` is ``None`` for them), so
+    they are never reported at. Each warning is reported once, however many rule sets find
+    it. One index serves every lint of a ``lints`` run.
+    """
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.sites: dict[int, _Site] = {}
+        self.text_rules: list[tuple[m.Rule, _Site]] = []  # in file and statement order
+        for scope in ws.scopes.values():
+            for rule, statement in scope.rules:
+                body = statement.body if isinstance(statement, n.NamedRule) else statement
+                if not isinstance(body, n.Table):
+                    site = _Site(scope, statement)
+                    self.sites[id(rule)] = site
+                    self.text_rules.append((rule, site))
+        self.reported: set[tuple[str, str, n.Span, str]] = set()
+        self._parts: list[_Parts] | None = None
+
+    def site(self, rule: m.Rule) -> _Site | None:
+        """Where a rule written in policy text is; ``None`` for table rows and unknown rules."""
+        return self.sites.get(id(rule))
+
+    def report(self, code: str, message: str, file: str, span: n.Span) -> None:
+        key = (code, file, span, message)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.ws.diagnostics.append(warning(code, message, file, span))
+
+    def describe(self, rule: m.Rule, here: str) -> str:
+        """``rule 'p/x' (line 4)``, with the file when it is not ``here``; table rows by row."""
+        site = self.site(rule)
+        if site is None:
+            return f"rule '{rule.info.id}' ({rule.info.source})"
+        line = site.statement.span.line
+        where = f"line {line}" if site.file == here else f"{site.file}:{line}"
+        return f"rule '{rule.info.id}' ({where})"
+
+    def rulesets(self) -> list[_Parts]:
+        """Every rule set, sorted out (once)."""
+        if self._parts is None:
+            self._parts = []
+            for ruleset in self.ws.rulesets.values():
+                text: list[m.Rule] = []
+                deleted: list[m.Deleted] = []
+                addons: list[m.Addon] = []
+                forbids: list[m.Forbid] = []
+                for rule in ruleset.rules:
+                    if id(rule) in self.sites:
+                        text.append(rule)
+                    if isinstance(rule, m.Deleted):
+                        deleted.append(rule)
+                    elif isinstance(rule, m.Addon):
+                        addons.append(rule)
+                    elif isinstance(rule, m.Forbid):
+                        forbids.append(rule)
+                self._parts.append(_Parts(tuple(text), tuple(deleted), tuple(addons),
+                                          tuple(forbids)))
+        return self._parts
+
+
+_CURRENT: contextvars.ContextVar[_Index | None] = contextvars.ContextVar("lint_index",
+                                                                         default=None)
+
+
+def _index(ws: Workspace) -> _Index:
+    """The index of the ``lints`` run under way for ``ws``, or a new one (a lint run alone)."""
+    current = _CURRENT.get()
+    return current if current is not None and current.ws is ws else _Index(ws)
+
+
+def _set_home(ws: Workspace, scope: ModuleScope, name: str) -> ModuleScope | None:
+    """The scope that defines the set ``name`` as ``scope`` sees it (itself, then parents)."""
+    seen: set[str] = set()
+    queue = [scope]
+    while queue:
+        current = queue.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if name in current.set_nodes:
+            return current
+        queue.extend(ws.scopes[p.text] for p in current.parents if p.text in ws.scopes)
+    return None
+
+
+def _set_codes(ws: Workspace, scope: ModuleScope, name: str) -> tuple[str, ...]:
+    """The expanded codes of the set ``name`` as ``scope`` sees it (empty if it failed)."""
+    home = _set_home(ws, scope, name)
+    return () if home is None else home.sets.get(name, ())
+
+
+def _in_range(code: str, item: n.CodeRange) -> bool:
+    low, high = c.normalize(item.low.text), c.normalize(item.high.text)
+    shape = c.code_shape(code)
+    return shape is not None and shape == c.code_shape(low) == c.code_shape(high) and (
+        low <= code <= high)
+
+
+def _code_items(body: n.Node, fields: Iterable[str] = _CODE_FIELDS) -> Iterator[n.CodeItem]:
+    for name in fields:
+        value = getattr(body, name, ())
+        if isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, (n.Word, n.CodeRange)))
+
+
+def _token_for(ws: Workspace, site: _Site, code: str,
+               fields: Iterable[str] = _CODE_FIELDS) -> tuple[n.Span, str]:
+    """The span of the token through which the statement names ``code``, and ``via set X``.
+
+    A code written out or inside a range is its own token; a code reached through a set is
+    the set name's token. The statement's span when nothing matches (it cannot, normally).
+    """
+    for item in _code_items(site.body, fields):
+        if isinstance(item, n.CodeRange):
+            if _in_range(code, item):
+                return item.span, ""
+        elif c.is_code(item.text):
+            if c.normalize(item.text) == code:
+                return item.span, ""
+        elif code in _set_codes(ws, site.scope, item.text):
+            return item.span, f" (through set '{item.text}')"
+    return site.statement.span, ""
+
+
+def _codes_text(codes: Iterable[str], limit: int = 6) -> str:
+    ordered = sorted(codes)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
+
+
+# --- W301 ---------------------------------------------------------------------------------
+
+
+def _named_codes(rule: m.Rule, site: _Site) -> frozenset[str]:
+    """Every code a rule names in its text (a ``global``'s default E/M codes are not named)."""
+    if isinstance(rule, m.Forbid):
+        return rule.triggers | rule.targets
+    if isinstance(rule, m.Exclusive):
+        return frozenset(rule.codes)
+    if isinstance(rule, m.Global):
+        written = isinstance(site.body, n.Global) and bool(site.body.covers)
+        return rule.procedures | rule.covers if written else rule.procedures
+    if isinstance(rule, m.Prerequisite):
+        return rule.targets | rule.required
+    if isinstance(rule, m.Addon):
+        return rule.addons | rule.primaries
+    if isinstance(rule, m.Deleted):
+        return frozenset()
+    return rule.codes
+
+
+def _overlap_after(rule: m.Validity, deletion: m.Deleted) -> dt.date | None:
+    """The first date both rules are in force and the deletion has taken effect, if any."""
+    first = max(d for d in (deletion.since, deletion.info.validity.start, rule.start) if d)
+    ends = [d for d in (deletion.info.validity.end, rule.end) if d is not None]
+    return first if not ends or first <= min(ends) else None
+
+
+def deleted_code_used(ws: Workspace) -> None:
+    """W301: a rule names a code that a ``deleted`` rule of its rule set has deleted.
+
+    Only when the two validities and the deletion overlap: a rule that ends before the
+    deletion, or a deletion that is only in force before the rule starts, is fine.
+    """
+    index = _index(ws)
+    for parts in index.rulesets():
+        if not parts.deleted:
+            continue
+        for rule in parts.text:
+            site = index.site(rule)
+            if site is None:
+                continue
+            named = _named_codes(rule, site)
+            for deletion in parts.deleted:
+                shared = named & deletion.codes
+                if not shared:
+                    continue
+                first = _overlap_after(rule.info.validity, deletion)
+                if first is None:
+                    continue
+                span, via = _token_for(ws, site, min(shared))
+                use = (f"use {', '.join(deletion.replacements)} instead, or "
+                       if deletion.replacements else "")
+                is_, it = ("is", "it") if len(shared) == 1 else ("are", "them")
+                index.report(
+                    "W301",
+                    f"{_codes_text(shared)}{via} {is_} deleted since "
+                    f"{deletion.since.isoformat()} by {index.describe(deletion, site.file)}, but "
+                    f"this rule still names {it} and is in force from {first.isoformat()}; "
+                    f"{use}end the rule's validity before {deletion.since.isoformat()}",
+                    site.file, span)
+
+
+# --- W302 ---------------------------------------------------------------------------------
+
+
+def self_forbid(ws: Workspace) -> None:
+    """W302: ``when X forbid X``: a forbid whose triggers and targets share a code."""
+    index = _index(ws)
+    for rule, site in index.text_rules:
+        if not isinstance(rule, m.Forbid):
+            continue
+        shared = rule.triggers & rule.targets
+        if not shared:
+            continue
+        span, via = _token_for(ws, site, min(shared), ("targets",))
+        verb = "forbids itself" if len(shared) == 1 else "forbid themselves"
+        index.report(
+            "W302",
+            f"{_codes_text(shared)}{via} {verb}: two lines of the code the same day deny "
+            "each other and neither is paid; remove it from the triggers or the targets, and "
+            "to pay only one line a day use 'limit CODE per day <= 1' or 'mue'",
+            site.file, span)
+
+
+# --- W303 ---------------------------------------------------------------------------------
+
+
+def _blocks(forbid: m.Forbid, addon: m.Addon) -> tuple[str, str, str] | None:
+    """``(addon code, primary code, denied code)`` when ``forbid`` stops ``addon`` cold.
+
+    A forbid with an ``unless modifier`` or a ``review`` action can be got past, so it does
+    not count; nor does one whose validity never meets the add-on's.
+    """
+    if forbid.bypass or forbid.info.action != "deny":
+        return None
+    a, f = addon.info.validity, forbid.info.validity
+    if (a.start and f.end and f.end < a.start) or (f.start and a.end and a.end < f.start):
+        return None
+    for code in sorted(addon.addons & forbid.triggers):
+        primaries = sorted((addon.primaries & forbid.targets) - {code})
+        if primaries:
+            return code, primaries[0], primaries[0]
+    for code in sorted(addon.addons & forbid.targets):
+        primaries = sorted((addon.primaries & forbid.triggers) - {code})
+        if primaries:
+            return code, primaries[0], code
+    return None
+
+
+def addon_primary_forbidden(ws: Workspace) -> None:
+    """W303: ``addon A requires P`` while a forbid denies P with A, or A with P.
+
+    The add-on can then never be paid with that primary. Reported at the add-on (at the
+    primary's token) when it is written in policy text, else at the forbid.
+    """
+    index = _index(ws)
+    for parts in index.rulesets():
+        if not parts.addons or not parts.forbids:
+            continue
+        text_addons = [r for r in parts.addons if index.site(r) is not None]
+        text_codes: frozenset[str] = frozenset().union(
+            *(r.addons | r.primaries for r in text_addons))
+        at_addon: set[tuple[int, str, str]] = set()  # (forbid, add-on, primary) told already
+        at_forbid: list[tuple[m.Addon, m.Forbid, tuple[str, str, str]]] = []
+        for forbid in parts.forbids:
+            forbid_is_text = index.site(forbid) is not None
+            if not forbid_is_text and (forbid.triggers.isdisjoint(text_codes)
+                                       or forbid.targets.isdisjoint(text_codes)):
+                continue  # a table row can only matter to an add-on written in text
+            for addon in parts.addons if forbid_is_text else text_addons:
+                found = _blocks(forbid, addon)
+                if found is None:
+                    continue
+                if index.site(addon) is None:
+                    at_forbid.append((addon, forbid, found))
+                else:
+                    at_addon.add((id(forbid), found[0], found[1]))
+                    _report_w303(ws, index, addon, forbid, *found)
+        for addon, forbid, found in at_forbid:
+            if (id(forbid), found[0], found[1]) not in at_addon:
+                _report_w303(ws, index, addon, forbid, *found)
+
+
+def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid, code: str,
+                 primary: str, denied: str) -> None:
+    other = primary if denied == code else code
+    what = (f"{denied} is denied when {other} is billed the same day")
+    addon_site, forbid_site = index.site(addon), index.site(forbid)
+    if addon_site is not None:
+        span, via = _token_for(ws, addon_site, primary, ("primaries",))
+        index.report(
+            "W303",
+            f"add-on {code} can never be paid with its primary {primary}{via}: "
+            f"{index.describe(forbid, addon_site.file)} forbids the pair ({what}); remove "
+            f"the pair from that forbid, or {primary} from this add-on's primaries",
+            addon_site.file, span)
+    elif forbid_site is not None:
+        span, via = _token_for(ws, forbid_site, denied, ("targets",))
+        index.report(
+            "W303",
+            f"this forbid stops add-on {code} from ever being paid with its primary {primary} "
+            f"({what}), which {index.describe(addon, forbid_site.file)} requires; remove the "
+            "pair from this forbid",
+            forbid_site.file, span)
+
+
+# --- W304 ---------------------------------------------------------------------------------
+
+
+def _stripped(rule: m.Rule) -> m.Rule:
+    """The rule with its info reduced to what changes a decision: validity, action, CARC."""
+    info = rule.info
+    bare = m.RuleInfo(id="", action=info.action, carc=info.carc, message="", source="",
+                      validity=info.validity)
+    return attrs.evolve(rule, info=bare)
+
+
+def identical_rules(ws: Workspace) -> None:
+    """W304: two rules of one rule set equal in everything but id, source and message.
+
+    Reported at the later one (in rule set order), naming the first. Rules of the same
+    statement (table rows) are not compared with each other.
+    """
+    index = _index(ws)
+    for parts in index.rulesets():
+        first: dict[m.Rule, m.Rule] = {}
+        for rule in parts.text:
+            site = index.site(rule)
+            if site is None:
+                continue
+            key = _stripped(rule)
+            earlier = first.setdefault(key, rule)
+            if earlier is rule:
+                continue
+            index.report(
+                "W304",
+                f"this rule is identical to {index.describe(earlier, site.file)} except for "
+                "its id and message: both fire on the same lines with the same action and "
+                "CARC; remove one of them",
+                site.file, site.statement.span)
+
+
+# --- W305 ---------------------------------------------------------------------------------
+
+
+def window_contains(outer: m.Window, inner: m.Window) -> bool:
+    """Whether ``outer`` surely holds every date ``inner`` holds, whatever the line's date.
+
+    ``lifetime`` holds every window but ``claim``; ``claim`` only ``claim``; ``year`` holds
+    ``year`` and ``day``; a month is at least 28 and at most 31 days; ``day`` is ``1d``.
+    Calendar years and rolling windows are not compared.
+    """
+    if inner.kind == "claim" or outer.kind == "claim":
+        return inner.kind == outer.kind
+    if outer.kind == "lifetime":
+        return True
+    if inner.kind == "day":
+        return True
+    if outer.kind == "year" or inner.kind in ("year", "lifetime"):
+        return outer.kind == inner.kind == "year"
+    if outer.kind == "day":
+        return inner.kind == "days" and inner.count <= 1
+    if outer.kind == "days":
+        need = inner.count if inner.kind == "days" else inner.count * 31
+        return outer.count >= need
+    # outer is Nmo
+    if inner.kind == "months":
+        return outer.count >= inner.count
+    return outer.count * 28 >= inner.count
+
+
+def _validity_contains(outer: m.Validity, inner: m.Validity) -> bool:
+    starts = outer.start is None or (inner.start is not None and outer.start <= inner.start)
+    ends = outer.end is None or (inner.end is not None and inner.end <= outer.end)
+    return starts and ends
+
+
+def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
+    """Whether ``strict`` denies every line ``weak`` would (so ``weak`` never decides)."""
+    return (strict.codes == weak.codes and strict.sessions == weak.sessions
+            and strict.by_provider == weak.by_provider and strict.bypass == weak.bypass
+            and strict.maximum <= weak.maximum
+            and window_contains(strict.window, weak.window)
+            and _validity_contains(strict.info.validity, weak.info.validity)
+            and not (strict.info.action == "review" and weak.info.action == "deny"))
+
+
+def redundant_limit(ws: Workspace) -> None:
+    """W305: a limit that a stricter one on the same codes makes redundant.
+
+    ``weak`` is redundant when ``strict`` has the same codes, measure, provider scope and
+    bypass modifiers, a window that holds ``weak``'s for every date, a maximum no higher, a
+    validity that holds ``weak``'s, and an action at least as severe: whenever ``weak``
+    would fire, ``strict`` already has. Reported at the redundant limit. Two limits that make
+    each other redundant are reported once, at the later; identical ones are W304's.
+    """
+    index = _index(ws)
+    for parts in index.rulesets():
+        limits = [r for r in parts.text if isinstance(r, m.Limit)]
+        for i, weak in enumerate(limits):
+            site = index.site(weak)
+            assert site is not None
+            for j, strict in enumerate(limits):
+                if i == j or _stripped(weak) == _stripped(strict) or not _stricter(strict, weak):
+                    continue
+                if j > i and _stricter(weak, strict):
+                    continue  # mutual: reported at the later one
+                index.report(
+                    "W305",
+                    f"this limit ({weak.maximum} per {weak.window}) is redundant: "
+                    f"{index.describe(strict, site.file)}, {strict.maximum} per "
+                    f"{strict.window} on the same codes, measure and modifiers, already denies "
+                    "every line it would; remove this limit, or make it stricter than the other",
+                    site.file, site.body.span)
+                break
+
+
+# --- W306 ---------------------------------------------------------------------------------
+
+
+def _reached_sets(ws: Workspace) -> set[tuple[str, str]]:
+    """``(policy, set name)`` of every set a rule uses, directly or through other sets.
+
+    The resolver marks the sets rules name; a set already expanded is not walked again, so
+    the sets inside it are reached here, by name, through the definitions.
+    """
+    stack = [(scope, name) for scope in ws.scopes.values() for name in scope.used_sets]
+    reached: set[tuple[str, str]] = set()
+    while stack:
+        scope, name = stack.pop()
+        if (scope.name, name) in reached:
+            continue
+        reached.add((scope.name, name))
+        node = scope.set_nodes.get(name)
+        for item in node.items if node is not None else ():
+            if (isinstance(item, n.Word) and not c.is_code(item.text)
+                    and c.diagnosis_pattern(item.text) is None):
+                home = _set_home(ws, scope, item.text)
+                if home is not None:
+                    stack.append((home, item.text))
+    return reached
 
 
 def unused_sets(ws: Workspace) -> None:
-    """W306: a set that no rule (or other set reached from a rule) uses."""
+    """W306: a set that no rule uses, directly or through other sets."""
+    reached = _reached_sets(ws)
     for scope in ws.scopes.values():
         for name, node in scope.set_nodes.items():
-            if name not in scope.used_sets:
+            if (scope.name, name) not in reached:
                 kind = "dx set" if isinstance(node, n.DxDef) else "set"
-                ws.diagnostics.append(warning("W306", f"{kind} '{name}' is never used",
-                                              scope.module.path, node.name.span))
+                ws.diagnostics.append(warning(
+                    "W306", f"{kind} '{name}' is never used; remove it, or use it in a rule",
+                    scope.module.path, node.name.span))
 
 
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
+    ("deleted-code-used", deleted_code_used),
+    ("self-forbid", self_forbid),
+    ("addon-primary-forbidden", addon_primary_forbidden),
+    ("identical-rules", identical_rules),
+    ("redundant-limit", redundant_limit),
     ("unused-sets", unused_sets),
 ]
 
 
 def lints(ws: Workspace) -> None:
-    for _name, lint in LINTS:
-        lint(ws)
+    """Run every lint over the resolved workspace, appending warnings."""
+    token = _CURRENT.set(_Index(ws))
+    try:
+        for _name, lint in LINTS:
+            lint(ws)
+    finally:
+        _CURRENT.reset(token)
+

@@ -68,7 +68,10 @@ class Workspace:
     origin: dict[str, n.Node] = attrs.Factory(dict)  # rule id -> statement (for lints)
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
-        self.diagnostics.append(error(code, message, file, span))
+        """Record an error; the same error again (a bad set used twice) is recorded once."""
+        diagnostic = error(code, message, file, span)
+        if diagnostic not in self.diagnostics:
+            self.diagnostics.append(diagnostic)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -574,18 +577,20 @@ def _rule_name(rule_id: str) -> str:
 
 def inheritance(ws: Workspace) -> None:
     state: dict[str, str] = {}  # name -> "active" | "done"
+    chain: list[str] = []  # the policies being built, outermost first
 
     def build(name: str, via: n.Word | None, via_file: str) -> m.RuleSet | None:
         if name in ws.rulesets:
             return ws.rulesets[name]
         if state.get(name) == "active":
             assert via is not None
-            ws.report("E107", f"policy '{name}' extends itself through '{via.text}'",
-                      via_file, via.span)
+            cycle = " -> ".join([*chain[chain.index(name):], name])
+            ws.report("E107", f"policy '{name}' extends itself: {cycle}", via_file, via.span)
             return None
         scope = ws.scopes[name]
         file = scope.module.path
         state[name] = "active"
+        chain.append(name)
         inherited: dict[str, m.Rule] = {}
         order: list[str] = []
         inherited_rules: list[m.Rule] = []
@@ -625,6 +630,7 @@ def inheritance(ws: Workspace) -> None:
         ruleset = m.RuleSet(name, (*kept, *(r for r, _ in scope.rules)), tuple(files))
         ws.rulesets[name] = ruleset
         state[name] = "done"
+        chain.pop()
         return ruleset
 
     for name in ws.scopes:

@@ -1,0 +1,670 @@
+"""What ``policyc check`` reports: every error code of the front end, and every lint.
+
+Each test writes a small policy to ``tmp_path`` and loads it as ``policyc check`` does
+(``load_paths(..., lint=True)``), then pins the diagnostics: code, severity, line and column,
+and what the message says. Each lint also has a near miss that must stay silent.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from policydsl.diagnostics import CODES, Diagnostic, render_text
+from policydsl.lints import window_contains
+from policydsl.loader import load_paths
+from policydsl.model import Window
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in ``tmp_path`` so that files are shown as ``x.pol``."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def check(tmp_path: Path, text: str, **others: str) -> list[Diagnostic]:
+    """The diagnostics of ``x.pol`` (with ``others``, ``name=text``, written beside it)."""
+    for name, body in others.items():
+        write(tmp_path, f"{name}.pol", body)
+    return load_paths([write(tmp_path, "x.pol", text)], lint=True).diagnostics
+
+
+def where(diagnostics: list[Diagnostic]) -> list[tuple[str, str, int, int]]:
+    """``(code, file, line, column)`` of each diagnostic, in report order."""
+    return [(d.code, d.file, d.span.line, d.span.column) for d in diagnostics]
+
+
+def one(diagnostics: list[Diagnostic], code: str) -> Diagnostic:
+    """The only diagnostic of ``code``, checking its severity against the code's letter."""
+    found = [d for d in diagnostics if d.code == code]
+    assert len(found) == 1, diagnostics
+    assert found[0].severity == ("error" if code.startswith("E") else "warning")
+    return found[0]
+
+
+def codes(diagnostics: list[Diagnostic]) -> list[str]:
+    return [d.code for d in diagnostics]
+
+
+# --- errors: syntax -----------------------------------------------------------------------
+
+
+def test_e001_syntax_error_is_rendered_with_source_line_and_caret(tmp_path: Path) -> None:
+    loaded = load_paths([write(tmp_path, "x.pol", """
+        policy t.a
+        limit 97810 per 90d 12
+        """)], lint=True)
+    (d,) = loaded.diagnostics
+    assert (d.code, d.severity, d.span.line, d.span.column) == ("E001", "error", 2, 21)
+    assert render_text(loaded.diagnostics, loaded.workspace.sources) == (
+        "x.pol:2:21: error E001: unexpected '12'; expected '<=' or 'by'\n"
+        "    limit 97810 per 90d 12\n"
+        "                        ^^"
+    )
+
+
+def test_e001_incomplete_statement_at_end_of_file(tmp_path: Path) -> None:
+    d = one(check(tmp_path, """
+        policy t.a
+        limit 97810 per 90d <=
+        """), "E001")
+    assert (d.span.line, d.span.column) == (2, 23)
+    assert "incomplete at the end of the file" in d.message and "a number" in d.message
+
+
+# --- errors: names and declarations -------------------------------------------------------
+
+
+def test_e101_undefined_code_set(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit NOPE per 90d <= 12
+        """)
+    assert where(diagnostics) == [("E101", "x.pol", 2, 7)]
+    assert one(diagnostics, "E101").message == "undefined code set 'NOPE'"
+
+
+def test_e101_dx_set_used_as_code_set(tmp_path: Path) -> None:
+    d = one(check(tmp_path, """
+        policy t.a
+        dx BACK = M54.50
+        limit BACK per 90d <= 12
+        """), "E101")
+    assert (d.span.line, d.span.column) == (3, 7)
+    assert "undefined code set 'BACK'" in d.message and "it is a dx set" in d.message
+
+
+def test_e102_duplicate_set(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set ACU = 97810
+        set ACU = 97811
+        limit ACU per day <= 1
+        """)
+    assert where(diagnostics) == [("E102", "x.pol", 3, 5)]
+    assert one(diagnostics, "E102").message == "set 'ACU' is already defined on line 2"
+
+
+def test_e102_duplicate_rule_name(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu: limit 97810 per day <= 1
+        rule acu: limit 97811 per day <= 1
+        """)
+    assert where(diagnostics) == [("E102", "x.pol", 3, 6)]
+    assert one(diagnostics, "E102").message == "rule 't.a/acu' is already defined on line 2"
+
+
+def test_e103_cyclic_sets_are_reported_once_per_edge(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set A = B
+        set B = A, 97810
+        limit A per day <= 1
+        limit A per year <= 3
+        """)
+    # once where each edge closes the cycle, however many rules use the sets
+    assert where(diagnostics) == [("E103", "x.pol", 2, 9), ("E103", "x.pol", 3, 9)]
+    assert diagnostics[0].message == "set 'B' is defined in terms of itself: B -> A -> B"
+    assert diagnostics[1].message == "set 'A' is defined in terms of itself: A -> B -> A"
+
+
+def test_a_bad_set_used_by_several_rules_is_reported_once(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set ACU = 9781
+        limit ACU per day <= 1
+        limit ACU per year <= 3
+        """)
+    assert where(diagnostics) == [("E201", "x.pol", 2, 11)]
+
+
+def test_e104_missing_policy_line(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        limit 97810 per day <= 1
+        """)
+    assert where(diagnostics) == [("E104", "x.pol", 1, 1)]
+    assert "must begin with 'policy NAME'" in diagnostics[0].message
+
+
+def test_e104_second_policy_line(tmp_path: Path) -> None:
+    d = one(check(tmp_path, """
+        policy t.a
+        policy t.b
+        """), "E104")
+    assert (d.span.line, d.span.column) == (2, 1)
+    assert "only one 'policy' statement" in d.message
+
+
+def test_e105_unknown_extends(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.nope
+        """)
+    assert where(diagnostics) == [("E105", "x.pol", 2, 9)]
+    assert diagnostics[0].message == "unknown policy 't.nope' in extends"
+
+
+def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/nope
+        """, b="policy t.b\nrule acu: limit 97810 per day <= 1\n")
+    assert where(diagnostics) == [("E106", "x.pol", 3, 9)]
+    assert "'t.b/nope'" in diagnostics[0].message
+    assert "no extended policy has" in diagnostics[0].message
+
+
+def test_e106_not_reported_for_an_inherited_rule(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu
+        """, b="policy t.b\nrule acu: limit 97810 per day <= 1\n") == []
+
+
+def test_e107_cyclic_extends_names_the_cycle(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        """, b="policy t.b\nextends t.a\n")
+    assert where(diagnostics) == [("E107", "b.pol", 2, 9)]
+    assert diagnostics[0].message == "policy 't.a' extends itself: t.a -> t.b -> t.a"
+
+
+def test_e108_duplicate_policy_name_across_files(tmp_path: Path) -> None:
+    write(tmp_path, "p/a.pol", "policy t.a\n")
+    write(tmp_path, "p/b.pol", "# the same name again\n\npolicy t.a\n")
+    diagnostics = load_paths([tmp_path / "p"], lint=True).diagnostics
+    assert where(diagnostics) == [("E108", "p/b.pol", 3, 8)]
+    assert diagnostics[0].message == "policy 't.a' is already defined in p/a.pol"
+
+
+# --- errors: values -----------------------------------------------------------------------
+
+
+def test_e201_malformed_code(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        when 64483 forbid 7700
+        """)
+    assert where(diagnostics) == [("E201", "x.pol", 2, 19)]
+    assert "'7700' is not a procedure code" in diagnostics[0].message
+
+
+def test_e202_reversed_range(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97814..97810 per day <= 1
+        """)
+    assert where(diagnostics) == [("E202", "x.pol", 2, 7)]
+    assert diagnostics[0].message == "range 97814..97810 is reversed; write 97810..97814"
+
+
+def test_e203_mixed_shape_range(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810..0001T per day <= 1
+        """)
+    assert where(diagnostics) == [("E203", "x.pol", 2, 7)]
+    assert "97810..0001T joins codes of different shapes" in diagnostics[0].message
+
+
+def test_e204_bad_icd10_pattern(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        require dx M54.12345, M54.50 for 97810
+        """)
+    assert where(diagnostics) == [("E204", "x.pol", 2, 12)]
+    assert "'M54.12345' is not an ICD-10-CM code or prefix pattern" in diagnostics[0].message
+
+
+def test_e205_bad_date(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        deleted 62311 since 2017-02-30
+        """)
+    assert where(diagnostics) == [("E205", "x.pol", 2, 21)]
+    assert diagnostics[0].message == "'2017-02-30' is not a valid date (YYYY-MM-DD)"
+
+
+def test_e206_until_before_start(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu effective 2024-06-01 until 2024-01-01: limit 97810 per day <= 1
+        """)
+    assert where(diagnostics) == [("E206", "x.pol", 2, 10)]
+    assert diagnostics[0].message == "validity is empty: 2024-01-01 is before 2024-06-01"
+
+
+def test_e207_bad_modifier(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        when 64483 forbid 77002 unless modifier 59, X9U
+        """)
+    assert where(diagnostics) == [("E207", "x.pol", 2, 45)]
+    assert "'X9U' is not a modifier" in diagnostics[0].message
+
+
+def test_e208_global_with_months(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        global 63650 3mo
+        """)
+    assert where(diagnostics) == [("E208", "x.pol", 2, 14)]
+    assert "a global period is a number of days" in diagnostics[0].message
+    assert "not 3mo" in diagnostics[0].message
+
+
+def test_e209_bad_carc(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu carc XY12: limit 97810 per day <= 1
+        """)
+    assert where(diagnostics) == [("E209", "x.pol", 2, 15)]
+    assert "'XY12' is not a claim adjustment reason code" in diagnostics[0].message
+
+
+def test_e211_zero_prerequisite_count(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        require 0 of 64490 within 12mo before 64633
+        """)
+    assert where(diagnostics) == [("E211", "x.pol", 2, 9)]
+    assert "at least 1 earlier session" in diagnostics[0].message
+
+
+def test_e211_empty_window(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810 per 0d <= 1
+        """)
+    assert where(diagnostics) == [("E211", "x.pol", 2, 17)]
+    assert "a duration of 0d is empty" in diagnostics[0].message
+
+
+# --- W301 deleted code named ----------------------------------------------------------------
+
+
+def test_w301_rule_names_a_deleted_code(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        deleted 62311 since 2017-01-01 use 62322
+        limit 64483, 62311 per 12mo <= 4
+        """)
+    assert where(diagnostics) == [("W301", "x.pol", 3, 14)]  # the 62311 token
+    message = one(diagnostics, "W301").message
+    assert "62311 is deleted since 2017-01-01" in message
+    assert "'t.a/deleted@2' (line 2)" in message
+    assert "use 62322 instead" in message
+
+
+def test_w301_points_at_the_set_or_range_that_holds_the_code(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set ESI = 62310..62323
+        deleted 62311 since 2017-01-01
+        when ESI forbid 77002
+        exclusive 20553, 62310..62319
+        """)
+    assert where(diagnostics) == [("W301", "x.pol", 4, 6), ("W301", "x.pol", 5, 18)]
+    assert "through set 'ESI'" in diagnostics[0].message
+    assert "use " not in diagnostics[0].message  # no replacement to suggest
+
+
+def test_w301_deletion_inherited_from_an_extended_policy(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.child
+        extends t.base
+        require auth for 62311
+        """, base="policy t.base\ndeleted 62311 since 2017-01-01 use 62322\n")
+    assert where(diagnostics) == [("W301", "x.pol", 3, 18)]
+    assert "'t.base/deleted@2' (base.pol:2)" in diagnostics[0].message
+
+
+def test_w301_not_for_a_rule_that_ends_before_the_deletion(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        deleted 62311 since 2017-01-01 use 62322
+        rule old effective 2015-01-01 until 2016-12-31: limit 62311 per year <= 2
+        deleted 62311, 62310 since 2017-01-01
+        """) == []  # nor for the deleted rules themselves
+
+
+def test_w301_not_when_the_deletion_is_only_in_force_before_the_rule(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        rule del effective 2017-01-01 until 2019-12-31: deleted 62311 since 2017-01-01
+        rule later effective 2020-01-01: limit 62311 per year <= 2
+        """) == []
+
+
+# --- W302 self forbid -----------------------------------------------------------------------
+
+
+def test_w302_forbid_shares_a_code_between_triggers_and_targets(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set ACU = 97810, 97813
+        when ACU forbid 97811, 97813, 97810
+        """)
+    assert where(diagnostics) == [("W302", "x.pol", 3, 31)]  # first shared code, 97810
+    message = diagnostics[0].message
+    assert "97810, 97813 forbid themselves" in message
+    assert "limit CODE per day <= 1" in message
+
+
+def test_w302_not_for_distinct_codes(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        when 97810 forbid 97811..97814
+        """) == []
+
+
+# --- W303 add-on whose primary is forbidden with it ------------------------------------------
+
+
+def test_w303_forbid_denies_the_primary_when_the_addon_is_present(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        addon 64484 requires 64479, 64483
+        when 64484 forbid 64483
+        """)
+    assert where(diagnostics) == [("W303", "x.pol", 2, 29)]  # the primary 64483
+    message = diagnostics[0].message
+    assert "add-on 64484 can never be paid with its primary 64483" in message
+    assert "'t.a/forbid@3' (line 3)" in message
+    assert "64483 is denied when 64484 is billed the same day" in message
+
+
+def test_w303_forbid_denies_the_addon_when_the_primary_is_present(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        when 64483 forbid 64484
+        addon 64484 requires 64483
+        """)
+    assert where(diagnostics) == [("W303", "x.pol", 3, 22)]
+    assert "64484 is denied when 64483 is billed the same day" in diagnostics[0].message
+
+
+def test_w303_not_when_the_forbid_can_be_bypassed_or_only_pends(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        addon 64484 requires 64483
+        when 64483 forbid 64484 unless modifier 59
+        rule pend review: when 64484 forbid 64483
+        when 64484 forbid 64479
+        """) == []
+
+
+def test_w303_not_when_the_validities_never_meet(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        rule old effective 2020-01-01 until 2020-12-31: addon 64484 requires 64483
+        rule new effective 2021-01-01: when 64483 forbid 64484
+        """) == []
+
+
+def test_w303_against_a_table_row_is_reported_at_the_text_rule(tmp_path: Path) -> None:
+    write(tmp_path, "ptp.tsv",
+          "column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+          "64483\t64484\t*\t0\tMisuse of column two code\n"
+          "64493\t64494\t*\t0\tMisuse of column two code\n")
+    write(tmp_path, "aoc.csv",
+          "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year\n"
+          "64494,addon,64493,1,2017,\n")
+    diagnostics = check(tmp_path, """
+        policy t.a
+        table ptp "ptp.tsv"
+        table addon "aoc.csv"
+        addon 64484 requires 64483
+        """)
+    # the table-to-table conflict (64494 / 64493) is CMS's, not the analyst's
+    assert where(diagnostics) == [("W303", "x.pol", 4, 22)]
+    assert "'t.a/table@2' (ptp.tsv:2)" in diagnostics[0].message
+
+
+def test_w303_text_forbid_against_a_table_addon(tmp_path: Path) -> None:
+    write(tmp_path, "aoc.csv",
+          "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year\n"
+          "64494,addon,64493,1,2017,\n")
+    diagnostics = check(tmp_path, """
+        policy t.a
+        table addon "aoc.csv"
+        when 64494 forbid 64493
+        """)
+    assert where(diagnostics) == [("W303", "x.pol", 3, 19)]
+    message = diagnostics[0].message
+    assert "this forbid stops add-on 64494 from ever being paid with its primary 64493" in message
+    assert "(aoc.csv:2)" in message
+
+
+# --- W304 identical rules ---------------------------------------------------------------------
+
+
+def test_w304_identical_rules_reported_at_the_later(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810 per 90d <= 12
+        exclusive 20553, 20552
+        rule acu "Too many sessions": limit 97810 per 90d <= 12
+        """)
+    assert where(diagnostics) == [("W304", "x.pol", 4, 1)]
+    message = diagnostics[0].message
+    assert "identical to rule 't.a/limit@2' (line 2)" in message
+    assert "remove one of them" in message
+
+
+def test_w304_identical_to_an_inherited_rule(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.child
+        extends t.base
+        exclusive 20553, 20552
+        """, base="policy t.base\nexclusive 20553, 20552\n")
+    assert where(diagnostics) == [("W304", "x.pol", 3, 1)]
+    assert "'t.base/exclusive@2' (base.pol:2)" in diagnostics[0].message
+
+
+def test_w304_not_when_rules_differ_in_carc_action_validity_or_order(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        when 64483 forbid 77002
+        rule a carc 236: when 64483 forbid 77002
+        rule b review: when 64483 forbid 77002
+        rule c effective 2025-01-01: when 64483 forbid 77002
+        rule d "Fluoroscopy is included": when 64483 forbid 77002 unless modifier 59
+        exclusive 20553, 20552
+        exclusive 20552, 20553
+        """) == []
+
+
+def test_w304_not_for_an_overridden_inherited_rule(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.child
+        extends t.base
+        rule acu: limit 97810 per 90d <= 12
+        """, base="policy t.base\nrule acu: limit 97810 per 90d <= 12\n") == []
+
+
+# --- W305 redundant limit ---------------------------------------------------------------------
+
+
+def test_w305_wider_window_same_maximum(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810, 97813 per 90d <= 12
+        rule acu-30d: limit 97810, 97813 per 30d <= 12
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 3, 15)]  # the weaker limit's body
+    message = diagnostics[0].message
+    assert "this limit (12 per 30d) is redundant" in message
+    assert "'t.a/limit@2' (line 2), 12 per 90d" in message
+
+
+@pytest.mark.parametrize(("strict", "weak"), [
+    ("per 90d <= 10", "per 30d <= 12"),
+    ("per 12mo <= 4", "per 336d <= 4"),
+    ("per 3mo <= 4", "per 2mo <= 4"),
+    ("per 31d <= 4", "per 1mo <= 4"),  # a month has 28 to 31 days
+    ("per 1mo <= 4", "per 28d <= 4"),
+    ("per year <= 4", "per day <= 4"),
+    ("per lifetime <= 4", "per year <= 5"),
+    ("per lifetime <= 4", "per 12mo <= 4"),
+    ("per claim <= 2", "per claim <= 3"),
+    ("per 2d <= 1", "per day <= 1"),
+])
+def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak: str) -> None:
+    diagnostics = check(tmp_path, f"""
+        policy t.a
+        limit 97810 {weak}
+        limit 97810 {strict}
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1)]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("per 12mo <= 4", "per 365d <= 4"),  # a 12-month window may be 366 days
+    ("per 1mo <= 4", "per 30d <= 4"),  # a month may be 28 or 31 days
+    ("per year <= 4", "per 365d <= 4"),  # calendar and rolling windows are not compared
+    ("per year <= 4", "per 12mo <= 4"),
+    ("per claim <= 4", "per day <= 4"),  # a claim may hold several dates
+    ("per lifetime <= 4", "per claim <= 4"),
+    ("per 90d <= 12", "per 30d <= 6"),  # the narrower window is stricter: both matter
+    ("per 90d <= 12", "per 30d by provider <= 12"),  # a different scope
+    ("per 90d <= 12 sessions", "per 30d <= 12"),  # a different measure
+    ("per 90d <= 12", "per 30d <= 12 unless modifier KX"),  # different bypass
+])
+def test_w305_not_for_limits_that_both_matter(tmp_path: Path, first: str, second: str) -> None:
+    assert check(tmp_path, f"""
+        policy t.a
+        limit 97810 {first}
+        limit 97810 {second}
+        """) == []
+
+
+def test_w305_not_for_other_codes_validity_or_a_pending_stricter_limit(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        limit 97810 per 30d <= 12
+        limit 97810, 97813 per 90d <= 12
+        rule later effective 2025-01-01: limit 97811 per 90d <= 12
+        limit 97811 per 30d <= 12
+        rule pend review: limit 97812 per 90d <= 12
+        limit 97812 per 30d <= 12
+        """) == []
+
+
+def test_w305_mutually_redundant_limits_are_reported_once(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810 per 90d <= 12
+        rule acu carc 151: limit 97810 per 90d <= 12
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 3, 20)]
+
+
+def test_window_containment_is_conservative() -> None:
+    assert window_contains(Window("months", 1), Window("days", 28))
+    assert not window_contains(Window("months", 1), Window("days", 29))
+    assert window_contains(Window("days", 31), Window("months", 1))
+    assert not window_contains(Window("days", 30), Window("months", 1))
+    assert window_contains(Window("day"), Window("days", 1))
+    assert not window_contains(Window("day"), Window("days", 2))
+    assert window_contains(Window("claim"), Window("claim"))
+    assert not window_contains(Window("claim"), Window("day"))
+
+
+# --- W306 unused sets -------------------------------------------------------------------------
+
+
+def test_w306_unused_sets(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set FLUORO = 77002, 77003
+        dx BACK = M54.50
+        set ESI = 62321, 62323
+        limit ESI per 12mo <= 4
+        """)
+    assert where(diagnostics) == [("W306", "x.pol", 2, 5), ("W306", "x.pol", 3, 4)]
+    assert diagnostics[0].message.startswith("set 'FLUORO' is never used")
+    assert diagnostics[1].message.startswith("dx set 'BACK' is never used")
+
+
+def test_w306_not_for_sets_used_through_other_sets_or_by_a_child(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        extends t.base
+        set INNER = 77002
+        set OUTER = INNER, 77003
+        dx BACK = M54.5*
+        dx PAIN = BACK, G89.29
+        require dx PAIN for OUTER
+        limit ESI per 12mo <= 4
+        """, base="policy t.base\nset ESI = 62321\nlimit ESI per year <= 6\n") == []
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+
+def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.nope
+        deleted 62311 since 2017-13-01
+        addon 64484 requires NOPE
+        when 64484 forbid 6448
+        limit 97810 per 0d <= 4
+        rule x carc ZZZ9: limit 97810 per 30d <= 4
+        global 63650 3mo
+        """)
+    assert all(d.severity == "error" for d in diagnostics), diagnostics
+
+
+def test_every_code_tested_here_is_documented() -> None:
+    tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E201",
+              "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
+              "W302", "W303", "W304", "W305", "W306"}
+    assert tested <= set(CODES)
+
+
+def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        deleted 62310, 62311 since 2017-01-01
+        rule esi effective 2016-01-01: require auth for 62311, 62310, 62321
+        """)
+    assert where(diagnostics) == [("W301", "x.pol", 3, 56)]  # the lowest code, 62310
+    message = diagnostics[0].message
+    assert "62310, 62311 are deleted since 2017-01-01" in message
+    assert "still names them and is in force from 2017-01-01" in message
+    assert "end the rule's validity before 2017-01-01" in message
