@@ -168,6 +168,61 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     sys.exit(status)
 
 
+@main.command(name="test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="List every rule with the cases that made it fire.")
+@click.option("--threshold", type=click.FloatRange(0, 100), default=None,
+              help="With --coverage: fail when fewer than this percent of rules fired.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
+          junit: str | None) -> None:
+    """Run the analysts' cases (*.cases.csv beside each policy) and report failures.
+
+    Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
+    policy or cases file cannot be used."""
+    from .api import load
+    from .testing import (CasesFileError, coverage, defined_rules, discover, judge,
+                          junit_xml, policy_for, read_cases)
+
+    cases_files, policy_files = discover(Path(p) for p in paths)
+    outcomes = []
+    try:
+        for cases_file in cases_files:
+            policy = load(policy_for(cases_file))
+            outcomes.extend(judge(policy, case) for case in read_cases(cases_file))
+        rules = defined_rules(policy_files) if show_coverage else []
+    except PolicyError as exc:
+        click.echo(render_text(exc.diagnostics, exc.sources), err=True)
+        sys.exit(EXIT_UNUSABLE)
+    except CasesFileError as exc:
+        _fail(str(exc))
+        return
+    for outcome in outcomes:
+        if outcome.failures:
+            click.echo(f"FAIL {outcome.case.file}:{outcome.case.row}: {outcome.case.name}")
+            for failure in outcome.failures:
+                click.echo(f"    {failure}")
+    status = EXIT_OK if all(o.passed for o in outcomes) else EXIT_FINDINGS
+    if show_coverage:
+        report = coverage(rules, outcomes)
+        width = max([len(r.rule) for r in report] + [4])
+        click.echo(f"\n{'rule':<{width}}  fired  quiet  source")
+        for item in report:
+            click.echo(f"{item.rule:<{width}}  {item.fired:>5}  {item.quiet:>5}  {item.source}")
+        covered = sum(1 for r in report if r.fired)
+        percent = 100.0 * covered / len(report) if report else 100.0
+        click.echo(f"coverage: {covered}/{len(report)} rules fired ({percent:.1f}%)")
+        if threshold is not None and percent < threshold:
+            click.echo(f"coverage {percent:.1f}% is under the threshold {threshold:g}%")
+            status = EXIT_FINDINGS
+    if junit:
+        Path(junit).write_bytes(junit_xml(outcomes))
+    failed = sum(1 for o in outcomes if not o.passed)
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    sys.exit(status)
+
+
 def _write(decisions: Sequence[Decision], out_format: str, out: str | None) -> None:
     from .claims_io import write_csv, write_jsonl
 

@@ -1,0 +1,244 @@
+"""``policyc test``: analysts' cases that prove a policy does what its source says.
+
+Cases live beside the policy they test: ``acupuncture.cases.csv`` tests ``acupuncture.pol``
+(with everything it extends). The file has the ``policyc run`` columns plus four:
+
+- ``case``: the case's name, in words; consecutive rows with the same name are one case,
+  judged on their own (no other case's lines are visible).
+- ``expect``: ``allow``, ``deny`` or ``review`` for a line to judge, or ``history`` for a line
+  already paid (it counts as allowed and is not judged).
+- ``carc`` and ``rule`` (optional): the CARC, and the rule (its full id or just its name) that
+  must be among the line's findings.
+
+Every case's outcome is compared line by line with what it expects. Coverage counts, for every
+rule, the cases that made it fire, and the cases in which it could have applied (a line of one
+of its codes, inside its validity) and rightly stayed quiet. A ``table`` statement is one rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from . import model as m
+from .api import Policy, load
+from .claims import ClaimLine, Decision
+from .claims_io import ClaimsFileError, RowError, read_claims
+
+CASES_SUFFIX = ".cases.csv"
+EXPECTATIONS = ("allow", "deny", "review", "history")
+
+
+class CasesFileError(Exception):
+    """A cases file that cannot be used: names the file and row."""
+
+    def __init__(self, path: str, row: int | None, message: str):
+        self.path, self.row, self.message = path, row, message
+        super().__init__(f"{path}:{row}: {message}" if row else f"{path}: {message}")
+
+
+@attrs.frozen
+class CaseLine:
+    line: ClaimLine
+    expect: str
+    carc: str
+    rule: str
+    row: int
+
+
+@attrs.frozen
+class Case:
+    name: str
+    file: str
+    row: int  # the first row of the case
+    lines: tuple[CaseLine, ...]
+
+    @property
+    def judged(self) -> list[CaseLine]:
+        return [c for c in self.lines if c.expect != "history"]
+
+    @property
+    def history(self) -> list[ClaimLine]:
+        return [c.line for c in self.lines if c.expect == "history"]
+
+
+@attrs.frozen
+class Outcome:
+    """A case's result: its failures (empty when it passed) and the decisions behind them."""
+
+    case: Case
+    decisions: tuple[Decision, ...]
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def fired(self) -> set[str]:
+        return {f.rule for d in self.decisions for f in d.findings}
+
+
+def policy_for(cases_file: Path) -> Path:
+    return cases_file.with_name(cases_file.name[: -len(CASES_SUFFIX)] + ".pol")
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The cases files under ``paths``, and every policy file there (for coverage)."""
+    cases: list[Path] = []
+    policies: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            cases.extend(sorted(path.rglob("*" + CASES_SUFFIX)))
+            policies.extend(sorted(path.rglob("*.pol")))
+        elif path.name.endswith(CASES_SUFFIX):
+            cases.append(path)
+            policies.append(policy_for(path))
+        else:
+            policies.append(path)
+            sibling = path.with_name(path.stem + CASES_SUFFIX)
+            if sibling.exists():
+                cases.append(sibling)
+    return list(dict.fromkeys(cases)), list(dict.fromkeys(policies))
+
+
+def read_cases(path: Path) -> list[Case]:
+    """The cases of one file, in order. Raises ``CasesFileError`` on any bad row."""
+    shown = str(path)
+    try:
+        items = read_claims(path, "csv")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            records = [r for r in csv.DictReader(handle) if any((v or "").strip()
+                                                               for v in r.values())]
+    except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
+        raise CasesFileError(shown, None, str(exc)) from None
+    if records and "case" not in records[0] or records and "expect" not in records[0]:
+        raise CasesFileError(shown, 1, "a cases file needs the columns 'case' and 'expect'")
+    cases: list[Case] = []
+    current: list[CaseLine] = []
+    name = ""
+    first_row = 0
+    for index, (item, record) in enumerate(zip(items, records, strict=True)):
+        row = item.row if isinstance(item, RowError) else index + 2
+        if isinstance(item, RowError):
+            raise CasesFileError(shown, item.row, item.reason)
+        expect = (record.get("expect") or "").strip().lower()
+        if expect not in EXPECTATIONS:
+            raise CasesFileError(shown, row, f"expect must be one of {', '.join(EXPECTATIONS)},"
+                                 f" not {expect!r}")
+        case_name = (record.get("case") or "").strip() or name
+        if not case_name:
+            raise CasesFileError(shown, row, "the first row needs a case name")
+        if case_name != name and current:
+            cases.append(Case(name, shown, first_row, tuple(current)))
+            current = []
+        if not current:
+            first_row = row
+        name = case_name
+        current.append(CaseLine(item, expect, (record.get("carc") or "").strip().upper(),
+                                (record.get("rule") or "").strip(), row))
+    if current:
+        cases.append(Case(name, shown, first_row, tuple(current)))
+    return cases
+
+
+def _rule_matches(expected: str, rule_id: str) -> bool:
+    return rule_id == expected or rule_id.split("/", 1)[-1] == expected
+
+
+def _describe(decision: Decision) -> str:
+    if not decision.findings:
+        return decision.decision
+    fired = "; ".join(f"{f.rule} (CARC {f.carc}, {f.source})" for f in decision.findings)
+    return f"{decision.decision} by {fired}"
+
+
+def judge(policy: Policy, case: Case) -> Outcome:
+    judged = case.judged
+    decisions = policy.adjudicate([c.line for c in judged], case.history)
+    failures = []
+    for expected, decision in zip(judged, decisions, strict=True):
+        problems = []
+        if decision.decision != expected.expect:
+            problems.append(f"expected {expected.expect}")
+        if expected.carc and expected.carc not in {f.carc for f in decision.findings}:
+            problems.append(f"expected CARC {expected.carc}")
+        if expected.rule and not any(_rule_matches(expected.rule, f.rule)
+                                     for f in decision.findings):
+            problems.append(f"expected rule {expected.rule} to fire")
+        if problems:
+            line = expected.line
+            failures.append(f"row {expected.row}: {line.claim_id}/{line.line} {line.code} "
+                            f"{line.date.isoformat()}: {', '.join(problems)}; "
+                            f"got {_describe(decision)}")
+    return Outcome(case, tuple(decisions), tuple(failures))
+
+
+@attrs.frozen
+class RuleCoverage:
+    rule: str
+    source: str
+    fired: int
+    quiet: int
+
+
+def _could_apply(rules: Sequence[m.Rule], line: ClaimLine) -> bool:
+    return any(line.code in m.rule_codes(r) and r.info.validity.covers(line.date)
+               for r in rules)
+
+
+def coverage(rules: Sequence[m.Rule], outcomes: Sequence[Outcome]) -> list[RuleCoverage]:
+    """For each rule id: cases that made it fire, and cases where it could apply but did not."""
+    by_id: dict[str, list[m.Rule]] = {}
+    for rule in rules:
+        by_id.setdefault(rule.info.id, []).append(rule)
+    report = []
+    for rule_id, group in by_id.items():
+        fired = sum(1 for o in outcomes if rule_id in o.fired)
+        quiet = sum(1 for o in outcomes if rule_id not in o.fired and any(
+            _could_apply(group, c.line) for c in o.case.judged))
+        report.append(RuleCoverage(rule_id, group[0].info.source.rsplit(":", 1)[0]
+                                   if ":" in group[0].info.source else group[0].info.source,
+                                   fired, quiet))
+    return report
+
+
+def defined_rules(policy_files: Iterable[Path]) -> list[m.Rule]:
+    """The rules each file defines itself (ids ``<its policy>/...``), not those it inherits."""
+    out: list[m.Rule] = []
+    seen: set[int] = set()
+    for path in policy_files:
+        policy = load(path)
+        prefix = policy.name + "/"
+        for rule in policy.rules:
+            if rule.info.id.startswith(prefix) and id(rule) not in seen:
+                seen.add(id(rule))
+                out.append(rule)
+    return out
+
+
+def junit_xml(outcomes: Sequence[Outcome]) -> bytes:
+    """JUnit XML: a test suite per cases file, a test case per case."""
+    suites = ET.Element("testsuites", name="policyc test")
+    by_file: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_file.setdefault(outcome.case.file, []).append(outcome)
+    for file, group in by_file.items():
+        failed = sum(1 for o in group if not o.passed)
+        suite = ET.SubElement(suites, "testsuite", name=file, tests=str(len(group)),
+                              failures=str(failed), errors="0", skipped="0")
+        for outcome in group:
+            case = ET.SubElement(suite, "testcase", name=outcome.case.name,
+                                 classname=file.replace("/", ".").removesuffix(".csv"),
+                                 file=file, line=str(outcome.case.row))
+            if outcome.failures:
+                failure = ET.SubElement(case, "failure", message=outcome.failures[0])
+                failure.text = "\n".join(outcome.failures)
+    suites.set("tests", str(len(outcomes)))
+    suites.set("failures", str(sum(1 for o in outcomes if not o.passed)))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,0 +1,260 @@
+"""``policyc`` as users meet it: commands, output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from policydsl.cli import main
+
+HEADER = "claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth\n"
+POLICY = """policy t.pain
+set FLUORO = 77002, 77003
+when 64483 forbid FLUORO unless modifier 59
+rule acu: limit 97810 per 90d <= 2
+"""
+
+
+def policyc(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Path:
+    path = tmp_path / "pain.pol"
+    path.write_text(POLICY)
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+def test_check_clean_policy_exits_0(policy: Path) -> None:
+    result = policyc("check", str(policy))
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s) in 1 file(s)" in result.output
+
+
+def test_check_error_points_at_file_line_col_with_caret(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.pol", "policy t\nlimit 97810, 9781 per 90d <= 2\n")
+    result = policyc("check", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:2:14: error E201: '9781' is not a procedure code" in result.output
+    assert "    limit 97810, 9781 per 90d <= 2\n                 ^^^^\n" in result.output
+
+
+def test_check_json_and_sarif(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.pol", "policy t\nset UNUSED = 97810\nlimit NOPE per 90d <= 2\n")
+    result = policyc("check", "--format", "json", str(bad))
+    assert result.exit_code == 1
+    items = json.loads(result.output)
+    assert [(i["code"], i["severity"], i["location"]["line"], i["location"]["column"])
+            for i in items] == [("W306", "warning", 2, 5), ("E101", "error", 3, 7)]
+    sarif = json.loads(policyc("check", "--format", "sarif", str(bad)).output)
+    results = sarif["runs"][0]["results"]
+    assert sarif["version"] == "2.1.0"
+    assert [r["ruleId"] for r in results] == ["W306", "E101"]
+    region = results[1]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (3, 7)
+
+
+def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:
+    warn = write(tmp_path / "w.pol", "policy t\nset UNUSED = 97810\n")
+    assert policyc("check", str(warn)).exit_code == 0
+    strict = policyc("check", "--strict", str(warn))
+    assert strict.exit_code == 1
+    assert "error W306" in strict.output
+
+
+def test_usage_errors_exit_2() -> None:
+    assert policyc("check").exit_code == 2
+    assert policyc("run", "--policy", "nowhere.pol", "claims.csv").exit_code == 2
+    assert policyc("frobnicate").exit_code == 2
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
+                                                              tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + (
+        "C1,1,M1,P1,2024-03-01,64483,,1,M54.16,11,\n"
+        "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n"
+        "C1,3,M1,P1,2024-13-01,77003,,1,,11,\n"
+        "C2,1,M2,,2024-03-01,97810,,,,,\n"))
+    result = policyc("run", "--policy", str(policy), str(claims))
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["decision"] for r in rows] == ["allow", "deny", "error", "allow"]
+    assert list(rows[1]) == ["claim_id", "line", "member_id", "date", "code", "decision",
+                             "findings"]
+    assert rows[1]["findings"] == [{
+        "rule": "t.pain/forbid@3", "action": "deny", "carc": "97",
+        "message": "FLUORO is not payable with 64483 the same day by the same provider",
+        "source": f"{policy}:3:1", "related": [{"claim_id": "C1", "line": 1}]}]
+    error = rows[2]["findings"][0]
+    assert (error["action"], error["carc"], error["source"]) == ("error", "16", "claims.csv:4")
+    assert "2024-13-01" in error["message"]
+
+
+def test_run_history_counts_and_is_not_printed(policy: Path, tmp_path: Path) -> None:
+    history = write(tmp_path / "history.csv", HEADER + "H1,1,M1,P1,2024-01-02,97810,,2,,11,\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-02-01,97810,,1,,11,\n")
+    result = policyc("run", "--policy", str(policy), "--history", str(history), str(claims))
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 1
+    assert rows[0]["decision"] == "deny"
+    assert rows[0]["findings"][0]["related"] == [{"claim_id": "H1", "line": 1}]
+
+
+def test_run_csv_output_to_file_and_determinism(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + (
+        "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n" "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n"))
+    out = tmp_path / "out.csv"
+    assert policyc("run", "--policy", str(policy), "--format", "csv", "--out", str(out),
+                   str(claims)).exit_code == 0
+    first = out.read_bytes()
+    assert first.decode().splitlines()[0] == (
+        "claim_id,line,member_id,date,code,decision,carcs,rules,messages")
+    assert first.decode().splitlines()[2].startswith("C1,2,M1,2024-03-01,77002,deny,97,")
+    policyc("run", "--policy", str(policy), "--format", "csv", "--out", str(out), str(claims))
+    assert out.read_bytes() == first
+
+
+def test_run_reads_json_lines(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.jsonl", "\n".join(json.dumps(r) for r in [
+        {"claim_id": "C1", "line": 1, "member_id": "M1", "provider_id": "P1",
+         "date": "2024-03-01", "code": "64483"},
+        {"claim_id": "C1", "line": 2, "member_id": "M1", "provider_id": "P1",
+         "date": "2024-03-01", "code": "77002", "modifiers": ["59"]},
+    ]) + "\n")
+    rows = [json.loads(x) for x in policyc("run", "--policy", str(policy),
+                                           str(claims)).stdout.splitlines()]
+    assert [r["decision"] for r in rows] == ["allow", "allow"]
+
+
+def test_run_unusable_policy_exits_2_with_the_reason(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.pol", "policy t\nlimit 97810 per 90d <=\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    result = policyc("run", "--policy", str(bad), str(claims))
+    assert result.exit_code == 2
+    assert "error E001" in result.stderr
+
+
+def test_run_claims_file_without_required_columns_exits_2(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", "claim_id,line\nC1,1\n")
+    result = policyc("run", "--policy", str(policy), str(claims))
+    assert result.exit_code == 2
+    assert "code" in result.stderr
+
+
+def test_run_reference_engine_agrees(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "".join(
+        f"C{i},1,M1,P1,2024-03-{i:02d},97810,,1,,11,\n" for i in range(1, 6)))
+    compiled = policyc("run", "--policy", str(policy), str(claims)).stdout
+    reference = policyc("run", "--policy", str(policy), "--engine", "reference",
+                        str(claims)).stdout
+    assert compiled == reference
+    assert compiled.count('"decision":"deny"') == 3
+
+
+def test_extends_finds_policies_in_sibling_folders(tmp_path: Path) -> None:
+    (tmp_path / "medicare").mkdir()
+    (tmp_path / "commercial").mkdir()
+    write(tmp_path / "medicare" / "base.pol", "policy medicare.base\n"
+          "rule acu: limit 97810 per 90d <= 1\nrequire auth for 63650\n")
+    child = write(tmp_path / "commercial" / "payer.pol", "policy commercial.payer\n"
+                  "extends medicare.base\nrule acu: limit 97810 per 90d <= 2\n")
+    claims = write(tmp_path / "claims.csv", HEADER + (
+        "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n" "C2,1,M1,P1,2024-03-02,97810,,1,,11,\n"
+        "C3,1,M1,P1,2024-03-02,63650,,1,,11,\n"))
+    rows = [json.loads(x) for x in policyc("run", "--policy", str(child),
+                                           str(claims)).stdout.splitlines()]
+    assert [r["decision"] for r in rows] == ["allow", "allow", "deny"]
+    assert rows[2]["findings"][0]["rule"] == "medicare.base/auth@3"
+
+
+def test_folder_runs_every_policy_no_other_extends(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    write(folder / "a.pol", "policy a\nrequire auth for 63650\n")
+    write(folder / "b.pol", "policy b\nextends a\nrequire auth for 63685\n")
+    write(folder / "c.pol", "policy c\nlimit 97810 per day <= 0\n")
+    claims = write(tmp_path / "claims.csv", HEADER + (
+        "C1,1,M1,P1,2024-03-01,63650,,1,,11,\n" "C1,2,M1,P1,2024-03-01,63685,,1,,11,\n"
+        "C1,3,M1,P1,2024-03-01,97810,,1,,11,\n"))
+    rows = [json.loads(x) for x in policyc("run", "--policy", str(folder),
+                                           str(claims)).stdout.splitlines()]
+    assert [r["decision"] for r in rows] == ["deny", "deny", "deny"]
+
+
+# --- compile ------------------------------------------------------------------------------
+
+
+def test_compile_emits_python_source(policy: Path) -> None:
+    result = policyc("compile", "--emit", "python", str(policy))
+    assert result.exit_code == 0
+    compile(result.output, "generated", "exec")
+    assert result.output == policyc("compile", str(policy)).output
+
+
+# --- test ---------------------------------------------------------------------------------
+
+CASES = """case,claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth,expect,carc,rule
+two sessions are allowed,C1,1,M1,P1,2024-03-01,97810,,1,,11,,allow,,
+two sessions are allowed,C2,1,M1,P1,2024-03-02,97810,,1,,11,,allow,,
+third session in 90 days is denied,H1,1,M1,P1,2024-03-01,97810,,1,,11,,history,,
+third session in 90 days is denied,H2,1,M1,P1,2024-03-02,97810,,1,,11,,history,,
+third session in 90 days is denied,C3,1,M1,P1,2024-03-03,97810,,1,,11,,deny,119,acu
+"""
+
+
+def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES)
+    junit = tmp_path / "junit.xml"
+    result = policyc("test", "--coverage", "--junit", str(junit), str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "2 passed, 0 failed"
+    coverage = {line.split()[0]: line.split()[1:3] for line in result.output.splitlines()
+                if line.startswith("t.pain/")}
+    assert coverage == {"t.pain/forbid@3": ["0", "0"], "t.pain/acu": ["1", "1"]}
+    assert "coverage: 1/2 rules fired (50.0%)" in result.output
+    assert policyc("test", "--coverage", "--threshold", "100", str(tmp_path)).exit_code == 1
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == "2"
+    assert suite.get("failures") == "0"
+
+
+def test_policyc_test_failure_shows_expected_and_actual(policy: Path, tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES.replace(",deny,119,acu", ",allow,,"))
+    result = policyc("test", str(tmp_path / "pain.cases.csv"))
+    assert result.exit_code == 1
+    assert "FAIL " in result.output and ": third session in 90 days is denied" in result.output
+    assert ("row 6: C3/1 97810 2024-03-03: expected allow; got deny by t.pain/acu (CARC 119, "
+            in result.output)
+    assert result.output.splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_policyc_test_bad_cases_file_exits_2(policy: Path, tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES.replace("history", "paid"))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert "pain.cases.csv:4: expect must be one of" in result.stderr
+
+
+def test_policyc_console_script_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "policydsl.cli", "--version"],
+                          capture_output=True, text=True, check=True)
+    assert "policyc, version" in done.stdout
