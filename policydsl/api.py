@@ -15,10 +15,11 @@ import attrs
 
 from . import model as m
 from .claims import ClaimLine, Decision
-from .diagnostics import PolicyError
+from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
 from .interpreter import interpret
 from .loader import load_paths
+from .nodes import Span
 from .parser import parse
 from .resolve import resolve
 
@@ -79,7 +80,9 @@ def load_ruleset(path: str | Path) -> m.RuleSet:
     if loaded.errors:
         raise PolicyError(loaded.errors, loaded.workspace.sources)
     if not loaded.roots:
-        raise PolicyError([], {})
+        span = Span(0, 0, 0, 0)
+        raise PolicyError([error("E002", f"no policy files (*.pol) found in {path}", str(path),
+                                 span)], {})
     rulesets = [loaded.workspace.rulesets[name] for name in loaded.roots]
     return combine(str(path) if len(rulesets) > 1 else rulesets[0].name, rulesets)
 

@@ -33,7 +33,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True, help="How to print diagnostics.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
@@ -155,7 +155,7 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
         judged = policy.interpret(lines, paid)
     else:
         judged = adjudicate_parallel(policy, lines, paid, jobs)
-    source_name = Path(claims).name
+    source_name = claims
     decided = iter(judged)
     decisions: list[Decision] = []
     for row in rows:

@@ -17,7 +17,7 @@ from .nodes import Span
 
 Severity = Literal["error", "warning"]
 
-#: Every diagnostic code, with a one-line summary (documented in docs/cli.md).
+#: Every diagnostic code, with a one-line summary (documented in docs/language.md).
 CODES: dict[str, str] = {
     "E001": "syntax error",
     "E002": "file cannot be read",

@@ -16,7 +16,8 @@ import attrs
 
 @attrs.frozen(slots=True)
 class Span:
-    """Where a node is: 1-based line and column of its first and last character."""
+    """Where a node is: 1-based line and column of its first character, and of the character
+    just after its last (``end_column`` is exclusive, as in Lark)."""
 
     line: int
     column: int

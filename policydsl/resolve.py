@@ -330,10 +330,20 @@ def sets(ws: Workspace) -> None:
 # --- stage 3: rules -----------------------------------------------------------------------
 
 
+def _code_text(word: n.Word) -> str:
+    return c.normalize(word.text) if c.is_code(word.text) else word.text
+
+
 def code_list_text(items: Iterable[n.CodeItem]) -> str:
+    """The list as written, codes upper case: ``ESI, 77002, 64490..64495``."""
     return ", ".join(
-        f"{i.low.text}..{i.high.text}" if isinstance(i, n.CodeRange) else i.text for i in items
+        f"{_code_text(i.low)}..{_code_text(i.high)}" if isinstance(i, n.CodeRange)
+        else _code_text(i) for i in items
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def _words_text(words: Iterable[n.Word]) -> str:
@@ -351,7 +361,8 @@ def default_message(body: n.RuleBody) -> str:
     if isinstance(body, n.Limit):
         measure = "sessions" if body.measure == "sessions" else "units"
         scope = " by the same provider" if body.by_provider else ""
-        return (f"more than {body.maximum.value} {measure} of {code_list_text(body.codes)} "
+        return (f"more than {_plural(body.maximum.value, measure[:-1])} of "
+                f"{code_list_text(body.codes)} "
                 f"per {body.window.text}{scope}")
     if isinstance(body, n.Addon):
         return (f"add-on {code_list_text(body.addons)} needs a primary "
@@ -376,7 +387,8 @@ def default_message(body: n.RuleBody) -> str:
                 f"{code_list_text(body.codes)}")
     if isinstance(body, n.Mue):
         per = body.per or "day"
-        return f"more than {body.maximum.value} units of {code_list_text(body.codes)} per {per}"
+        return (f"more than {_plural(body.maximum.value, 'unit')} of "
+                f"{code_list_text(body.codes)} per {per}")
     return ""
 
 
@@ -535,6 +547,9 @@ class _RuleBuilder:
                            f"{', '.join(TABLE_KINDS)}", self.file, body.kind.span)
             return []
         if self.table_loader is None:
+            self.ws.report("E210", "a table is read from a file beside the policy; load the "
+                           "policy from its file (policydsl.load, policyc) to use tables",
+                           self.file, body.span)
             return []
         base = os.path.dirname(self.file)
         display = os.path.normpath(os.path.join(base, body.path.value))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -112,18 +112,16 @@ def read_cases(path: Path) -> list[Case]:
     try:
         items = read_claims(path, "csv")
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            records = [r for r in csv.DictReader(handle) if any((v or "").strip()
-                                                               for v in r.values())]
+            records = list(_records(csv.reader(handle)))
     except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
         raise CasesFileError(shown, None, str(exc)) from None
-    if records and "case" not in records[0] or records and "expect" not in records[0]:
+    if records and ("case" not in records[0][1] or "expect" not in records[0][1]):
         raise CasesFileError(shown, 1, "a cases file needs the columns 'case' and 'expect'")
     cases: list[Case] = []
     current: list[CaseLine] = []
     name = ""
     first_row = 0
-    for index, (item, record) in enumerate(zip(items, records, strict=True)):
-        row = item.row if isinstance(item, RowError) else index + 2
+    for item, (row, record) in zip(items, records, strict=True):
         if isinstance(item, RowError):
             raise CasesFileError(shown, item.row, item.reason)
         expect = (record.get("expect") or "").strip().lower()
@@ -144,6 +142,18 @@ def read_cases(path: Path) -> list[Case]:
     if current:
         cases.append(Case(name, shown, first_row, tuple(current)))
     return cases
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(physical line number, {lower-case column: value})`` for each non-blank data row."""
+    header: list[str] | None = None
+    for fields in reader:
+        if not any(f.strip() for f in fields):
+            continue
+        if header is None:
+            header = [f.strip().lower() for f in fields]
+            continue
+        yield reader.line_num, dict(zip(header, fields))  # type: ignore[attr-defined]
 
 
 def _rule_matches(expected: str, rule_id: str) -> bool:

@@ -104,7 +104,7 @@ def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
         "message": "FLUORO is not payable with 64483 the same day by the same provider",
         "source": f"{policy}:3:1", "related": [{"claim_id": "C1", "line": 1}]}]
     error = rows[2]["findings"][0]
-    assert (error["action"], error["carc"], error["source"]) == ("error", "16", "claims.csv:4")
+    assert (error["action"], error["carc"], error["source"]) == ("error", "16", f"{claims}:4")
     assert "2024-13-01" in error["message"]
 
 
