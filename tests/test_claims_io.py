@@ -1,0 +1,370 @@
+"""Claims files in, decision files out: the public formats of ``policyc run``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import attrs
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policydsl import claims_io
+from policydsl.claims import ClaimLine, Decision, Finding, LineRef
+from policydsl.claims_io import (
+    ClaimsFileError,
+    RowError,
+    decision_dict,
+    error_decision,
+    iter_claims,
+    read_claims,
+    write_csv,
+    write_jsonl,
+)
+
+HEADER = "claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "claims.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
+
+
+def reasons(items: list[ClaimLine | RowError]) -> list[tuple[int, str] | str]:
+    """Each item as (row, reason) for an error, its claim id for a line."""
+    return [(i.row, i.reason) if isinstance(i, RowError) else i.claim_id for i in items]
+
+
+# --- reading CSV -------------------------------------------------------------------------------
+
+
+def test_reads_every_field_as_the_claim_line_constructor_would(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER
+                 + "C1,1,M1,P1,2024-03-05,99213,25 lt,2,M54.50 z00.00,11,A123\n"
+                 + "C1,2,M1,,2024-03-05,j3301,,,,,\n")
+    first, second = read_claims(path)
+    assert first == ClaimLine("C1", 1, "M1", dt.date(2024, 3, 5), "99213", "P1",
+                              modifiers="25 lt", units=2, dx="M54.50 z00.00", pos="11",
+                              auth="A123")
+    assert first.modifiers == ("25", "LT")
+    assert first.dx == ("M5450", "Z0000")
+    assert second == ClaimLine("C1", 2, "M1", dt.date(2024, 3, 5), "J3301")
+    assert (second.units, second.modifiers, second.dx, second.provider_id) == (1, (), (), "")
+    for item in (first, second):  # every slot set, types as declared
+        assert isinstance(item, ClaimLine)
+        assert type(item.line) is int and type(item.units) is int
+        assert type(item.date) is dt.date
+        assert attrs.evolve(item) == item
+
+
+def test_header_in_another_order_with_spaces_and_capitals(tmp_path: Path) -> None:
+    path = write(tmp_path, " Code ,AUTH, Date,units,Member_ID,pos,dx,Line,modifiers,"
+                           "provider_id,claim_id,extra\n"
+                           "97810,,2024-01-02,3,M9,22,M54.5,4,kx,P7,C9,ignored\n")
+    (item,) = read_claims(path)
+    assert item == ClaimLine("C9", 4, "M9", dt.date(2024, 1, 2), "97810", "P7",
+                             modifiers=("KX",), units=3, dx=("M545",), pos="22")
+
+
+def test_optional_columns_may_be_missing(tmp_path: Path) -> None:
+    path = write(tmp_path, "claim_id,line,member_id,date,code\nC1,1,M1,2024-01-01,99213\n"
+                           "C1,2,M1,2024-01-01,0001F\n")
+    items = read_claims(path)
+    assert items == [ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213"),
+                     ClaimLine("C1", 2, "M1", dt.date(2024, 1, 1), "0001F")]
+
+
+def test_values_are_stripped_and_codes_upper_cased(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + " C1 , 1 , M1 , P1 , 2024-01-01 , g0283 , 59 ,  , "
+                                    "m54.50 , 11 , A1 \n")
+    (item,) = read_claims(path)
+    assert item == ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "G0283", "P1",
+                             modifiers=("59",), dx=("M5450",), pos="11", auth="A1")
+
+
+def test_every_malformed_row_names_its_row_field_and_value(tmp_path: Path) -> None:
+    rows = [
+        ",1,M1,,2024-01-01,99213,,,,,",         # line 2
+        "C1,x,M1,,2024-01-01,99213,,,,,",       # 3
+        "C1,0,M1,,2024-01-01,99213,,,,,",       # 4
+        "C1,1,,,2024-01-01,99213,,,,,",         # 5
+        "",                                     # 6: blank, not a row
+        "C1,1,M1,,2024-13-01,99213,,,,,",       # 7
+        "C1,1,M1,,2024/01/01,99213,,,,,",       # 8
+        "C1,1,M1,,2024-01-01,,,,,,",            # 9
+        "C1,1,M1,,2024-01-01,9921,,,,,",        # 10
+        "C1,1,M1,,2024-01-01,99213,,0,,,",      # 11
+        "C1,1,M1,,2024-01-01,99213,,1.5,,,",    # 12
+        "C1,1,M1,,2024-01-01,99213,25 ABC,,,,", # 13
+        "C1,1,M1,,2024-01-01,99213,,,,,,",      # 14: one field too many
+        "C2,1,M2,,2024-01-01,99213,,,,,",       # 15: fine
+        "C1,,M1,,,99213,,,,,",                  # 16: two problems
+        "C1,1,M1,,2024-01-01,1234Z,,,,,",       # 17
+        "C1,1,M1,,2024-01-01,ı1234,ſx,,,,",      # 18: upper-case to ASCII, still not
+    ]
+    items = read_claims(write(tmp_path, HEADER + "\n".join(rows) + "\n"))
+    assert reasons(items) == [
+        (2, "row 2: claim_id is missing"),
+        (3, "row 3: line 'x' is not a positive integer"),
+        (4, "row 4: line '0' is not a positive integer"),
+        (5, "row 5: member_id is missing"),
+        (7, "row 7: date '2024-13-01' is not a valid YYYY-MM-DD date"),
+        (8, "row 8: date '2024/01/01' is not a valid YYYY-MM-DD date"),
+        (9, "row 9: code is missing"),
+        (10, "row 10: code '9921' is not a valid procedure code"),
+        (11, "row 11: units '0' is not a positive integer"),
+        (12, "row 12: units '1.5' is not a positive integer"),
+        (13, "row 13: modifier 'ABC' is not exactly 2 letters or digits"),
+        (14, "row 14: has 12 fields, the header has 11"),
+        "C2",
+        (16, "row 16: line is missing; date is missing"),
+        (17, "row 17: code '1234Z' is not a valid procedure code"),
+        (18, "row 18: code 'ı1234' is not a valid procedure code; "
+             "modifier 'ſx' is not exactly 2 letters or digits"),
+    ]
+    date_error = items[4]
+    assert date_error == RowError(7, "row 7: date '2024-13-01' is not a valid YYYY-MM-DD date",
+                                  claim_id="C1", line="1", member_id="M1", date="2024-13-01",
+                                  code="99213")
+
+
+def test_a_bad_value_seen_after_good_ones_is_still_caught(tmp_path: Path) -> None:
+    good = "C1,1,M1,,2024-01-01,99213,,,,,\n"
+    path = write(tmp_path, HEADER + good + good + "C1,1,M1,,2024-01-01,99213,,-1,,,\n" + good)
+    assert reasons(read_claims(path)) == [
+        "C1", "C1", (4, "row 4: units '-1' is not a positive integer"), "C1"]
+
+
+def test_small_caches_give_the_same_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = "".join(f"C{i},{i % 3 + 1},M{i},,2024-01-{i % 28 + 1:02d},9921{i % 10},,{i % 2 + 1},"
+                   f"M54.{i % 7},,\n" for i in range(60))
+    path = write(tmp_path, HEADER + body)
+    expected = read_claims(path)
+    monkeypatch.setattr(claims_io, "_CACHE_LIMIT", 2)
+    assert read_claims(path) == expected
+    assert len(expected) == 60 and all(isinstance(i, ClaimLine) for i in expected)
+
+
+def test_quoted_fields_and_line_numbers_after_a_multi_line_field(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER
+                 + "C1,1,M1,,2024-01-01,99213,,,,,\n"
+                 + 'C2,1,M1,"Smith, J",2024-01-01,99213,,,,,"two\nlines"\n'
+                 + "C3,1,M1,,2024-01-01,bad,,,,,\n")
+    items = read_claims(path)
+    assert isinstance(items[1], ClaimLine)
+    assert (items[1].provider_id, items[1].auth) == ("Smith, J", "two\nlines")
+    assert reasons(items) == ["C1", "C2", (5, "row 5: code 'bad' is not a valid procedure code")]
+
+
+def test_crlf_line_ends_and_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.replace("\n", "\r\n").encode()
+                     + b"C1,1,M1,,2024-01-01,99213,,,,,AUTH\r\n\r\n"
+                     + b"C1,x,M1,,2024-01-01,99213,,,,,\r\n")
+    items = read_claims(path)
+    assert items[0] == ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213", auth="AUTH")
+    assert reasons(items)[1] == (4, "row 4: line 'x' is not a positive integer")
+
+
+def test_short_rows_read_as_empty_trailing_fields(tmp_path: Path) -> None:
+    (item,) = read_claims(write(tmp_path, HEADER + "C1,1,M1,P1,2024-01-01,99213\n"))
+    assert item == ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213", "P1")
+
+
+# --- reading JSON Lines ------------------------------------------------------------------------
+
+
+def test_jsonl_lists_strings_and_numbers(tmp_path: Path) -> None:
+    rows = [
+        {"claim_id": "C1", "line": 1, "member_id": "M1", "date": "2024-01-01", "code": "99213",
+         "modifiers": ["25", "lt"], "dx": ["M54.50", "Z0000"], "units": 2},
+        {"claim_id": "C1", "line": "2", "member_id": "M1", "date": "2024-01-01",
+         "code": "97810", "modifiers": "kx 59", "dx": "m54.5", "units": "3",
+         "provider_id": "P1", "pos": "11", "auth": "A1"},
+        {"claim_id": "C1", "line": 3, "member_id": "M1", "date": "2024-01-01", "code": "99213",
+         "modifiers": None},
+    ]
+    text = "\n".join(orjson.dumps(r).decode() for r in rows) + "\n"
+    items = read_claims(write(tmp_path, text, "claims.jsonl"))
+    assert items == [
+        ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213", modifiers=("25", "LT"),
+                  units=2, dx=("M5450", "Z0000")),
+        ClaimLine("C1", 2, "M1", dt.date(2024, 1, 1), "97810", "P1", modifiers=("KX", "59"),
+                  units=3, dx=("M545",), pos="11", auth="A1"),
+        ClaimLine("C1", 3, "M1", dt.date(2024, 1, 1), "99213"),
+    ]
+
+
+def test_jsonl_malformed_lines(tmp_path: Path) -> None:
+    good = '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}'
+    text = "\n".join([
+        good,
+        "[1, 2]",
+        "",
+        "{not json",
+        '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213",'
+        '"units":1.5,"dx":[1]}',
+        '{"claim_id":"C1","line":-2,"member_id":"M1","date":"2024-02-30","code":"99213"}',
+        good,
+    ]) + "\n"
+    items = read_claims(write(tmp_path, text, "claims.ndjson"))
+    assert reasons(items) == [
+        "C1",
+        (2, "row 2: not a JSON object: '[1, 2]'"),
+        (4, "row 4: not a JSON object: '{not json'"),
+        (5, "row 5: units 1.5 is not a string or an integer; "
+            "dx [1] is not a string or a list of strings"),
+        (6, "row 6: line '-2' is not a positive integer; "
+            "date '2024-02-30' is not a valid YYYY-MM-DD date"),
+        "C1",
+    ]
+    assert isinstance(items[4], RowError)
+    assert items[4] == RowError(6, items[4].reason, "C1", "-2", "M1", "2024-02-30", "99213")
+
+
+def test_format_override_beats_the_extension(tmp_path: Path) -> None:
+    jsonl = '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}\n'
+    path = write(tmp_path, jsonl, "claims.txt")
+    assert read_claims(path, fmt="jsonl") == [
+        ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213")]
+    csv_path = write(tmp_path, HEADER + "C1,1,M1,,2024-01-01,99213,,,,,\n", "claims.jsonl")
+    assert read_claims(csv_path, fmt="csv") == [
+        ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213")]
+
+
+# --- whole-file errors -------------------------------------------------------------------------
+
+
+def test_missing_code_column_is_a_file_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "claim_id,line,member_id,date\nC1,1,M1,2024-01-01\n")
+    with pytest.raises(ClaimsFileError, match=r"lacks column.*code"):
+        iter_claims(path)  # raised by the call, before any row is read
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"", "empty file"),
+    (b"claim_id,line,member_id,date,code,code\n", "repeats column"),
+    (HEADER.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n", "not UTF-8"),
+])
+def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_bytes(content)
+    with pytest.raises(ClaimsFileError, match=match):
+        read_claims(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ClaimsFileError, match="cannot open"):
+        read_claims(tmp_path / "nope.csv")
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+ALLOW = Decision("C1", 1, "M1", "2024-01-01", "99213", "allow")
+DENY = Decision(
+    "C1", 2, "M1", "2024-01-01", "97811", "deny",
+    (Finding("acu/addon", "deny", "B15", 'needs "97810"', "acu.pol:3:1",
+             (LineRef("C1", 1), LineRef("C0", 4))),
+     Finding("acu/limit", "review", "119", "over 12", "acu.pol:5:1")),
+)
+
+
+def jsonl(decisions: list[Decision]) -> bytes:
+    out = io.BytesIO()
+    write_jsonl(decisions, out)
+    return out.getvalue()
+
+
+def test_jsonl_bytes_and_key_order_are_pinned() -> None:
+    assert jsonl([ALLOW, DENY]) == (
+        b'{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213",'
+        b'"decision":"allow","findings":[]}\n'
+        b'{"claim_id":"C1","line":2,"member_id":"M1","date":"2024-01-01","code":"97811",'
+        b'"decision":"deny","findings":['
+        b'{"rule":"acu/addon","action":"deny","carc":"B15","message":"needs \\"97810\\"",'
+        b'"source":"acu.pol:3:1","related":[{"claim_id":"C1","line":1},'
+        b'{"claim_id":"C0","line":4}]},'
+        b'{"rule":"acu/limit","action":"review","carc":"119","message":"over 12",'
+        b'"source":"acu.pol:5:1","related":[]}]}\n'
+    )
+
+
+def test_error_rows_become_error_decisions(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "C1,1,M1,,2024-13-01,99213,,,,,\nC2,x,M2,,,j3301,,,,,\n")
+    first, second = (error_decision(e, path.name) for e in read_claims(path)
+                     if isinstance(e, RowError))
+    assert first.line == 1 and second.line == "x"
+    assert jsonl([first, second]) == (
+        b'{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-13-01","code":"99213",'
+        b'"decision":"error","findings":[{"rule":"input","action":"error","carc":"16",'
+        b'"message":"row 2: date \'2024-13-01\' is not a valid YYYY-MM-DD date",'
+        b'"source":"claims.csv:2","related":[]}]}\n'
+        b'{"claim_id":"C2","line":"x","member_id":"M2","date":"","code":"j3301",'
+        b'"decision":"error","findings":[{"rule":"input","action":"error","carc":"16",'
+        b'"message":"row 3: line \'x\' is not a positive integer; date is missing",'
+        b'"source":"claims.csv:3","related":[]}]}\n'
+    )
+
+
+def test_writing_twice_gives_the_same_bytes() -> None:
+    many = [ALLOW, DENY] * 3000  # crosses the write batch size
+    assert jsonl(many) == jsonl(many)
+    assert jsonl(many).count(b"\n") == 6000
+    text = io.StringIO()
+    write_csv(many, text)
+    again = io.StringIO()
+    write_csv(many, again)
+    assert text.getvalue() == again.getvalue()
+
+
+ids = st.text(st.characters(blacklist_categories=["Cs"]), max_size=8)
+
+
+@given(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids)
+def test_allow_template_writes_what_orjson_writes(
+    claim: str, number: int | str, member: str, date: str, code: str
+) -> None:
+    decision = Decision(claim, number, member, date, code, "allow")
+    assert jsonl([decision]) == orjson.dumps(decision_dict(decision)) + b"\n"
+    assert orjson.loads(jsonl([decision]))["claim_id"] == claim
+
+
+def test_csv_output_is_pinned() -> None:
+    out = io.StringIO()
+    write_csv([ALLOW, DENY], out)
+    assert out.getvalue() == (
+        "claim_id,line,member_id,date,code,decision,carcs,rules,messages\n"
+        "C1,1,M1,2024-01-01,99213,allow,,,\n"
+        'C1,2,M1,2024-01-01,97811,deny,B15 119,acu/addon acu/limit,"needs ""97810"" | over 12"\n'
+    )
+
+
+def test_iter_claims_streams(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "C1,1,M1,,2024-01-01,99213,,,,,\n" * 3)
+    stream = iter_claims(path)
+    assert not isinstance(stream, list)
+    assert next(stream) == ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213")
+    assert sum(1 for _ in stream) == 2
+
+
+@given(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
+       st.lists(st.tuples(ids, ids), max_size=3))
+def test_csv_output_reads_back(
+    claim: str, number: int | str, member: str, date: str, code: str,
+    findings: list[tuple[str, str]],
+) -> None:
+    decision = Decision(claim, number, member, date, code, "deny" if findings else "allow",
+                        tuple(Finding(rule, "deny", "97", message, "p.pol:1:1")
+                              for rule, message in findings))
+    out = io.StringIO()
+    write_csv([decision, ALLOW], out)
+    rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert rows[1] == [claim, str(number), member, date, code, decision.decision,
+                       " ".join("97" for _ in findings), " ".join(r for r, _ in findings),
+                       " | ".join(m for _, m in findings)]
+    assert rows[2] == ["C1", "1", "M1", "2024-01-01", "99213", "allow", "", "", ""]
