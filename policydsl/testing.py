@@ -73,6 +73,7 @@ class Outcome:
     case: Case
     decisions: tuple[Decision, ...]
     failures: tuple[str, ...]
+    rules: frozenset[str] = frozenset()  # ids of the rules of the policy the case ran against
 
     @property
     def passed(self) -> bool:
@@ -185,7 +186,8 @@ def judge(policy: Policy, case: Case) -> Outcome:
             failures.append(f"row {expected.row}: {line.claim_id}/{line.line} {line.code} "
                             f"{line.date.isoformat()}: {', '.join(problems)}; "
                             f"got {_describe(decision)}")
-    return Outcome(case, tuple(decisions), tuple(failures))
+    return Outcome(case, tuple(decisions), tuple(failures),
+                   frozenset(r.info.id for r in policy.rules))
 
 
 @attrs.frozen
@@ -209,8 +211,8 @@ def coverage(rules: Sequence[m.Rule], outcomes: Sequence[Outcome]) -> list[RuleC
     report = []
     for rule_id, group in by_id.items():
         fired = sum(1 for o in outcomes if rule_id in o.fired)
-        quiet = sum(1 for o in outcomes if rule_id not in o.fired and any(
-            _could_apply(group, c.line) for c in o.case.judged))
+        quiet = sum(1 for o in outcomes if rule_id in o.rules and rule_id not in o.fired
+                    and any(_could_apply(group, c.line) for c in o.case.judged))
         report.append(RuleCoverage(rule_id, group[0].info.source.rsplit(":", 1)[0]
                                    if ":" in group[0].info.source else group[0].info.source,
                                    fired, quiet))
