@@ -6,6 +6,7 @@ files to reformat); 2 usage errors, unusable policies or unreadable files.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,6 +130,10 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     from .api import load
     from .claims_io import ClaimsFileError, RowError, error_decision, read_claims
     from .parallel import adjudicate_parallel
+
+    # A batch builds millions of small objects that all live to the end: the cyclic garbage
+    # collector would scan them again and again and find nothing to free.
+    gc.disable()
 
     try:
         policy = load(policy_path)
