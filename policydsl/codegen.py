@@ -1,0 +1,1080 @@
+"""Code generation: a ``RuleSet`` becomes Python source plus the index tables it reads.
+
+The compiled engine has two halves, both made here:
+
+* **Index tables** (:class:`Tables`): for every code some rule mentions, a *plan* saying what can
+  happen to a line of that code — its line rules, the same-day rules that can deny it (indexed
+  again by the code of the other line: the trigger of a ``forbid``, the procedure of a
+  ``global``), its history rules and add-on rules — as compact tuples of ints, code sets and rule
+  numbers. A line whose code no rule mentions costs one dict miss; a rule whose codes never
+  appear costs nothing at run time. Large uniform families (a CMS PTP table is a million
+  ``Forbid`` rows) are rows of these tables, not code.
+* **Source** (:func:`generate`): one ``adjudicate`` function and one ``judge_member`` function,
+  written for this policy by a small Jinja-style :class:`CodeWriter`. Each rule kind is a block
+  of code that loops over its rows; blocks, validity tests and window kinds the policy does not
+  use are left out. Above a kind's predicate, ``# rule N: file:line:col`` comments name its
+  rules, and :attr:`Generated.predicate_lines` maps each rule number to that predicate's line.
+
+The source embeds only ints, rule numbers and names made here; codes, messages, ids and every
+other text from the policy stay in the tables (text in comments is filtered to a safe
+alphabet), so no policy can put code in the program. The same rule set always gives the same
+source, byte for byte: everything is emitted in rule order or sorted order.
+
+Plan layout (``PLAN[code]``), in the order the generated code reads it::
+
+    0 bits       BIT_LINE | BIT_SAME | BIT_HISTORY | BIT_ADDON: the stages that judge the line;
+                 BIT_COUNTED: limits/prerequisites count it; BIT_PROCEDURE: it starts a period
+    1 line       ((rule, lo, hi, kind, a, b), ...)            deleted/dx/auth/modifier/mue line
+    2 forbid     {trigger code: ((rule, lo, hi, bypass), ...)} or None
+    3 exclusive  ((rule, lo, hi, codes in order), ...)
+    4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
+    5 mue/day    ((rule, lo, hi, maximum), ...)
+    6 history    limits  (rule, lo, hi, 0, codes, window kind, n, maximum, sessions,
+                          by provider, bypass, the code when there is one)
+                 prereqs (rule, lo, hi, 1, required, window kind, n, count, False, False,
+                          frozenset(), the code when there is one)
+    7 addon      ((rule, lo, hi, primaries), ...)
+    8 triggers   the forbid triggers (the keys of 2) as a frozenset, or None
+    9 procedure  does a line of this code start a global period (bits & BIT_PROCEDURE)
+
+``lo``/``hi`` are the rule's validity as date ordinals (open ends: ``OPEN_LO``/``OPEN_HI``).
+Rows for one code are in rule order.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from . import model as m
+from .claims import Finding
+
+OPEN_LO = 0
+OPEN_HI = 10_000_000  # after every date ordinal (date.max is 3,652,059)
+
+BIT_LINE = 1
+BIT_SAME = 2
+BIT_HISTORY = 4
+BIT_ADDON = 8
+BIT_COUNTED = 16
+BIT_PROCEDURE = 32
+
+# line rule kinds (row[3] of a line rule)
+LINE_DELETED, LINE_DX, LINE_AUTH, LINE_MODIFIER, LINE_MUE = range(5)
+# window kinds (row[5] of a history rule): ``day`` and ``lifetime`` are day counts
+WINDOW_DAYS, WINDOW_MONTHS, WINDOW_YEAR, WINDOW_CLAIM = range(4)
+
+#: Above this many rules of one kind, the comments above its predicate name the first ones
+#: and say how many more there are (``Program.debug_info`` has them all).
+COMMENTED_RULES_PER_KIND = 200
+
+_SAFE_TEXT = re.compile(r"[^A-Za-z0-9_.,:;@/+=()<>\[\] -]")
+_SOURCE = re.compile(r"[A-Za-z0-9_.,/\\@+: -]{1,300}:\d+(:\d+)?")
+_POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")
+
+Row = tuple[Any, ...]
+Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
+             "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
+             tuple[Row, ...], "frozenset[str] | None", bool]
+
+
+def shown_source(source: str) -> str:
+    """A rule's source for a comment: ``file:line[:col]`` of a plain path, or ``?``."""
+    return source if _SOURCE.fullmatch(source) else "?"
+
+
+def shown_name(name: str) -> str:
+    """A policy name for a comment: a dotted name, or ``?``."""
+    return name if _POLICY_NAME.fullmatch(name) else "?"
+
+
+def safe_comment(text: str) -> str:
+    """Text fit for a ``#`` comment: one line, a plain alphabet, other characters as ``?``."""
+    return _SAFE_TEXT.sub("?", text)[:200]
+
+
+def kind_name(rule: m.Rule) -> str:
+    """The rule's kind as the generated code names its block."""
+    if isinstance(rule, m.Mue):
+        return "mue_day" if rule.per_day else "mue_line"
+    return {
+        m.Forbid: "forbid", m.Exclusive: "exclusive", m.Global: "global", m.Limit: "limit",
+        m.Prerequisite: "prerequisite", m.Addon: "addon", m.RequireDx: "require_dx",
+        m.RequireAuth: "require_auth", m.Deleted: "deleted", m.ForbidModifier: "forbid_modifier",
+    }[type(rule)]
+
+
+LINE_KINDS = ("deleted", "require_dx", "require_auth", "forbid_modifier", "mue_line")
+_LINE_KIND_NUMBER = {kind: number for number, kind in enumerate(LINE_KINDS)}
+
+
+class CodeWriter:
+    """Writes indented Python source line by line, like Jinja's code generator.
+
+    ``writeline`` adds a line at the current indentation, ``indent``/``outdent`` move it.
+    Line numbers are 1-based, as in tracebacks.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._level = 0
+
+    @property
+    def lineno(self) -> int:
+        """The number the next line will have."""
+        return len(self._lines) + 1
+
+    def writeline(self, text: str = "") -> int:
+        """Write one line; returns its number."""
+        self._lines.append("    " * self._level + text if text else "")
+        return len(self._lines)
+
+    def comment(self, text: str) -> int:
+        return self.writeline("# " + safe_comment(text))
+
+    def indent(self, steps: int = 1) -> None:
+        self._level += steps
+
+    def outdent(self, steps: int = 1) -> None:
+        self._level -= steps
+        assert self._level >= 0, "outdent below column 0"
+
+    def getvalue(self) -> str:
+        return "\n".join(self._lines) + "\n"
+
+
+# --- the index tables ---------------------------------------------------------------------
+
+
+def _ordinals(validity: m.Validity) -> tuple[int, int]:
+    lo = validity.start.toordinal() if validity.start is not None else OPEN_LO
+    hi = validity.end.toordinal() if validity.end is not None else OPEN_HI
+    return lo, hi
+
+
+def _window(window: m.Window) -> tuple[int, int]:
+    if window.kind == "days":
+        return WINDOW_DAYS, window.count
+    if window.kind == "day":
+        return WINDOW_DAYS, 1
+    if window.kind == "lifetime":
+        return WINDOW_DAYS, OPEN_HI
+    if window.kind == "months":
+        return WINDOW_MONTHS, window.count
+    if window.kind == "year":
+        return WINDOW_YEAR, 0
+    return WINDOW_CLAIM, 0
+
+
+# A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
+# addon], lists and dicts that ``_freeze`` turns into a ``Plan``.
+_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON = range(8)
+
+
+def _new_plan() -> list[Any]:
+    return [0, [], {}, [], {}, [], [], []]
+
+
+def _freeze(plan: list[Any]) -> Plan:
+    forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
+    global_: dict[str, list[Row]] = plan[_GLOBAL]
+    return (
+        plan[_BITS],
+        tuple(plan[_LINE]),
+        forbid or None,
+        tuple(plan[_EXCLUSIVE]),
+        {k: tuple(v) for k, v in global_.items()} if global_ else None,
+        tuple(plan[_MUE_DAY]),
+        tuple(plan[_HISTORY]),
+        tuple(plan[_ADDON]),
+        frozenset(forbid) if forbid else None,
+        bool(plan[_BITS] & BIT_PROCEDURE),
+    )
+
+
+@attrs.frozen
+class Features:
+    """What the policy uses, so the generated code leaves the rest out.
+
+    ``kinds`` maps each kind present to its rule numbers (in rule order); ``dated`` holds the
+    kinds with at least one rule whose validity is not open at both ends.
+    """
+
+    kinds: dict[str, tuple[int, ...]]
+    dated: frozenset[str]
+    windows: frozenset[int]  # window kinds of limits and prerequisites
+    by_provider: bool
+    sessions: bool
+    units: bool
+    forbid_bypass: bool
+    global_bypass: bool
+    limit_bypass: bool
+    longest_global: int
+
+    def has(self, *kinds: str) -> bool:
+        return any(k in self.kinds for k in kinds)
+
+    def checks_dates(self, *kinds: str) -> bool:
+        return any(k in self.dated for k in kinds)
+
+
+@attrs.frozen
+class Tables:
+    """The data the generated code reads: plans by code, and per rule number its verdict."""
+
+    plans: dict[str, Plan]
+    deny: tuple[bool, ...]  # rule number -> does it deny (else: review)
+    fired: tuple[Finding | None, ...]  # the finding of a rule that names no related lines
+    features: Features
+
+
+_KIND_OF_TYPE: dict[type, str] = {
+    m.Forbid: "forbid", m.Exclusive: "exclusive", m.Global: "global", m.Limit: "limit",
+    m.Prerequisite: "prerequisite", m.Addon: "addon", m.RequireDx: "require_dx",
+    m.RequireAuth: "require_auth", m.Deleted: "deleted", m.ForbidModifier: "forbid_modifier",
+}
+
+
+class _TableBuilder:
+    """Reads the rules in order into per-code plans (``build_tables``).
+
+    A CMS table can give a million rules that share a few validities, bypass sets and codes:
+    those are looked up by identity and shared, and the common case (one trigger, one target)
+    takes few steps, so building stays linear and small.
+    """
+
+    def __init__(self) -> None:
+        self.plans: dict[str, list[Any]] = {}
+        self.kinds: dict[str, list[int]] = {}
+        self.dated: set[str] = set()
+        self.windows: set[int] = set()
+        self.flags = dict.fromkeys(["by_provider", "sessions", "units", "forbid_bypass",
+                                    "global_bypass", "limit_bypass"], False)
+        self.longest_global = 0
+        self._validities: dict[int, tuple[m.Validity, int, int]] = {}
+        self._shared: dict[object, Any] = {}
+
+    def plan(self, code: str) -> list[Any]:
+        found = self.plans.get(code)
+        if found is None:
+            found = self.plans[code] = _new_plan()
+        return found
+
+    def share(self, value: Any) -> Any:
+        """One object for equal values (ints, code sets) across rows."""
+        return self._shared.setdefault(value, value)
+
+    def validity(self, validity: m.Validity) -> tuple[int, int]:
+        found = self._validities.get(id(validity))
+        if found is None:
+            lo, hi = _ordinals(validity)
+            found = self._validities[id(validity)] = (validity, self.share(lo), self.share(hi))
+        return found[1], found[2]
+
+    def build(self, rules: tuple[m.Rule, ...]) -> Tables:
+        fired: list[Finding | None] = [None] * len(rules)
+        add: dict[type, Callable[[int, int, int, Any], None]] = {
+            m.Forbid: self.forbid, m.Exclusive: self.exclusive, m.Global: self.global_,
+            m.Limit: self.limit, m.Prerequisite: self.prerequisite, m.Addon: self.addon,
+            m.Mue: self.mue,
+        }
+        for number, rule in enumerate(rules):
+            kind = _KIND_OF_TYPE.get(type(rule)) or kind_name(rule)
+            numbers = self.kinds.get(kind)
+            if numbers is None:
+                numbers = self.kinds[kind] = []
+            numbers.append(number)
+            lo, hi = self.validity(rule.info.validity)
+            if lo != OPEN_LO or hi != OPEN_HI:
+                self.dated.add(kind)
+            if kind in LINE_KINDS or kind == "addon":
+                info = rule.info
+                fired[number] = Finding(info.id, info.action, info.carc, info.message,
+                                        info.source)
+            if kind in LINE_KINDS:
+                self.line(number, lo, hi, kind, rule)
+            else:
+                add[type(rule)](number, lo, hi, rule)
+        features = Features(
+            kinds={k: tuple(v) for k, v in self.kinds.items()},
+            dated=frozenset(self.dated),
+            windows=frozenset(self.windows),
+            longest_global=self.longest_global,
+            **self.flags,
+        )
+        return Tables({code: _freeze(self.plans[code]) for code in sorted(self.plans)},
+                      tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
+                      features)
+
+    def line(self, r: int, lo: int, hi: int, kind: str, rule: m.Rule) -> None:
+        a: object = None
+        b: object = None
+        if isinstance(rule, m.Deleted):
+            a = self.share(rule.since.toordinal())
+        elif isinstance(rule, m.RequireDx):
+            a, b = self.share(rule.diagnoses.exact), self.share(rule.diagnoses.prefixes)
+        elif isinstance(rule, m.ForbidModifier):
+            a = self.share(rule.modifiers)
+        elif isinstance(rule, m.Mue):
+            a = self.share(rule.maximum)
+        row = (r, lo, hi, _LINE_KIND_NUMBER[kind], a, b)
+        for code in sorted(m.rule_codes(rule)):
+            target = self.plan(code)
+            target[_BITS] |= BIT_LINE
+            target[_LINE].append(row)
+
+    def forbid(self, r: int, lo: int, hi: int, rule: m.Forbid) -> None:
+        bypass = rule.bypass
+        if bypass:
+            self.flags["forbid_bypass"] = True
+        row = (r, lo, hi, self.share(bypass))
+        triggers = sorted(rule.triggers)
+        for code in sorted(rule.targets):  # one code each for a PTP row
+            target = self.plan(code)
+            target[_BITS] |= BIT_SAME
+            by_trigger = target[_FORBID]
+            for trigger in triggers:
+                rows = by_trigger.get(trigger)
+                by_trigger[trigger] = (row,) if rows is None else (*rows, row)
+        for trigger in triggers:
+            if trigger not in self.plans:
+                self.plans[trigger] = _new_plan()
+
+    def exclusive(self, r: int, lo: int, hi: int, rule: m.Exclusive) -> None:
+        row = (r, lo, hi, tuple(rule.codes))
+        for code in sorted(set(rule.codes) - {rule.codes[0]}):
+            target = self.plan(code)
+            target[_BITS] |= BIT_SAME
+            target[_EXCLUSIVE].append(row)
+        self.plan(rule.codes[0])
+
+    def global_(self, r: int, lo: int, hi: int, rule: m.Global) -> None:
+        if rule.bypass:
+            self.flags["global_bypass"] = True
+        self.longest_global = max(self.longest_global, rule.days)
+        row = (r, lo, hi, self.share(rule.days), self.share(rule.bypass))
+        procedures = sorted(rule.procedures)
+        for code in sorted(rule.covers):
+            target = self.plan(code)
+            target[_BITS] |= BIT_SAME
+            for procedure in procedures:
+                target[_GLOBAL].setdefault(procedure, []).append(row)
+        for procedure in procedures:
+            self.plan(procedure)[_BITS] |= BIT_PROCEDURE
+
+    def mue(self, r: int, lo: int, hi: int, rule: m.Mue) -> None:  # per day
+        row = (r, lo, hi, self.share(rule.maximum))
+        for code in sorted(rule.codes):
+            target = self.plan(code)
+            target[_BITS] |= BIT_SAME
+            target[_MUE_DAY].append(row)
+
+    def limit(self, r: int, lo: int, hi: int, rule: m.Limit) -> None:
+        window, count = _window(rule.window)
+        self.windows.add(window)
+        self.flags["by_provider"] |= rule.by_provider
+        self.flags["sessions"] |= rule.sessions
+        self.flags["units"] |= not rule.sessions
+        self.flags["limit_bypass"] |= bool(rule.bypass)
+        codes = self.share(rule.codes)
+        single = next(iter(codes)) if len(codes) == 1 else None
+        row = (r, lo, hi, 0, codes, window, count, rule.maximum, rule.sessions,
+               rule.by_provider, self.share(rule.bypass), single)
+        for code in sorted(codes):
+            target = self.plan(code)
+            target[_BITS] |= BIT_HISTORY | BIT_COUNTED
+            target[_HISTORY].append(row)
+
+    def prerequisite(self, r: int, lo: int, hi: int, rule: m.Prerequisite) -> None:
+        window, count = _window(rule.window)
+        self.windows.add(window)
+        required = self.share(rule.required)
+        single = next(iter(required)) if len(required) == 1 else None
+        row: Row = (r, lo, hi, 1, required, window, count, rule.count, False, False,
+                    frozenset(), single)
+        for code in sorted(rule.targets):
+            target = self.plan(code)
+            target[_BITS] |= BIT_HISTORY
+            target[_HISTORY].append(row)
+        for code in sorted(required):
+            self.plan(code)[_BITS] |= BIT_COUNTED
+
+    def addon(self, r: int, lo: int, hi: int, rule: m.Addon) -> None:
+        row = (r, lo, hi, self.share(rule.primaries))
+        for code in sorted(rule.addons):
+            target = self.plan(code)
+            target[_BITS] |= BIT_ADDON
+            target[_ADDON].append(row)
+        for code in sorted(rule.primaries):
+            self.plan(code)
+
+
+def build_tables(rules: tuple[m.Rule, ...]) -> Tables:
+    """Index the rules by the codes of the lines they can judge and the lines they look at.
+
+    The cyclic garbage collector is paused meanwhile: the tables are millions of small acyclic
+    objects for a CMS table, and collections over a large heap would double the time.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _TableBuilder().build(rules)
+    finally:
+        if paused:
+            gc.enable()
+
+
+# --- the source ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Generated:
+    """Generated source, and for each rule number the line of the predicate that judges it."""
+
+    source: str
+    predicate_lines: dict[str, int]  # rule kind -> line of its predicate
+    kinds: dict[str, tuple[int, ...]]  # rule kind -> rule numbers
+
+    def debug_info(self, rules: tuple[m.Rule, ...]) -> list[tuple[int, str]]:
+        """``(generated line, rule source)`` for every rule, in rule order: the line of the
+        predicate that judges rule ``i`` is ``debug_info(rules)[i][0]``."""
+        lines = [0] * len(rules)
+        for kind, numbers in self.kinds.items():
+            line = self.predicate_lines[kind]
+            for number in numbers:
+                lines[number] = line
+        return [(line, rule.info.source) for line, rule in zip(lines, rules, strict=True)]
+
+
+class _Generator:
+    """Writes the program for one rule set; ``run`` returns the finished ``Generated``."""
+
+    def __init__(self, ruleset: m.RuleSet, features: Features) -> None:
+        self.ruleset = ruleset
+        self.f = features
+        self.w = CodeWriter()
+        self.predicate_lines: dict[str, int] = {}
+
+    # helpers -----------------------------------------------------------------------------
+
+    def block(self, text: str) -> None:
+        """Write an indented block at the current level.
+
+        A line ``@predicate KIND: CODE`` writes the comments naming KIND's rules, then CODE,
+        and remembers CODE's line as the predicate of KIND's rules.
+        """
+        for raw in _dedent(text):
+            stripped = raw.lstrip()
+            if stripped.startswith("@predicate "):
+                margin = raw[: len(raw) - len(stripped)]
+                kind, code = stripped[len("@predicate "):].split(": ", 1)
+                self.predicate(margin, kind, code)
+            else:
+                self.w.writeline(raw)
+
+    def predicate(self, margin: str, kind: str, code: str) -> None:
+        numbers = self.f.kinds[kind]
+        rules = self.ruleset.rules
+        for number in numbers[:COMMENTED_RULES_PER_KIND]:
+            self.w.writeline(margin + "# " + safe_comment(
+                f"rule {number}: {shown_source(rules[number].info.source)} ({kind})"))
+        if len(numbers) > COMMENTED_RULES_PER_KIND:
+            more = len(numbers) - COMMENTED_RULES_PER_KIND
+            self.w.writeline(margin + "# " + safe_comment(
+                f"... and {more} more {kind} rules (Program.debug_info names them)"))
+        self.predicate_lines[kind] = self.w.writeline(margin + code)
+
+    def test(self, *conditions: str) -> str:
+        """Join the conditions that apply with ``and``; ``True`` if none does."""
+        kept = [c for c in conditions if c]
+        return " and ".join(kept) if kept else "True"
+
+    def dated(self, *kinds: str, lo: str = "lo", hi: str = "hi") -> str:
+        """The validity test for rows of these kinds, empty when all are always in force."""
+        return f"{lo} <= d <= {hi}" if self.f.checks_dates(*kinds) else ""
+
+    # the program -------------------------------------------------------------------------
+
+    def run(self) -> Generated:
+        f = self.f
+        w = self.w
+        w.comment(f"Generated by policydsl.codegen for policy {shown_name(self.ruleset.name)}: "
+                  f"{len(self.ruleset.rules)} rules.")
+        w.comment("Judges claim lines as docs/semantics.md says. It reads the index tables of")
+        w.comment("policydsl.codegen.Tables: PLAN (code -> plan), DENY and FIRED (rule number ->")
+        w.comment("denies?, prebuilt finding); rule numbers index Program.rules.")
+        for kind, numbers in f.kinds.items():
+            w.comment(f"    {kind}: {len(numbers)} rules")
+        w.writeline()
+        w.writeline()
+        self.adjudicate()
+        self.judge_member()
+        return Generated(w.getvalue(), dict(self.predicate_lines), dict(f.kinds))
+
+    def line_rules(self) -> None:
+        """Stage 1, inline in the member's first pass: each line by itself."""
+        f = self.f
+        self.block("""
+            hits = None
+            for r, lo, hi, kind, a, b in plan[1]:
+        """)
+        self.w.indent()
+        if f.checks_dates(*LINE_KINDS):
+            self.block("""
+                if not lo <= d <= hi:
+                    continue
+            """)
+        branch = "if"
+        for kind, number, body in [
+            ("deleted", LINE_DELETED, """
+                if d < a:
+                    continue
+            """),
+            ("require_dx", LINE_DX, """
+                for x in line.dx:
+                    if x in a or x.startswith(b):
+                        break
+                else:
+                    x = None
+                if x is not None:
+                    continue
+            """),
+            ("require_auth", LINE_AUTH, """
+                if line.auth.strip():
+                    continue
+            """),
+            ("forbid_modifier", LINE_MODIFIER, """
+                if a.isdisjoint(line.modifiers):
+                    continue
+            """),
+            ("mue_line", LINE_MUE, """
+                if line.units <= a:
+                    continue
+            """),
+        ]:
+            if f.has(kind):
+                self.block(f"@predicate {kind}: {branch} kind == {number}:")
+                self.w.indent()
+                self.block(body)
+                self.w.outdent()
+                branch = "elif"
+        self.block("""
+            if hits is None:
+                hits = [r]
+            else:
+                hits.append(r)
+        """)
+        self.w.outdent()
+        self.block("""
+            if hits is not None:
+                FS[k] = [FIRED[r] for r in hits]
+                for r in hits:
+                    if DENY[r]:
+                        denied = True
+        """)
+
+    def adjudicate(self) -> None:
+        self.block("""
+            def adjudicate(lines, history):
+                \"""One decision per claim line, in input order (see Program.adjudicate).\"""
+                out = allow_all(lines)
+                members = {}
+                members_get = members.get
+                plans = list(map(PLAN_get, map(line_code, lines)))
+                for i in compress(range(len(plans)), plans):
+                    line = lines[i]
+                    plan = plans[i]
+                    # the member's order (claims.order_key), then the input order
+                    item = (line.date, line.claim_id, line.line, True, line.code,
+                            line.provider_id, line.modifiers, line.units, line.dx, line.pos,
+                            line.auth, i, line, plan, plan[0])
+                    items = members_get(line.member_id)
+                    if items is None:
+                        members[line.member_id] = [item]
+                    else:
+                        items.append(item)
+                i = -1 - len(history)
+                for line in history:
+                    i += 1
+                    code = line.code
+                    plan = PLAN_get(code)
+                    if plan is not None:
+                        items = members_get(line.member_id)
+                        if items is not None:
+                            items.append((line.date, line.claim_id, line.line, False, code,
+                                          line.provider_id, line.modifiers, line.units, line.dx,
+                                          line.pos, line.auth, i, line, plan, 0))
+                firsts = {}
+                for items in members.values():
+                    judge_member(items, out, firsts)
+                return out
+        """)
+        self.w.writeline()
+        self.w.writeline()
+
+    def judge_member(self) -> None:
+        f = self.f
+        self.block("""
+            def judge_member(items, out, firsts):
+                \"""Judge one member's lines. An item is the line's order key, its input index
+                (negative for history), the line, its plan and the bits of the stages that judge
+                it; sorted, the items are in the member's order.\"""
+                if len(items) > 1:
+                    items.sort()
+                L = list(map(item_line, items))
+                PL = list(map(item_plan, items))
+                X = list(map(item_index, items))
+                O = list(map(toordinal, map(item_date, items)))
+                B = list(map(item_bits, items))
+                DN = [False] * len(items)
+                FS = {}
+                member_bits = reduce(or_, B)
+        """)
+        self.w.indent()
+        if f.has(*LINE_KINDS):
+            self.block(f"""
+                if member_bits & {BIT_LINE}:
+                    for k in compress(range(len(B)), map(and_, B, repeat({BIT_LINE}))):
+                        plan = PL[k]
+                        line = L[k]
+                        d = O[k]
+                        denied = False
+            """)
+            self.w.indent(2)
+            self.line_rules()
+            self.block("""
+                if denied:
+                    DN[k] = True
+            """)
+            self.w.outdent(2)
+        if f.has("forbid", "exclusive", "global", "mue_day", "limit", "prerequisite", "addon"):
+            self.later_stages()
+        self.block("""
+            for k, found in FS.items():
+                decision = out[X[k]]
+                set_decision(decision, "deny" if DN[k] else "review")
+                set_findings(decision, tuple(found))
+        """)
+        self.w.outdent()
+
+    def later_stages(self) -> None:
+        """Stages 2 to 4, date by date, for a member with lines they judge."""
+        f = self.f
+        later = BIT_SAME | BIT_HISTORY | BIT_ADDON
+        self.block(f"""
+            if member_bits & {later}:
+                count = {{}}
+                procedures = None
+                made = {{}}
+                end = len(items)
+                p = 0
+                while p < end:
+                    d = O[p]
+                    q = bisect_right(O, d, p)
+                    run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
+        """)
+        self.w.indent(2)
+        if f.has("forbid", "exclusive", "global", "mue_day"):
+            self.w.writeline(f"if run_bits & {BIT_SAME}:")
+            self.w.indent()
+            self.same_day()
+            self.w.outdent()
+        if f.has("limit", "prerequisite"):
+            self.w.writeline(f"if member_bits & {BIT_HISTORY}:")
+            self.w.indent()
+            self.history()
+            self.w.outdent()
+        if f.has("addon"):
+            self.w.writeline(f"if run_bits & {BIT_ADDON}:")
+            self.w.indent()
+            self.addons()
+            self.w.outdent()
+        self.w.writeline("p = q")
+        self.w.outdent(2)
+
+    def same_day(self) -> None:
+        """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials."""
+        f = self.f
+        self.block(f"""
+            lone = q == p + 1
+            if lone:
+                line = L[p]
+                groups = {{line.provider_id: {{line.code: [p]}}}}
+            else:
+                groups = {{}}
+                for j in range(p, q):
+                    if not DN[j]:
+                        line = L[j]
+                        group = groups.get(line.provider_id)
+                        if group is None:
+                            groups[line.provider_id] = {{line.code: [j]}}
+                        else:
+                            same = group.get(line.code)
+                            if same is None:
+                                group[line.code] = [j]
+                            else:
+                                same.append(j)
+            verdicts = None
+            for k in range(p, q):
+                if not B[k] & {BIT_SAME} or DN[k]:
+                    continue
+                plan = PL[k]
+                line = L[k]
+                code = line.code
+                mods = line.modifiers
+                group = groups[line.provider_id]
+                found = None
+        """)
+        self.w.indent()
+        if f.has("forbid"):
+            bypass = "(not mods or bypass.isdisjoint(mods))" if f.forbid_bypass else ""
+            self.block(f"""
+                triggers = plan[8]
+                if not lone and triggers is not None and not triggers.isdisjoint(group):
+                    rows_by_trigger = plan[2]
+                    hits = None
+                    for trigger, lines_of in group.items():
+                        rows = rows_by_trigger.get(trigger)
+                        if rows is None:
+                            continue
+                        if trigger == code:
+                            lines_of = [j for j in lines_of if j != k]
+                            if not lines_of:
+                                continue
+                        for r, lo, hi, bypass in rows:
+                            @predicate forbid: if {self.test(self.dated("forbid"), bypass)}:
+                                if hits is None:
+                                    hits = {{r: lines_of}}
+                                elif r in hits:
+                                    hits[r] = sorted(hits[r] + lines_of)
+                                else:
+                                    hits[r] = lines_of
+                    if hits is not None:
+                        found = list(hits.items())
+            """)
+        if f.has("exclusive"):
+            self.block(f"""
+                if plan[3] and not lone:
+                    for r, lo, hi, codes in plan[3]:
+                        @predicate exclusive: if {self.test(self.dated("exclusive"))}:
+                            for winner in codes:
+                                if winner in group:
+                                    break
+                            if winner != code:
+                                if found is None:
+                                    found = []
+                                found.append((r, group[winner]))
+            """)
+        if f.has("global"):
+            bypass = "(not mods or bypass.isdisjoint(mods))" if f.global_bypass else ""
+            period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
+            starts = self.test(self.dated("global"), bypass, period)
+            self.block(f"""
+                rows_by_procedure = plan[4]
+                if rows_by_procedure is not None:
+                    if procedures is None:
+                        procedures = procedure_lines(L, PL, O)
+                    near = procedures.get(line.provider_id)
+                    if near is not None:
+                        ords, positions = near
+                        hits = None
+                        for j in positions[bisect_left(ords, d - {f.longest_global}):
+                                           bisect_left(ords, d + 2)]:
+                            rows = rows_by_procedure.get(L[j].code)
+                            if rows is None or j == k or DN[j]:
+                                continue
+                            offset = d - O[j]
+                            for r, lo, hi, days, bypass in rows:
+                                @predicate global: if {starts}:
+                                    if hits is None:
+                                        hits = {{r: [j]}}
+                                    elif r in hits:
+                                        hits[r].append(j)
+                                    else:
+                                        hits[r] = [j]
+                        if hits is not None:
+                            if found is None:
+                                found = list(hits.items())
+                            else:
+                                found.extend(hits.items())
+            """)
+        if f.has("mue_day"):
+            over = self.test("total > maximum", self.dated("mue_day"))
+            self.block(f"""
+                if plan[5]:
+                    same = group[code]
+                    total = 0
+                    for j in same:
+                        total += L[j].units
+                    for r, lo, hi, maximum in plan[5]:
+                        @predicate mue_day: if {over}:
+                            if found is None:
+                                found = []
+                            found.append((r, [j for j in same if j != k]))
+            """)
+        self.block("""
+            if found is not None:
+                if verdicts is None:
+                    verdicts = [(k, found)]
+                else:
+                    verdicts.append((k, found))
+        """)
+        self.w.outdent()
+        self.block("""
+            if verdicts is not None:
+                for k, found in verdicts:
+                    if len(found) > 1:
+                        found.sort(key=by_rule)
+                    fs = FS.get(k)
+                    if fs is None:
+                        fs = FS[k] = []
+                    for r, js in found:
+                        fs.append(finding(r, js, L, made))
+                        if DENY[r]:
+                            DN[k] = True
+        """)
+
+    def history(self) -> None:
+        """Stage 3: limits and prerequisites, line by line, against the counted lines."""
+        f = self.f
+        self.block(f"""
+            for k in range(p, q):
+                if DN[k]:
+                    continue
+                if B[k] & {BIT_HISTORY}:
+                    plan = PL[k]
+                    line = L[k]
+                    mods = line.modifiers
+                    found = None
+                    for (r, lo, hi, kind, codes, window, n, most, sessions, by_provider, bypass,
+                         single) in plan[6]:
+        """)
+        self.w.indent(3)
+        if f.checks_dates("limit", "prerequisite"):
+            self.block("""
+                if not lo <= d <= hi:
+                    continue
+            """)
+        if f.limit_bypass:
+            self.block("""
+                if bypass and mods and not bypass.isdisjoint(mods):
+                    continue
+            """)
+        branch = "if"
+        for window, text in [(WINDOW_DAYS, "first = d - n + 1"),
+                             (WINDOW_MONTHS, "first = months_first(d, n, firsts)"),
+                             (WINDOW_YEAR, "first = year_first(d, firsts)"),
+                             (WINDOW_CLAIM, "first = None")]:
+            if window in f.windows:
+                self.block(f"""
+                    {branch} window == {window}:
+                        {text}
+                """)
+                branch = "elif"
+        # counted: the earlier allowed lines of the codes inside the window; a prerequisite
+        # (kind 1) counts only the dates before the line's own
+        if WINDOW_CLAIM in f.windows:
+            select = """
+                if first is None:
+                    claim = line.claim_id
+                    js = [j for j in positions[:bisect_left(ords, until)]
+                          if L[j].claim_id == claim]
+                else:
+                    js = positions[bisect_left(ords, first):bisect_left(ords, until)]
+            """
+        else:
+            select = "js = positions[bisect_left(ords, first):bisect_left(ords, until)]"
+        self.block("""
+            until = d + 1 - kind
+            counted = None
+            for c in (single,) if single is not None else [c for c in count if c in codes]:
+                entry = count.get(c)
+                if entry is None:
+                    continue
+                ords, units, positions = entry
+        """)
+        self.w.indent()
+        self.block(select)
+        if f.by_provider:
+            self.block("""
+                if by_provider:
+                    provider = line.provider_id
+                    js = [j for j in js if L[j].provider_id == provider]
+            """)
+        self.block("""
+            if js:
+                counted = js if counted is None else counted + js
+        """)
+        self.w.outdent()
+        prerequisite = """
+            @predicate prerequisite: if len({O[j] for j in counted} if counted else ()) >= most:
+                continue
+        """
+        if f.sessions:
+            sessions = """
+                if counted is None:
+                    over = 1 > most
+                else:
+                    dates = {O[j] for j in counted}
+                    over = d not in dates and len(dates) + 1 > most
+            """
+        else:
+            sessions = "over = False"
+        units = """
+            total = line.units
+            if counted is not None:
+                for j in counted:
+                    total += L[j].units
+            over = total > most
+        """
+        if f.has("prerequisite") and f.has("limit"):
+            self.w.writeline("if kind:")
+            self.w.indent()
+            self.block(prerequisite)
+            self.w.outdent()
+            self.w.writeline("else:")
+            self.w.indent()
+        elif f.has("prerequisite"):
+            self.block(prerequisite)
+        if f.has("limit"):
+            if f.sessions and f.units:
+                self.w.writeline("if sessions:")
+                self.w.indent()
+                self.block(sessions)
+                self.w.outdent()
+                self.w.writeline("else:")
+                self.w.indent()
+                self.block(units)
+                self.w.outdent()
+            else:
+                self.block(sessions if f.sessions else units)
+            self.block("""
+                @predicate limit: if not over:
+                    continue
+            """)
+            if f.has("prerequisite"):
+                self.w.outdent()
+        self.block("""
+            if counted is None:
+                counted = []
+            elif len(counted) > 1:
+                counted.sort()
+            if found is None:
+                found = []
+            found.append(finding(r, counted, L, made))
+            if DENY[r]:
+                DN[k] = True
+        """)
+        self.w.outdent()
+        self.block("""
+            if found is not None:
+                fs = FS.get(k)
+                if fs is None:
+                    FS[k] = found
+                else:
+                    fs.extend(found)
+                if DN[k]:
+                    continue
+        """)
+        self.w.outdent()
+        self.block(f"""
+                if PL[k][0] & {BIT_COUNTED}:
+                    code = L[k].code
+                    entry = count.get(code)
+                    if entry is None:
+                        count[code] = ([d], [L[k].units], [k])
+                    else:
+                        entry[0].append(d)
+                        entry[1].append(L[k].units)
+                        entry[2].append(k)
+        """)
+        self.w.outdent()
+
+    def addons(self) -> None:
+        """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""
+        rows = ("[row for row in PL[k][7] if row[1] <= d <= row[2]]"
+                if self.f.checks_dates("addon") else "PL[k][7]")
+        self.block(f"""
+            candidates = None
+            for k in range(p, q):
+                if X[k] < 0 or DN[k] or not PL[k][0] & {BIT_ADDON}:
+                    continue
+                rows = {rows}
+                if not rows:
+                    continue
+                if len(rows) == 1:
+                    primaries = rows[0][3]
+                else:
+                    primaries = frozenset().union(*[row[3] for row in rows])
+                denies = False
+                for row in rows:
+                    if DENY[row[0]]:
+                        denies = True
+                if candidates is None:
+                    candidates = []
+                candidates.append((k, rows, primaries, denies))
+            if candidates is not None:
+                alive = {{}}
+                for j in range(p, q):
+                    if not DN[j]:
+                        line = L[j]
+                        group = alive.get(line.provider_id)
+                        if group is None:
+                            alive[line.provider_id] = {{line.code: 1}}
+                        else:
+                            group[line.code] = group.get(line.code, 0) + 1
+                dropped = set()
+                changed = True
+                while changed:
+                    changed = False
+                    for k, rows, primaries, denies in candidates:
+                        if denies and k not in dropped and not has_primary(
+                                alive[L[k].provider_id], L[k].code, primaries, True):
+                            dropped.add(k)
+                            alive[L[k].provider_id][L[k].code] -= 1
+                            changed = True
+                for k, rows, primaries, denies in candidates:
+                    supported = has_primary(alive[L[k].provider_id], L[k].code, primaries,
+                                            k not in dropped)
+                    @predicate addon: if not supported:
+                        fs = FS.get(k)
+                        if fs is None:
+                            fs = FS[k] = []
+                        for row in rows:
+                            fs.append(FIRED[row[0]])
+                        if denies:
+                            DN[k] = True
+                            if PL[k][0] & {BIT_COUNTED} and member_bits & {BIT_HISTORY}:
+                                uncount(count, L[k].code, k)
+        """)
+
+
+def _dedent(text: str) -> Iterator[str]:
+    """The lines of an indented block, without the indentation of its first line."""
+    lines = text.split("\n")
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return iter(())
+    margin = min(len(line) - len(line.lstrip()) for line in body)
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    last = max(i for i, line in enumerate(lines) if line.strip())
+    return (line[margin:] if line.strip() else "" for line in lines[first:last + 1])
+
+
+def generate(ruleset: m.RuleSet, features: Features) -> Generated:
+    """Python source for the rule set (see the module docstring)."""
+    return _Generator(ruleset, features).run()
+
+
+def all_codes(rules: Iterable[m.Rule]) -> set[str]:
+    """Every code the rules mention (helper for tests and tools)."""
+    out: set[str] = set()
+    for rule in rules:
+        for value in attrs.astuple(rule, recurse=False)[1:]:
+            if isinstance(value, (frozenset, tuple)):
+                out.update(v for v in value if isinstance(v, str))
+    return out

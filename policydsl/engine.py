@@ -1,0 +1,276 @@
+"""The compiled engine: a ``Program`` is a rule set's generated code, bound to its tables.
+
+``compile_ruleset(ruleset)`` indexes the rules (:func:`policydsl.codegen.build_tables`), writes
+the program's source (:func:`policydsl.codegen.generate`), compiles it under the policy's name
+and runs it into a fresh namespace that holds only the tables and the few helpers below, with a
+minimal set of builtins. ``Program.adjudicate`` then judges claim lines exactly as the reference
+interpreter does (``interpret``), much faster: lines whose code no rule mentions are allowed in
+bulk, and a member's lines are sorted once and judged date by date against per-code indexes.
+
+A ``Program`` holds no mutable state: ``adjudicate`` keeps everything in locals, so one program
+serves many threads. It pickles as its rule set and is recompiled on load (compiling is cheap:
+the source does not grow with the number of rules).
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import gc
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Sequence
+from functools import reduce
+from itertools import compress, repeat
+from operator import and_, attrgetter, itemgetter, or_
+from typing import Any
+
+import attrs
+
+from . import codegen
+from . import model as m
+from .claims import ClaimLine, Decision, Finding, LineRef
+
+#: From this many claim lines on, the cyclic garbage collector is paused while judging: the
+#: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
+#: decisions would cost more than judging.
+PAUSE_GC_FROM = 20_000
+
+_BUILTINS = {name: getattr(builtins, name) for name in (
+    "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "tuple")}
+
+
+# --- building claims objects fast ---------------------------------------------------------
+# Decision, Finding and LineRef are frozen attrs classes with slots and no converters or
+# validators: filling their slots directly makes the same objects as their __init__, at a
+# fraction of the cost. Checked here, so a change to claims.py cannot go unnoticed.
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
+    fields = attrs.fields(cls)
+    if tuple(f.name for f in fields) != names or any(
+            f.converter is not None or f.validator is not None for f in fields) or hasattr(
+            cls, "__attrs_post_init__"):  # pragma: no cover - guards against claims.py changes
+        raise RuntimeError(f"engine: {cls.__name__} no longer has the fields {names}")
+    return [vars(cls)[name].__set__ for name in names]
+
+
+_new = object.__new__
+(_set_claim, _set_line, _set_member, _set_date, _set_code, _set_decision,
+ _set_findings) = _slot_setters(Decision, ("claim_id", "line", "member_id", "date", "code",
+                                           "decision", "findings"))
+(_set_rule, _set_action, _set_carc, _set_message, _set_source,
+ _set_related) = _slot_setters(Finding, ("rule", "action", "carc", "message", "source",
+                                         "related"))
+_set_ref_claim, _set_ref_line = _slot_setters(LineRef, ("claim_id", "line"))
+_get = {name: attrgetter(name) for name in ("claim_id", "line", "member_id", "date", "code")}
+
+
+def allow_all(lines: Sequence[ClaimLine]) -> list[Decision]:
+    """An ``allow`` decision without findings for every line, built column by column."""
+    count = len(lines)
+    out: list[Decision] = list(map(_new, repeat(Decision, count)))
+    for setter, name in ((_set_claim, "claim_id"), (_set_line, "line"),
+                         (_set_member, "member_id"), (_set_code, "code")):
+        deque(map(setter, out, map(_get[name], lines)), 0)
+    dates = list(map(_get["date"], lines))
+    iso = {day: day.isoformat() for day in set(dates)}
+    deque(map(_set_date, out, map(iso.__getitem__, dates)), 0)
+    deque(map(_set_decision, out, repeat("allow", count)), 0)
+    deque(map(_set_findings, out, repeat((), count)), 0)
+    return out
+
+
+def _finding_maker(rules: tuple[m.Rule, ...]) -> Callable[..., Finding]:
+    infos = [rule.info for rule in rules]
+
+    def finding(number: int, positions: list[int], lines: list[ClaimLine],
+                made: dict[object, Any]) -> Finding:
+        """Rule ``number``'s finding, naming the lines at ``positions`` (in the member's
+        order). ``made`` holds the member's findings and line references made so far: equal
+        findings (an E/M line after another in one global period) are one object."""
+        key = (number, *positions)
+        found: Finding | None = made.get(key)
+        if found is not None:
+            return found
+        related = []
+        for position in positions:
+            ref = made.get(position)
+            if ref is None:
+                line = lines[position]
+                ref = made[position] = _new(LineRef)
+                _set_ref_claim(ref, line.claim_id)
+                _set_ref_line(ref, line.line)
+            related.append(ref)
+        info = infos[number]
+        found = made[key] = _new(Finding)
+        _set_rule(found, info.id)
+        _set_action(found, info.action)
+        _set_carc(found, info.carc)
+        _set_message(found, info.message)
+        _set_source(found, info.source)
+        _set_related(found, tuple(related))
+        return found
+
+    return finding
+
+
+# --- helpers the generated code calls -----------------------------------------------------
+
+def months_first(day: int, months: int, firsts: dict[tuple[int, object], int]) -> int:
+    """The first date ordinal of an ``Nmo`` window ending on ``day`` (cached in ``firsts``)."""
+    key = (day, months)
+    first = firsts.get(key)
+    if first is None:
+        first = firsts[key] = m.months_before(dt.date.fromordinal(day), months).toordinal() + 1
+    return first
+
+
+def year_first(day: int, firsts: dict[tuple[int, object], int]) -> int:
+    """The ordinal of January 1 of ``day``'s year (cached in ``firsts``)."""
+    key = (day, "year")
+    first = firsts.get(key)
+    if first is None:
+        first = firsts[key] = dt.date(dt.date.fromordinal(day).year, 1, 1).toordinal()
+    return first
+
+
+_starts_period = itemgetter(9)
+
+
+def procedure_lines(lines: list[ClaimLine], plans: list[codegen.Plan], ordinals: list[int]
+                    ) -> dict[str, tuple[list[int], list[int]]]:
+    """A member's lines that can start a global period, by provider: their date ordinals and
+    positions, in the member's order."""
+    out: dict[str, tuple[list[int], list[int]]] = {}
+    for position in compress(range(len(plans)), map(_starts_period, plans)):
+        provider = lines[position].provider_id
+        found = out.get(provider)
+        if found is None:
+            found = out[provider] = ([], [])
+        found[0].append(ordinals[position])
+        found[1].append(position)
+    return out
+
+
+def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
+                counts_itself: bool) -> bool:
+    """Is a primary among the allowed lines of one provider (``alive``: code -> how many)?
+
+    ``counts_itself``: the add-on line is among them (and cannot be its own primary).
+    """
+    for other, many in alive.items():
+        if many and other in primaries and (other != code or many > counts_itself):
+            return True
+    return False
+
+
+def uncount(count: dict[str, tuple[list[int], list[int], list[int]]], code: str,
+            position: int) -> None:
+    """A line denied after it was counted (an add-on) counts toward nothing."""
+    entry = count.get(code)
+    if entry is not None and position in entry[2]:
+        index = entry[2].index(position)
+        for column in entry:
+            del column[index]
+
+
+# --- the program --------------------------------------------------------------------------
+
+class Program:
+    """A compiled rule set: ``adjudicate`` judges claim lines as ``interpret`` does."""
+
+    def __init__(self, ruleset: m.RuleSet, filename: str | None = None) -> None:
+        self.ruleset = ruleset
+        self.name = ruleset.name
+        self.rules = ruleset.rules
+        self.filename = (_printable(filename) if filename is not None
+                         else default_filename(ruleset))
+        self.tables = codegen.build_tables(ruleset.rules)
+        self.generated = codegen.generate(ruleset, self.tables.features)
+        self.source = self.generated.source
+        code = compile(self.source, self.filename, "exec")
+        namespace: dict[str, Any] = {
+            "__builtins__": dict(_BUILTINS),
+            "PLAN_get": self.tables.plans.get,
+            "DENY": self.tables.deny,
+            "FIRED": self.tables.fired,
+            "allow_all": allow_all,
+            "set_decision": _set_decision,
+            "set_findings": _set_findings,
+            "finding": _finding_maker(ruleset.rules),
+            "months_first": months_first,
+            "year_first": year_first,
+            "procedure_lines": procedure_lines,
+            "has_primary": has_primary,
+            "uncount": uncount,
+            "by_rule": itemgetter(0),
+            "bisect_left": bisect_left,
+            "bisect_right": bisect_right,
+            "reduce": reduce,
+            "or_": or_,
+            "toordinal": dt.date.toordinal,
+            "compress": compress,
+            "repeat": repeat,
+            "and_": and_,
+            "line_code": _get["code"],
+            "item_date": itemgetter(0),
+            "item_index": itemgetter(11),
+            "item_line": itemgetter(12),
+            "item_plan": itemgetter(13),
+            "item_bits": itemgetter(14),
+        }
+        exec(code, namespace)  # our own source: it holds no text from the policy
+        self._adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]],
+                                   list[Decision]] = namespace["adjudicate"]
+
+    def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
+                   ) -> list[Decision]:
+        """Judge ``lines`` against the paid ``history``; one decision per line, in order."""
+        if not isinstance(lines, (list, tuple)):
+            lines = list(lines)
+        if len(lines) < PAUSE_GC_FROM or not gc.isenabled():
+            return self._adjudicate(lines, history)
+        gc.disable()
+        try:
+            return self._adjudicate(lines, history)
+        finally:
+            gc.enable()
+
+    @property
+    def debug_info(self) -> list[tuple[int, str]]:
+        """``(generated line, policy source)`` for every rule: the line of the predicate that
+        judges it, and where the rule is written. Rule ``i`` is ``debug_info[i]``."""
+        return self.generated.debug_info(self.rules)
+
+    def sources_at(self, lineno: int) -> list[str]:
+        """The policy sources of the rules whose predicate is at generated line ``lineno``."""
+        return [source for line, source in self.debug_info if line == lineno]
+
+    def __reduce__(self) -> tuple[Callable[..., Program], tuple[m.RuleSet, str]]:
+        return (Program, (self.ruleset, self.filename))
+
+    def __repr__(self) -> str:
+        return f"<Program {self.name}: {len(self.rules)} rules>"
+
+
+def default_filename(ruleset: m.RuleSet) -> str:
+    """The name tracebacks show for a policy's program: its name and first file."""
+    if ruleset.files:
+        return _printable(f"<policy {ruleset.name} {ruleset.files[0]}>")
+    return _printable(f"<policy {ruleset.name}>")
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def compile_ruleset(ruleset: m.RuleSet, filename: str | None = None) -> Program:
+    """Compile a resolved policy; ``filename`` names the program in tracebacks."""
+    return Program(ruleset, filename)
+
+
+def adjudicate(rules: m.RuleSet | Sequence[m.Rule], lines: Sequence[ClaimLine],
+               history: Sequence[ClaimLine] = ()) -> list[Decision]:
+    """Compile and run in one call: the same call shape as ``interpreter.interpret``."""
+    ruleset = rules if isinstance(rules, m.RuleSet) else m.RuleSet("<rules>", tuple(rules))
+    return compile_ruleset(ruleset).adjudicate(lines, history)
