@@ -24,6 +24,10 @@ def _codes(value: object) -> tuple[str, ...]:
     return tuple(str(v).strip().upper() for v in value if str(v).strip())  # type: ignore[attr-defined]
 
 
+def _code(value: object) -> str:
+    return str(value).strip().upper()
+
+
 def _dx(value: object) -> tuple[str, ...]:
     """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
     return tuple(code.replace(".", "") for code in _codes(value))
@@ -37,7 +41,7 @@ class ClaimLine:
     line: int
     member_id: str
     date: dt.date
-    code: str = attrs.field(converter=lambda c: str(c).strip().upper())
+    code: str = attrs.field(converter=_code)
     provider_id: str = ""
     modifiers: tuple[str, ...] = attrs.field(default=(), converter=_codes)
     units: int = 1

@@ -6,11 +6,12 @@ files to reformat); 2 usage errors, unusable policies or unreadable files.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import BinaryIO, TextIO
 
 import attrs
 import click
@@ -187,11 +188,20 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
     policy or cases file cannot be used."""
     from .api import load
-    from .testing import (CasesFileError, coverage, defined_rules, discover, judge,
-                          junit_xml, policy_for, read_cases)
+    from .testing import (
+        CasesFileError,
+        Outcome,
+        coverage,
+        defined_rules,
+        discover,
+        judge,
+        junit_xml,
+        policy_for,
+        read_cases,
+    )
 
     cases_files, policy_files = discover(Path(p) for p in paths)
-    outcomes = []
+    outcomes: list[Outcome] = []
     try:
         for cases_file in cases_files:
             policy = load(policy_for(cases_file))
@@ -231,23 +241,16 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 def _write(decisions: Sequence[Decision], out_format: str, out: str | None) -> None:
     from .claims_io import write_csv, write_jsonl
 
-    handle: IO[Any]
-    if out_format == "csv":
-        handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
-        try:
-            write_csv(decisions, handle)
-        finally:
-            if out:
-                handle.close()
-        return
-    handle = open(out, "wb") if out else sys.stdout.buffer
-    try:
-        write_jsonl(decisions, handle)
-    finally:
-        if out:
-            handle.close()
+    with contextlib.ExitStack() as stack:
+        if out_format == "csv":
+            text: TextIO = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))
+                            if out else sys.stdout)
+            write_csv(decisions, text)
+            text.flush()
         else:
-            handle.flush()
+            binary: BinaryIO = stack.enter_context(open(out, "wb")) if out else sys.stdout.buffer
+            write_jsonl(decisions, binary)
+            binary.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,7 +52,7 @@ def expand_range(low: str, high: str) -> list[str]:
     if shape is not None and shape.startswith("cpt-"):
         return [f"{i:04d}{low[4]}" for i in range(int(low[:4]), int(high[:4]) + 1)]
     letters = [chr(c) for c in range(ord(low[0]), ord(high[0]) + 1)]
-    out = []
+    out: list[str] = []
     for letter in letters:
         start = int(low[1:]) if letter == low[0] else 0
         stop = int(high[1:]) if letter == high[0] else 9999

@@ -96,7 +96,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
     # extends: bring in policies named but not loaded, from the folders beside each file
     def declared() -> dict[str, n.Module]:
-        found = {}
+        found: dict[str, n.Module] = {}
         for module in modules.values():
             if module.statements and isinstance(module.statements[0], n.PolicyDecl):
                 found.setdefault(module.statements[0].name.text, module)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Literal, Union
+from typing import Literal
 
 import attrs
 
@@ -234,10 +234,10 @@ class Mue:
     per_day: bool = True
 
 
-Rule = Union[
-    Forbid, Exclusive, Global, Limit, Prerequisite, Addon, RequireDx, RequireAuth, Deleted,
-    ForbidModifier, Mue,
-]
+Rule = (
+    Forbid | Exclusive | Global | Limit | Prerequisite | Addon
+    | RequireDx | RequireAuth | Deleted | ForbidModifier | Mue
+)
 
 #: Rule kinds judged on a line by itself (stage 1).
 LINE_RULES = (Deleted, RequireDx, RequireAuth, ForbidModifier)

@@ -9,7 +9,6 @@ print it back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Union
 
 import attrs
 
@@ -79,7 +78,7 @@ class CodeRange(Node):
     high: Word
 
 
-CodeItem = Union[Word, CodeRange]
+CodeItem = Word | CodeRange
 
 
 # --- declarations -------------------------------------------------------------------------
@@ -214,10 +213,10 @@ class Table(Node):
     path: Text
 
 
-RuleBody = Union[
-    Forbid, Exclusive, Limit, Addon, RequireDx, RequireAuth, Prerequisite, Global, Deleted,
-    ForbidModifier, Mue, Table,
-]
+RuleBody = (
+    Forbid | Exclusive | Limit | Addon | RequireDx | RequireAuth
+    | Prerequisite | Global | Deleted | ForbidModifier | Mue | Table
+)
 
 
 @attrs.frozen(slots=True)
@@ -239,9 +238,10 @@ class NamedRule(Node):
     body: RuleBody
 
 
-Statement = Union[
-    PolicyDecl, Extends, Effective, SetDef, DxDef, Disable, NamedRule, RuleBody,
-]
+Statement = (
+    PolicyDecl | Extends | Effective | SetDef | DxDef | Disable
+    | NamedRule | RuleBody
+)
 
 
 @attrs.frozen(slots=True)

@@ -50,7 +50,7 @@ def adjudicate_parallel(policy: Policy, lines: Sequence[ClaimLine],
         results = list(pool.map(_judge_installed, range(jobs)))
     ordered: list[Decision | None] = [None] * len(lines)
     for bucket, decisions in enumerate(results):
-        for position, decision in zip(positions[bucket], decisions):
+        for position, decision in zip(positions[bucket], decisions, strict=True):
             ordered[position] = decision
     return [d for d in ordered if d is not None]
 

@@ -15,8 +15,8 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.lexer import PatternRE, PatternStr, TerminalDef
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from . import nodes as n
 from .diagnostics import PolicyError, error
@@ -209,7 +209,7 @@ class _ToAst(Transformer[Token, list[n.Statement]]):
 
 
 # ``global`` is a Python keyword; the grammar rule is named ``global``.
-setattr(_ToAst, "global", _ToAst.global_)  # noqa: B010
+setattr(_ToAst, "global", _ToAst.global_)
 
 
 class _DuplicateOption(Exception):
@@ -285,14 +285,14 @@ def _expected(expected: set[str], lark: Lark) -> str:
             return "a statement (" + ", ".join(_STATEMENT_KEYWORDS) + ")"
         listed.append("a new statement")
     if len(listed) > 8:
-        listed = listed[:8] + ["..."]
+        listed = [*listed[:8], "..."]
     return ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
 
 
 def _accepted(exc: UnexpectedToken) -> set[str]:
     """The tokens the parser would really take here (LALR's ``expected`` over-approximates)."""
     try:
-        accepted: set[str] = exc.interactive_parser.accepts()
+        accepted: set[str] = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
     except Exception:  # pragma: no cover - older lark or a broken state
         return set(exc.expected)
     return accepted or set(exc.expected)
@@ -302,7 +302,8 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     line = exc.line if exc.line and exc.line > 0 else 1
     column = exc.column if exc.column and exc.column > 0 else 1
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        position = exc.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         hint = "; list items are separated by ','" if char in ";|/&" else ""
         return (f"unexpected character {char!r}{hint}", n.Span(line, column, line, column + 1))
     if isinstance(exc, UnexpectedEOF):

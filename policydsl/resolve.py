@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
 import attrs
 
@@ -46,7 +47,7 @@ class ModuleScope:
 
     module: n.Module
     name: str = ""
-    validity: m.Validity = m.Validity()
+    validity: m.Validity = attrs.field(factory=m.Validity)
     sets: dict[str, tuple[str, ...]] = attrs.Factory(dict)
     dx_sets: dict[str, m.DxSet] = attrs.Factory(dict)
     set_nodes: dict[str, n.SetDef | n.DxDef] = attrs.Factory(dict)
@@ -289,6 +290,7 @@ class _SetResolver:
             self.ws.report("E103", f"dx set '{word.text}' is defined in terms of itself: "
                            f"{cycle.replace(home.name + ':', '')}", file, word.span)
             return None
+        assert isinstance(node, n.DxDef)
         self.active.append(key)
         try:
             result = self.diagnoses(node.items, home)
@@ -476,7 +478,7 @@ class _RuleBuilder:
         rule = self.body(body, info)
         return [] if rule is None else [rule]
 
-    def body(self, body: n.RuleBody, info: m.RuleInfo) -> m.Rule | None:  # noqa: PLR0911
+    def body(self, body: n.RuleBody, info: m.RuleInfo) -> m.Rule | None:
         if isinstance(body, n.Forbid):
             triggers, targets = self.codes(body.triggers), self.codes(body.targets)
             bypass = self.modifiers(body.bypass)
@@ -569,7 +571,7 @@ def rules(ws: Workspace, table_loader: Callable[..., list[m.Rule]] | None) -> No
             body = st.body if isinstance(st, n.NamedRule) else st
             if not isinstance(body, n.RULE_BODIES):
                 continue
-            built = builder.build(st, body)
+            built = builder.build(st, cast(n.RuleBody, body))
             if not built:
                 continue
             rule_id = built[0].info.id

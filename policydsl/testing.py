@@ -154,7 +154,7 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, dict[str, str]]
         if header is None:
             header = [f.strip().lower() for f in fields]
             continue
-        yield reader.line_num, dict(zip(header, fields))  # type: ignore[attr-defined]
+        yield reader.line_num, dict(zip(header, fields, strict=False))  # type: ignore[attr-defined]
 
 
 def _rule_matches(expected: str, rule_id: str) -> bool:
@@ -253,4 +253,4 @@ def junit_xml(outcomes: Sequence[Outcome]) -> bytes:
     suites.set("tests", str(len(outcomes)))
     suites.set("failures", str(sum(1 for o in outcomes if not o.passed)))
     ET.indent(suites)
-    return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(suites, encoding="utf-8", xml_declaration=True)) + b"\n"

@@ -212,7 +212,8 @@ def test_compile_emits_python_source(policy: Path) -> None:
 
 # --- test ---------------------------------------------------------------------------------
 
-CASES = """case,claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth,expect,carc,rule
+CASES = """case,claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth,\
+expect,carc,rule
 two sessions are allowed,C1,1,M1,P1,2024-03-01,97810,,1,,11,,allow,,
 two sessions are allowed,C2,1,M1,P1,2024-03-02,97810,,1,,11,,allow,,
 third session in 90 days is denied,H1,1,M1,P1,2024-03-01,97810,,1,,11,,history,,

@@ -143,7 +143,7 @@ def _measure(limit: tuple[list[str], str, int, bool, bool], lines: list[ClaimLin
 
 def _in_order(lines: list[ClaimLine], decisions: list[Decision]
               ) -> list[tuple[ClaimLine, Decision]]:
-    pairs = list(zip(lines, decisions))
+    pairs = list(zip(lines, decisions, strict=True))
     return sorted(pairs, key=lambda p: (p[0].member_id, p[0].date, p[0].claim_id, p[0].line))
 
 
