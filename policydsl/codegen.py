@@ -196,6 +196,15 @@ def _freeze(plan: list[Any]) -> Plan:
     )
 
 
+def _paid(plan: Plan) -> Plan:
+    """The plan of a history line: counted and looked at, judged by no stage."""
+    judged = BIT_LINE | BIT_SAME | BIT_HISTORY | BIT_ADDON
+    if not plan[0] & judged:
+        return plan
+    return (plan[0] & ~judged, plan[1], plan[2], plan[3], plan[4], plan[5], plan[6], plan[7],
+            plan[8], plan[9])
+
+
 @attrs.frozen
 class Features:
     """What the policy uses, so the generated code leaves the rest out.
@@ -227,6 +236,7 @@ class Tables:
     """The data the generated code reads: plans by code, and per rule number its verdict."""
 
     plans: dict[str, Plan]
+    paid: dict[str, Plan]  # the plans of history lines: the same, with no stage to judge them
     deny: tuple[bool, ...]  # rule number -> does it deny (else: review)
     fired: tuple[Finding | None, ...]  # the finding of a rule that names no related lines
     features: Features
@@ -306,7 +316,8 @@ class _TableBuilder:
             longest_global=self.longest_global,
             **self.flags,
         )
-        return Tables({code: _freeze(self.plans[code]) for code in sorted(self.plans)},
+        plans = {code: _freeze(self.plans[code]) for code in sorted(self.plans)}
+        return Tables(plans, {code: _paid(plan) for code, plan in plans.items()},
                       tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
                       features)
 
@@ -582,35 +593,46 @@ class _Generator:
             def adjudicate(lines, history):
                 \"""One decision per claim line, in input order (see Program.adjudicate).\"""
                 out = allow_all(lines)
+                n = len(lines)
+                plans = list(map(PLAN_get, map(line_code, lines)))
                 members = {}
                 members_get = members.get
-                plans = list(map(PLAN_get, map(line_code, lines)))
-                for i in compress(range(len(plans)), plans):
-                    line = lines[i]
-                    plan = plans[i]
-                    # the member's order (claims.order_key), then the input order
-                    item = (line.date, line.claim_id, line.line, True, line.code,
-                            line.provider_id, line.modifiers, line.units, line.dx, line.pos,
-                            line.auth, i, line, plan, plan[0])
-                    items = members_get(line.member_id)
-                    if items is None:
-                        members[line.member_id] = [item]
+                for i in compress(range(n), plans):
+                    member = lines[i].member_id
+                    positions = members_get(member)
+                    if positions is None:
+                        members[member] = [i]
                     else:
-                        items.append(item)
-                i = -1 - len(history)
-                for line in history:
-                    i += 1
-                    code = line.code
-                    plan = PLAN_get(code)
-                    if plan is not None:
-                        items = members_get(line.member_id)
-                        if items is not None:
-                            items.append((line.date, line.claim_id, line.line, False, code,
-                                          line.provider_id, line.modifiers, line.units, line.dx,
-                                          line.pos, line.auth, i, line, plan, 0))
+                        positions.append(i)
+                if not members:
+                    return out
+                everything = lines
+                earlier = {}
+                if history:
+                    # history lines (numbered from n on) go first: on a tie of date, claim and
+                    # line number, a paid line comes before a judged one
+                    everything = [*lines, *history]
+                    paid = list(map(PAID_get, map(line_code, history)))
+                    plans += paid
+                    if len(members) == 1:  # one member's claim: the real-time path
+                        (member,) = members
+                        earlier[member] = list(compress(range(n, n + len(paid)), map(
+                            and_, map(truth, paid),
+                            map(eq, map(line_member, history), repeat(member)))))
+                    else:
+                        for j in compress(range(len(paid)), paid):
+                            member = history[j].member_id
+                            if member in members:
+                                positions = earlier.get(member)
+                                if positions is None:
+                                    earlier[member] = [n + j]
+                                else:
+                                    positions.append(n + j)
+                    for member, positions in earlier.items():
+                        members[member] = positions + members[member]
                 firsts = {}
-                for items in members.values():
-                    judge_member(items, out, firsts)
+                for positions in members.values():
+                    judge_member(positions, everything, plans, n, out, firsts)
                 return out
         """)
         self.w.writeline()
@@ -619,18 +641,23 @@ class _Generator:
     def judge_member(self) -> None:
         f = self.f
         self.block("""
-            def judge_member(items, out, firsts):
-                \"""Judge one member's lines. An item is the line's order key, its input index
-                (negative for history), the line, its plan and the bits of the stages that judge
-                it; sorted, the items are in the member's order.\"""
-                if len(items) > 1:
-                    items.sort()
-                L = list(map(item_line, items))
-                PL = list(map(item_plan, items))
-                X = list(map(item_index, items))
-                O = list(map(toordinal, map(item_date, items)))
-                B = list(map(item_bits, items))
-                DN = [False] * len(items)
+            def judge_member(X, everything, plans, n, out, firsts):
+                \"""Judge one member's lines: ``X`` holds their numbers (claim lines from 0,
+                history from ``n``), history first.\"""
+                L = list(map(everything.__getitem__, X))
+                if len(X) > 1:
+                    keys = list(map(order_of, L))
+                    order = sorted(range(len(X)), key=keys.__getitem__)
+                    if len(set(keys)) < len(X):
+                        # lines tie on date, claim and line number: order by the whole key
+                        order.sort(key=lambda i: order_key(L[i], X[i] < n))
+                    pick = itemgetter(*order)
+                    X = list(pick(X))
+                    L = list(pick(L))
+                PL = list(map(plans.__getitem__, X))
+                O = list(map(toordinal, map(line_date, L)))
+                B = list(map(plan_bits, PL))  # history lines have paid plans: no stage bits
+                DN = [False] * len(X)
                 FS = {}
                 member_bits = reduce(or_, B)
         """)
@@ -665,19 +692,40 @@ class _Generator:
         """Stages 2 to 4, date by date, for a member with lines they judge."""
         f = self.f
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
+        stage3 = BIT_HISTORY | BIT_COUNTED
         self.block(f"""
             if member_bits & {later}:
                 count = {{}}
                 procedures = None
                 made = {{}}
-                end = len(items)
-                p = 0
-                while p < end:
-                    d = O[p]
+                end = len(X)
+                if member_bits & {BIT_HISTORY}:
+                    # the lines stage 3 looks at: those it may judge, and those it counts
+                    H = list(compress(range(end), map(and_, map(plan_bits, PL),
+                                                      repeat({stage3}))))
+                    h = 0
+                # the dates with a line to judge; lines of other dates are only counted
+                J = list(compress(range(end), map(and_, B, repeat({later}))))
+                next_judged = 0
+                while next_judged < len(J):
+                    d = O[J[next_judged]]
+                    p = bisect_left(O, d)
                     q = bisect_right(O, d, p)
+                    next_judged = bisect_left(J, q, next_judged)
                     run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
         """)
         self.w.indent(2)
+        if f.has("limit", "prerequisite"):
+            self.block(f"""
+                if member_bits & {BIT_HISTORY}:
+                    skipped = bisect_left(H, p, h)
+                    for k in H[h:skipped]:
+                        if not DN[k] and PL[k][0] & {BIT_COUNTED}:
+            """)
+            self.w.indent(3)
+            self.count_line("O[k]")
+            self.w.outdent(3)
+            self.w.writeline("    h = skipped")
         if f.has("forbid", "exclusive", "global", "mue_day"):
             self.w.writeline(f"if run_bits & {BIT_SAME}:")
             self.w.indent()
@@ -693,8 +741,20 @@ class _Generator:
             self.w.indent()
             self.addons()
             self.w.outdent()
-        self.w.writeline("p = q")
         self.w.outdent(2)
+
+    def count_line(self, day: str) -> None:
+        """Count the line at ``k`` (dated ``day``) for the limits and prerequisites after it."""
+        self.block(f"""
+            code = L[k].code
+            entry = count.get(code)
+            if entry is None:
+                count[code] = ([{day}], [L[k].units], [k])
+            else:
+                entry[0].append({day})
+                entry[1].append(L[k].units)
+                entry[2].append(k)
+        """)
 
     def same_day(self) -> None:
         """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials."""
@@ -842,7 +902,8 @@ class _Generator:
         """Stage 3: limits and prerequisites, line by line, against the counted lines."""
         f = self.f
         self.block(f"""
-            for k in range(p, q):
+            until_run = bisect_left(H, q, h)
+            for k in H[h:until_run]:
                 if DN[k]:
                     continue
                 if B[k] & {BIT_HISTORY}:
@@ -866,14 +927,22 @@ class _Generator:
             """)
         branch = "if"
         for window, text in [(WINDOW_DAYS, "first = d - n + 1"),
-                             (WINDOW_MONTHS, "first = months_first(d, n, firsts)"),
-                             (WINDOW_YEAR, "first = year_first(d, firsts)"),
+                             (WINDOW_MONTHS, f"""
+                                 first = firsts.get(n * {OPEN_HI} + d)
+                                 if first is None:
+                                     first = months_first(d, n, firsts)
+                             """),
+                             (WINDOW_YEAR, """
+                                 first = firsts.get(-1 - d)
+                                 if first is None:
+                                     first = year_first(d, firsts)
+                             """),
                              (WINDOW_CLAIM, "first = None")]:
             if window in f.windows:
-                self.block(f"""
-                    {branch} window == {window}:
-                        {text}
-                """)
+                self.w.writeline(f"{branch} window == {window}:")
+                self.w.indent()
+                self.block(text)
+                self.w.outdent()
                 branch = "elif"
         # counted: the earlier allowed lines of the codes inside the window; a prerequisite
         # (kind 1) counts only the dates before the line's own
@@ -891,7 +960,7 @@ class _Generator:
         self.block("""
             until = d + 1 - kind
             counted = None
-            for c in (single,) if single is not None else [c for c in count if c in codes]:
+            for c in (single,) if single is not None else count.keys() & codes:
                 entry = count.get(c)
                 if entry is None:
                     continue
@@ -983,16 +1052,11 @@ class _Generator:
         self.w.outdent()
         self.block(f"""
                 if PL[k][0] & {BIT_COUNTED}:
-                    code = L[k].code
-                    entry = count.get(code)
-                    if entry is None:
-                        count[code] = ([d], [L[k].units], [k])
-                    else:
-                        entry[0].append(d)
-                        entry[1].append(L[k].units)
-                        entry[2].append(k)
         """)
-        self.w.outdent()
+        self.w.indent(2)
+        self.count_line("d")
+        self.w.outdent(3)
+        self.w.writeline("h = until_run")
 
     def addons(self) -> None:
         """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""
@@ -1001,7 +1065,7 @@ class _Generator:
         self.block(f"""
             candidates = None
             for k in range(p, q):
-                if X[k] < 0 or DN[k] or not PL[k][0] & {BIT_ADDON}:
+                if not B[k] & {BIT_ADDON} or DN[k]:
                     continue
                 rows = {rows}
                 if not rows:

@@ -22,14 +22,14 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from operator import and_, attrgetter, itemgetter, or_
+from operator import and_, attrgetter, eq, itemgetter, or_, truth
 from typing import Any
 
 import attrs
 
 from . import codegen
 from . import model as m
-from .claims import ClaimLine, Decision, Finding, LineRef
+from .claims import ClaimLine, Decision, Finding, LineRef, order_key
 
 #: From this many claim lines on, the cyclic garbage collector is paused while judging: the
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
@@ -116,21 +116,19 @@ def _finding_maker(rules: tuple[m.Rule, ...]) -> Callable[..., Finding]:
 
 # --- helpers the generated code calls -----------------------------------------------------
 
-def months_first(day: int, months: int, firsts: dict[tuple[int, object], int]) -> int:
-    """The first date ordinal of an ``Nmo`` window ending on ``day`` (cached in ``firsts``)."""
-    key = (day, months)
-    first = firsts.get(key)
-    if first is None:
-        first = firsts[key] = m.months_before(dt.date.fromordinal(day), months).toordinal() + 1
+def months_first(day: int, months: int, firsts: dict[int, int]) -> int:
+    """The first date ordinal of an ``Nmo`` window ending on ``day``; remembered in
+    ``firsts`` under ``months * OPEN_HI + day`` (the generated code looks there first)."""
+    first = m.months_before(dt.date.fromordinal(day), months).toordinal() + 1
+    firsts[months * codegen.OPEN_HI + day] = first
     return first
 
 
-def year_first(day: int, firsts: dict[tuple[int, object], int]) -> int:
-    """The ordinal of January 1 of ``day``'s year (cached in ``firsts``)."""
-    key = (day, "year")
-    first = firsts.get(key)
-    if first is None:
-        first = firsts[key] = dt.date(dt.date.fromordinal(day).year, 1, 1).toordinal()
+def year_first(day: int, firsts: dict[int, int]) -> int:
+    """The ordinal of January 1 of ``day``'s year; remembered in ``firsts`` under
+    ``-1 - day``."""
+    first = dt.date(dt.date.fromordinal(day).year, 1, 1).toordinal()
+    firsts[-1 - day] = first
     return first
 
 
@@ -192,6 +190,7 @@ class Program:
         namespace: dict[str, Any] = {
             "__builtins__": dict(_BUILTINS),
             "PLAN_get": self.tables.plans.get,
+            "PAID_get": self.tables.paid.get,
             "DENY": self.tables.deny,
             "FIRED": self.tables.fired,
             "allow_all": allow_all,
@@ -213,11 +212,14 @@ class Program:
             "repeat": repeat,
             "and_": and_,
             "line_code": _get["code"],
-            "item_date": itemgetter(0),
-            "item_index": itemgetter(11),
-            "item_line": itemgetter(12),
-            "item_plan": itemgetter(13),
-            "item_bits": itemgetter(14),
+            "order_of": attrgetter("date", "claim_id", "line"),
+            "itemgetter": itemgetter,
+            "truth": truth,
+            "eq": eq,
+            "line_member": _get["member_id"],
+            "order_key": order_key,
+            "line_date": _get["date"],
+            "plan_bits": itemgetter(0),
         }
         exec(code, namespace)  # our own source: it holds no text from the policy
         self._adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]],
