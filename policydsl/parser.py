@@ -221,7 +221,9 @@ class _DuplicateOption(Exception):
 def _comments(text: str) -> tuple[n.Comment, ...]:
     """Every ``#`` comment outside a string, with its span."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lark counts lines by "\n" only; so must we, or a form feed in a string would shift them.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
         in_string = False
         escaped = False
         for col, ch in enumerate(line):
