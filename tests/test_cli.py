@@ -259,3 +259,28 @@ def test_policyc_console_script_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "policydsl.cli", "--version"],
                           capture_output=True, text=True, check=True)
     assert "policyc, version" in done.stdout
+
+
+# --- fmt ----------------------------------------------------------------------------------
+
+
+def test_fmt_check_then_rewrite_then_clean(tmp_path: Path) -> None:
+    messy = write(tmp_path / "m.pol", "policy   m  # the policy\nwhen 64483   forbid 77002 "
+                  "unless modifier xu,59\n\n\n\nlimit 97810 per 90d<=12\n")
+    check = policyc("fmt", "--check", str(messy))
+    assert check.exit_code == 1
+    assert f"would reformat {messy}" in check.output
+    assert messy.read_text().startswith("policy   m")  # --check changes nothing
+    assert policyc("fmt", str(messy)).exit_code == 0
+    assert messy.read_text() == ("policy m  # the policy\n"
+                                 "when 64483 forbid 77002 unless modifier XU, 59\n\n"
+                                 "limit 97810 per 90d <= 12\n")
+    assert policyc("fmt", "--check", str(messy)).exit_code == 0
+
+
+def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.pol", "policy b\nlimit 97810 per\n")
+    result = policyc("fmt", str(bad))
+    assert result.exit_code == 1
+    assert "error E001" in result.stderr
+    assert bad.read_text() == "policy b\nlimit 97810 per\n"
