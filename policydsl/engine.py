@@ -8,8 +8,10 @@ interpreter does (``interpret``), much faster: lines whose code no rule mentions
 bulk, and a member's lines are sorted once and judged date by date against per-code indexes.
 
 A ``Program`` holds no mutable state: ``adjudicate`` keeps everything in locals, so one program
-serves many threads. It pickles as its rule set and is recompiled on load (compiling is cheap:
-the source does not grow with the number of rules).
+serves many threads (a large batch pauses the process's cyclic garbage collector while it runs,
+see ``PAUSE_GC_FROM``). It pickles as its rule set and is recompiled on load: compiling is
+linear in the rules and cheap (the source is the same size for ten rules or a million; a
+10,000-rule policy compiles in about 0.1 s, a million-row PTP table in a few seconds).
 """
 
 from __future__ import annotations
@@ -187,39 +189,27 @@ class Program:
         self.generated = codegen.generate(ruleset, self.tables.features)
         self.source = self.generated.source
         code = compile(self.source, self.filename, "exec")
+        tables = self.tables
         namespace: dict[str, Any] = {
             "__builtins__": dict(_BUILTINS),
-            "PLAN_get": self.tables.plans.get,
-            "PAID_get": self.tables.paid.get,
-            "DENY": self.tables.deny,
-            "FIRED": self.tables.fired,
-            "allow_all": allow_all,
-            "set_decision": _set_decision,
-            "set_findings": _set_findings,
-            "finding": _finding_maker(ruleset.rules),
-            "months_first": months_first,
-            "year_first": year_first,
-            "procedure_lines": procedure_lines,
-            "has_primary": has_primary,
-            "uncount": uncount,
-            "by_rule": itemgetter(0),
-            "bisect_left": bisect_left,
-            "bisect_right": bisect_right,
-            "reduce": reduce,
-            "or_": or_,
-            "toordinal": dt.date.toordinal,
-            "compress": compress,
-            "repeat": repeat,
-            "and_": and_,
-            "line_code": _get["code"],
-            "order_of": attrgetter("date", "claim_id", "line"),
-            "itemgetter": itemgetter,
-            "truth": truth,
-            "eq": eq,
-            "line_member": _get["member_id"],
+            # the tables (codegen.Tables)
+            "PLAN_get": tables.plans.get, "PAID_get": tables.paid.get,
+            "DENY": tables.deny, "FIRED": tables.fired,
+            # decisions and findings
+            "allow_all": allow_all, "set_decision": _set_decision,
+            "set_findings": _set_findings, "finding": _finding_maker(ruleset.rules),
+            # helpers of the stages
+            "months_first": months_first, "year_first": year_first,
+            "procedure_lines": procedure_lines, "has_primary": has_primary, "uncount": uncount,
             "order_key": order_key,
-            "line_date": _get["date"],
-            "plan_bits": itemgetter(0),
+            # getters and C-level tools for whole columns of lines
+            "line_code": _get["code"], "line_date": _get["date"],
+            "line_member": _get["member_id"],
+            "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
+            "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
+            "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
+            "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq,
+            "truth": truth,
         }
         exec(code, namespace)  # our own source: it holds no text from the policy
         self._adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]],
@@ -230,6 +220,8 @@ class Program:
         """Judge ``lines`` against the paid ``history``; one decision per line, in order."""
         if not isinstance(lines, (list, tuple)):
             lines = list(lines)
+        if not isinstance(history, (list, tuple)):
+            history = list(history)
         if len(lines) < PAUSE_GC_FROM or not gc.isenabled():
             return self._adjudicate(lines, history)
         gc.disable()
