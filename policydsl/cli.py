@@ -128,26 +128,37 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
 
     Exits 0 when every line was adjudicated, 1 when some rows were malformed (they get
     decision "error"), 2 when the policy or a file cannot be used."""
+    # A batch builds millions of small objects that all live to the end: the cyclic garbage
+    # collector would scan them again and again and find nothing to free.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        status = _run(policy_path, history, claims, out_format, out, engine, jobs)
+    finally:
+        if collecting:
+            gc.enable()
+    sys.exit(status)
+
+
+def _run(policy_path: str, history: str | None, claims: str, out_format: str,
+         out: str | None, engine: str, jobs: int) -> int:
     from .api import load
     from .claims_io import ClaimsFileError, RowError, error_decision, read_claims
     from .parallel import adjudicate_parallel
 
-    # A batch builds millions of small objects that all live to the end: the cyclic garbage
-    # collector would scan them again and again and find nothing to free.
-    gc.disable()
 
     try:
         policy = load(policy_path)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         click.echo(f"policyc: the policy {policy_path} cannot be used", err=True)
-        sys.exit(EXIT_UNUSABLE)
+        return EXIT_UNUSABLE
     try:
         rows = read_claims(Path(claims))
         past = read_claims(Path(history)) if history else []
     except ClaimsFileError as exc:
-        _fail(str(exc))
-        return
+        click.echo(f"policyc: {exc}", err=True)
+        return EXIT_UNUSABLE
     status = EXIT_OK
     paid: list[ClaimLine] = []
     for row in past:
@@ -171,7 +182,7 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
         else:
             decisions.append(next(decided))
     _write(decisions, out_format, out)
-    sys.exit(status)
+    return status
 
 
 @main.command(name="test")

@@ -41,6 +41,7 @@ CODES: dict[str, str] = {
     "E210": "CMS table cannot be loaded",
     "E211": "count must be at least 1",
     "E212": "rule option given twice",
+    "E213": "duration longer than 100 years",
     "W301": "rule names a code deleted in scope",
     "W302": "a code forbids itself",
     "W303": "add-on whose primary is forbidden with it",

@@ -36,6 +36,9 @@ DEFAULT_CARC: dict[type, str] = {
     n.Deleted: "181", n.ForbidModifier: "4", n.Table: "",
 }
 
+#: The longest rolling windows (100 years): longer ones are typos, or mean ``lifetime``.
+MAX_DAYS, MAX_MONTHS = 36_525, 1_200
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DAYS = re.compile(r"(\d+)d")
 _MONTHS = re.compile(r"(\d+)mo")
@@ -403,6 +406,10 @@ def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = Fals
             ws.report("E211", f"a duration of {d.text} is empty", file, d.span)
             return None
         kind: m.WindowKind = "days" if d.text.endswith("d") else "months"
+        if count > (MAX_DAYS if kind == "days" else MAX_MONTHS):
+            ws.report("E213", f"a duration of {d.text} is longer than 100 years; write "
+                      "'lifetime' for every date", file, d.span)
+            return None
         if days_only and kind != "days":
             ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
                       file, d.span)
@@ -509,6 +516,11 @@ class _RuleBuilder:
         if isinstance(body, n.Prerequisite):
             targets, required = self.codes(body.targets), self.codes(body.required)
             window = window_of(self.ws, body.window, self.file)
+            if window is not None and window.kind == "day":
+                self.ws.report("E208", "a prerequisite counts sessions on earlier dates; "
+                               "'within day' has none (write 'within 1d' or more)", self.file,
+                               body.window.span)
+                return None
             if body.count.value < 1:
                 self.ws.report("E211", "a prerequisite needs at least 1 earlier session",
                                self.file, body.count.span)

@@ -668,3 +668,14 @@ def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:
     assert "62310, 62311 are deleted since 2017-01-01" in message
     assert "still names them and is in force from 2017-01-01" in message
     assert "end the rule's validity before 2017-01-01" in message
+
+
+def test_durations_longer_than_100_years_are_rejected(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, "policy t\nlimit 97810 per 800000d <= 1\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E213", 2, 17)]
+    assert "lifetime" in diagnostics[0].message
+
+
+def test_prerequisite_within_day_can_never_be_met(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, "policy t\nrequire 1 of 97810 within day before 97811\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E208", 2, 27)]
