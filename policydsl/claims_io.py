@@ -23,7 +23,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, TypeVar
+from typing import IO, Any, AnyStr, BinaryIO, TextIO, TypeVar
 
 import attrs
 import orjson
@@ -411,16 +411,16 @@ _ALLOW = (
 _BATCH = 4096
 
 
-def write_jsonl(decisions: Iterable[Decision], out: BinaryIO) -> None:
-    """One compact JSON object per decision and line; the same decisions give the same bytes."""
+def jsonl_records(decisions: Iterable[Decision]) -> Iterator[bytes]:
+    """One compact JSON object and newline per decision; the same decisions give the same
+    bytes."""
     dumps = orjson.dumps
     newline = orjson.OPT_APPEND_NEWLINE
     cache: dict[object, bytes] = {}  # JSON of line numbers, dates and codes
     get = cache.get
-    chunk: list[bytes] = []
     for d in decisions:
         if d.findings or d.decision != "allow":
-            chunk.append(dumps(decision_dict(d), option=newline))
+            yield dumps(decision_dict(d), option=newline)
         else:
             line, date, code = d.line, d.date, d.code
             jline, jdate, jcode = get(line), get(date), get(code)
@@ -430,11 +430,22 @@ def write_jsonl(decisions: Iterable[Decision], out: BinaryIO) -> None:
                 jline = cache[line] = dumps(line)
                 jdate = cache[date] = dumps(date)
                 jcode = cache[code] = dumps(code)
-            chunk.append(_ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode))
+            yield _ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode)
+
+
+def write_jsonl(decisions: Iterable[Decision], out: BinaryIO) -> None:
+    """``jsonl_records``, written in large chunks."""
+    _write_chunks(jsonl_records(decisions), out, b"")
+
+
+def _write_chunks(records: Iterator[AnyStr], out: IO[AnyStr], empty: AnyStr) -> None:
+    chunk: list[AnyStr] = []
+    for record in records:
+        chunk.append(record)
         if len(chunk) >= _BATCH:
-            out.write(b"".join(chunk))
+            out.write(empty.join(chunk))
             chunk.clear()
-    out.write(b"".join(chunk))
+    out.write(empty.join(chunk))
 
 
 CSV_HEADER = "claim_id,line,member_id,date,code,decision,carcs,rules,messages\n"
@@ -449,10 +460,8 @@ def _csv_field(value: object) -> str:
     return text
 
 
-def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:
-    """A CSV row per decision, findings flattened; ``\\n`` line ends (open ``out`` newline='')."""
-    out.write(CSV_HEADER)
-    chunk: list[str] = []
+def csv_records(decisions: Iterable[Decision]) -> Iterator[str]:
+    """A CSV row per decision, findings flattened, ``\n`` line end; no header."""
     for d in decisions:
         cid, line, mid, date, code, findings = (
             d.claim_id, d.line, d.member_id, d.date, d.code, d.findings
@@ -467,10 +476,12 @@ def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:
                 " ".join(f.rule for f in findings),
                 " | ".join(f.message for f in findings),
             )
-            chunk.append(",".join(map(_csv_field, fields)) + "\n")
+            yield ",".join(map(_csv_field, fields)) + "\n"
         else:
-            chunk.append(f"{cid},{line},{mid},{date},{code},allow,,,\n")
-        if len(chunk) >= _BATCH:
-            out.write("".join(chunk))
-            chunk.clear()
-    out.write("".join(chunk))
+            yield f"{cid},{line},{mid},{date},{code},allow,,,\n"
+
+
+def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:
+    """The header, then ``csv_records`` (open ``out`` with newline='')."""
+    out.write(CSV_HEADER)
+    _write_chunks(csv_records(decisions), out, "")

@@ -9,18 +9,30 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, Any, TypeVar
 
 import attrs
 import click
 
 from . import __version__
+from .api import Policy, load
 from .claims import ClaimLine, Decision
+from .claims_io import (
+    CSV_HEADER,
+    ClaimsFileError,
+    RowError,
+    csv_records,
+    error_decision,
+    jsonl_records,
+    read_claims,
+)
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
+from .parallel import render_in_workers
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+Record = TypeVar("Record", bytes, str)
 
 
 def _fail(message: str) -> None:
@@ -99,8 +111,6 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
               help="What to print.")
 def compile_(policy: str, emit: str) -> None:
     """Print the Python source the compiler generates for a policy."""
-    from .api import load
-
     try:
         compiled = load(policy)
     except PolicyError as exc:
@@ -142,11 +152,6 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
 
 def _run(policy_path: str, history: str | None, claims: str, out_format: str,
          out: str | None, engine: str, jobs: int) -> int:
-    from .api import load
-    from .claims_io import ClaimsFileError, RowError, error_decision, read_claims
-    from .parallel import adjudicate_parallel
-
-
     try:
         policy = load(policy_path)
     except PolicyError as exc:
@@ -168,21 +173,13 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
         else:
             paid.append(row)
     lines = [r for r in rows if isinstance(r, ClaimLine)]
-    if engine == "reference":
-        judged = policy.interpret(lines, paid)
+    if out_format == "csv":
+        _emit(_records(policy, lines, paid, engine, jobs, csv_records, rows, claims),
+              out, CSV_HEADER, "w")
     else:
-        judged = adjudicate_parallel(policy, lines, paid, jobs)
-    source_name = claims
-    decided = iter(judged)
-    decisions: list[Decision] = []
-    for row in rows:
-        if isinstance(row, RowError):
-            decisions.append(error_decision(row, source_name))
-            status = EXIT_FINDINGS
-        else:
-            decisions.append(next(decided))
-    _write(decisions, out_format, out)
-    return status
+        _emit(_records(policy, lines, paid, engine, jobs, jsonl_records, rows, claims),
+              out, b"", "wb")
+    return EXIT_FINDINGS if any(isinstance(r, RowError) for r in rows) else status
 
 
 @main.command(name="test")
@@ -198,7 +195,6 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
     Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
     policy or cases file cannot be used."""
-    from .api import load
     from .testing import (
         CasesFileError,
         Outcome,
@@ -249,19 +245,32 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     sys.exit(status)
 
 
-def _write(decisions: Sequence[Decision], out_format: str, out: str | None) -> None:
-    from .claims_io import write_csv, write_jsonl
+def _records(policy: Policy, lines: list[ClaimLine], paid: list[ClaimLine], engine: str,
+             jobs: int, render: Callable[[Iterable[Decision]], Iterator[Record]],
+             rows: Sequence[ClaimLine | RowError], claims: str) -> list[Record]:
+    """One output record per input row, in input order; malformed rows get ``error``."""
+    def records(decisions: Sequence[Decision]) -> list[Record]:
+        return list(render(decisions))
 
+    if engine == "reference":
+        judged = records(policy.interpret(lines, paid))
+    else:
+        judged = render_in_workers(policy, lines, paid, jobs, records)
+    decided = iter(judged)
+    return [next(render([error_decision(row, claims)])) if isinstance(row, RowError)
+            else next(decided) for row in rows]
+
+
+def _emit(records: list[Record], out: str | None, header: Record, mode: str) -> None:
     with contextlib.ExitStack() as stack:
-        if out_format == "csv":
-            text: TextIO = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))
-                            if out else sys.stdout)
-            write_csv(decisions, text)
-            text.flush()
+        if mode == "w":
+            handle: IO[Any] = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))
+                               if out else sys.stdout)
         else:
-            binary: BinaryIO = stack.enter_context(open(out, "wb")) if out else sys.stdout.buffer
-            write_jsonl(decisions, binary)
-            binary.flush()
+            handle = stack.enter_context(open(out, "wb")) if out else sys.stdout.buffer
+        handle.write(header)
+        handle.write(header[:0].join(records))
+        handle.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -284,3 +284,18 @@ def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error E001" in result.stderr
     assert bad.read_text() == "policy b\nlimit 97810 per\n"
+
+
+def test_run_jobs_2_gives_the_same_bytes_as_one_job(policy: Path, tmp_path: Path) -> None:
+    rows = [f"C{i},{1 + i % 3},M{i % 997},P{i % 2},2024-{1 + i % 12:02d}-{1 + i % 28:02d},"
+            f"{('64483', '77002', '97810', '77003')[i % 4]},,1,,11,\n" for i in range(12_000)]
+    rows[5_000] = "BAD,1,M1,P1,2024-02-31,97810,,1,,11,\n"
+    claims = write(tmp_path / "claims.csv", HEADER + "".join(rows))
+    for fmt in ("jsonl", "csv"):
+        one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
+        assert policyc("run", "--policy", str(policy), "--format", fmt, "--out", str(one),
+                       str(claims)).exit_code == 1
+        assert policyc("run", "--policy", str(policy), "--format", fmt, "--jobs", "2",
+                       "--out", str(two), str(claims)).exit_code == 1
+        assert one.read_bytes() == two.read_bytes()
+        assert one.read_bytes().count(b"\n") == 12_000 + (fmt == "csv")
