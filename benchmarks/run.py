@@ -44,6 +44,7 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -141,6 +142,12 @@ def count_output(path: Path) -> dict[str, int]:
     return counts
 
 
+def _children_cpu() -> float:
+    """User and system CPU seconds of every waited-for child process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def warm(path: Path) -> None:
     """Read a file once so that every timed run finds it in the page cache."""
     with open(path, "rb") as handle:
@@ -201,6 +208,8 @@ def e2e_run(policy: Path, claims: Path, lines: int, jobs: int | None, out_dir: P
         command += ["--jobs", str(jobs)]
     result: Result = {"label": label, "command": " ".join(command), "jobs": jobs or 1,
                       "lines": lines, "loadavg_before": os.getloadavg()[0]}
+    out.unlink(missing_ok=True)
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -212,8 +221,11 @@ def e2e_run(policy: Path, claims: Path, lines: int, jobs: int | None, out_dir: P
         return result
     seconds = time.perf_counter() - start
     result["seconds"] = seconds
-    result["lines_per_s"] = lines / seconds
+    # CPU seconds of the process and its workers: what the run cost whatever else the machine
+    # was doing (with --jobs N, the workers' CPU adds up)
+    result["cpu_s"] = _children_cpu() - cpu_before
     if done.returncode not in (0, 1) or not out.is_file():
+        del result["cpu_s"]
         result.update(status="error", message=f"exit {done.returncode}: {tail(done.stderr)}")
         return result
     counts = count_output(out)
@@ -223,6 +235,7 @@ def e2e_run(policy: Path, claims: Path, lines: int, jobs: int | None, out_dir: P
                       message=f"{counts['lines']} output lines for {lines} input lines")
     else:
         result["status"] = "ok"
+        result["lines_per_s"] = lines / seconds
     if not keep:
         out.unlink(missing_ok=True)
     return result
@@ -534,7 +547,10 @@ def _fmt_rate(run: Result) -> str:
 
 
 def _fmt_secs(run: Result) -> str:
-    return f"{run['seconds']:.2f}" if "seconds" in run else "-"
+    if "seconds" not in run or run.get("status") == "error":
+        return "-"
+    cpu = f" (cpu {run['cpu_s']:.1f})" if "cpu_s" in run else ""
+    return f"{run['seconds']:.2f}{cpu}"
 
 
 def _verdict(meets: bool | None, status: str | None, at_floor_size: bool) -> str:
@@ -597,7 +613,7 @@ def table(results: Result, full: bool) -> str:
         if med.get("status") == "skipped":
             rows.append(("medicare", "", "", "", "", "", "skipped"))
         for run in med.get("runs", []):
-            rows.append((f"medicare {med.get('rules', '?')} rules --jobs {run['jobs']}",
+            rows.append((f"medicare {med.get('rules') or '?'} rules --jobs {run['jobs']}",
                          f"{run['lines']:,}", _fmt_secs(run), _fmt_rate(run), "", "(none)",
                          _verdict(None, run.get("status"), full)))
     if "phases" in scen and scen["phases"].get("status") == "ok":
@@ -606,7 +622,8 @@ def table(results: Result, full: bool) -> str:
             rate = f"{ph['lines'] / seconds:,.0f}" if name == "judge" else ""
             rows.append((f"phases: {name}", f"{ph['lines']:,}" if name == "judge" else "",
                          f"{seconds:.2f}", rate, "", f"{ph['share_pct'][name]:.0f}% of run", ""))
-    header = ("scenario", "lines", "seconds", "lines/s", "p50/p95/p99 ms", "floor", "result")
+    header = ("scenario", "lines", "seconds (cpu)", "lines/s", "p50/p95/p99 ms", "floor",
+              "result")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
            "  ".join("-" * w for w in widths)]
@@ -705,6 +722,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome["wall_s"] = time.perf_counter() - start
         results["scenarios"][name] = outcome
         path.write_text(json.dumps(results, indent=2, default=str))  # partial results survive
+    after = machine()["engine_sha"]
+    if after != results["machine"]["engine_sha"]:
+        results["machine"]["engine_sha_after"] = after
+        results["warning"] = "the engine's files changed during the run"
+        path.write_text(json.dumps(results, indent=2, default=str))
+        print("warning: the engine's files changed during the run", file=sys.stderr)
     print(table(results, bench.full))
     for name, outcome in results["scenarios"].items():
         if outcome.get("status") in ("error", "timeout") and outcome.get("message"):
