@@ -32,7 +32,7 @@ from . import codes as c
 from . import model as m
 from . import nodes as n
 from .diagnostics import warning
-from .resolve import ModuleScope, Workspace
+from .resolve import ModuleScope, Workspace, visible_scopes
 
 #: The fields of rule bodies that hold procedure codes, in the order they are written.
 _CODE_FIELDS: tuple[str, ...] = (
@@ -147,17 +147,7 @@ def _index(ws: Workspace) -> _Index:
 
 def _set_home(ws: Workspace, scope: ModuleScope, name: str) -> ModuleScope | None:
     """The scope that defines the set ``name`` as ``scope`` sees it (itself, then parents)."""
-    seen: set[str] = set()
-    queue = [scope]
-    while queue:
-        current = queue.pop(0)
-        if current.name in seen:
-            continue
-        seen.add(current.name)
-        if name in current.set_nodes:
-            return current
-        queue.extend(ws.scopes[p.text] for p in current.parents if p.text in ws.scopes)
-    return None
+    return next((s for s in visible_scopes(ws, scope) if name in s.set_nodes), None)
 
 
 def _set_codes(ws: Workspace, scope: ModuleScope, name: str) -> tuple[str, ...]:

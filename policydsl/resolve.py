@@ -144,8 +144,9 @@ def declarations(ws: Workspace) -> None:
 # --- stage 2: sets ------------------------------------------------------------------------
 
 
-def _visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
-    """The scope itself, then the scopes it extends, depth first (for set names)."""
+def visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
+    """The scope itself, then the scopes it extends, breadth first (where set names are
+    looked up)."""
     seen: set[str] = set()
     stack = [scope]
     while stack:
@@ -167,7 +168,7 @@ class _SetResolver:
         self.active: list[str] = []
 
     def lookup(self, name: str) -> tuple[ModuleScope, n.SetDef | n.DxDef] | None:
-        for s in _visible_scopes(self.ws, self.scope):
+        for s in visible_scopes(self.ws, self.scope):
             if name in s.set_nodes:
                 return s, s.set_nodes[name]
         return None

@@ -141,21 +141,24 @@ def _measure(limit: tuple[list[str], str, int, bool, bool], lines: list[ClaimLin
     return len({x.date for x in lines}) if limit[3] else sum(x.units for x in lines)
 
 
-def _in_order(lines: list[ClaimLine], decisions: list[Decision]
-              ) -> list[tuple[ClaimLine, Decision]]:
+def _judged_in_order(policy_and_limits: tuple[str, list], lines: list[ClaimLine]
+                     ) -> tuple[list, list[tuple[ClaimLine, Decision]]]:
+    """The limits, and each line (numbered apart, units kept) with its decision, in the
+    member order the engine judges in."""
+    text, limits = policy_and_limits
+    lines = [ClaimLine(x.claim_id, i, x.member_id, x.date, x.code, x.provider_id, units=x.units)
+             for i, x in enumerate(lines)]
+    decisions = policydsl.compile_text(text).adjudicate(lines)
     pairs = list(zip(lines, decisions, strict=True))
-    return sorted(pairs, key=lambda p: (p[0].member_id, p[0].date, p[0].claim_id, p[0].line))
+    return limits, sorted(pairs, key=lambda p: (p[0].member_id, p[0].date, p[0].claim_id,
+                                                p[0].line))
 
 
 @settings(max_examples=200, deadline=None)
 @given(limit_policies(), claim_lines(codes=("97810", "97813", "20552"), max_size=25))
 def test_limit_safety_allowed_units_or_sessions_never_exceed_the_limit(
         policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
-    text, limits = policy_and_limits
-    lines = [ClaimLine(x.claim_id, i, x.member_id, x.date, x.code, x.provider_id, units=x.units)
-             for i, x in enumerate(lines)]
-    decisions = policydsl.compile_text(text).adjudicate(lines)
-    ordered = _in_order(lines, decisions)
+    limits, ordered = _judged_in_order(policy_and_limits, lines)
     allowed = [line for line, d in ordered if d.decision == "allow"]
     for position, line in enumerate(allowed):
         earlier = [e for e in allowed[:position + 1] if e.member_id == line.member_id]
@@ -168,11 +171,7 @@ def test_limit_safety_allowed_units_or_sessions_never_exceed_the_limit(
 @given(limit_policies(), claim_lines(codes=("97810", "97813", "20552"), max_size=25))
 def test_limit_maximality_every_denied_line_would_break_its_limit(
         policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
-    text, limits = policy_and_limits
-    lines = [ClaimLine(x.claim_id, i, x.member_id, x.date, x.code, x.provider_id, units=x.units)
-             for i, x in enumerate(lines)]
-    decisions = policydsl.compile_text(text).adjudicate(lines)
-    ordered = _in_order(lines, decisions)
+    limits, ordered = _judged_in_order(policy_and_limits, lines)
     for position, (line, decision) in enumerate(ordered):
         earlier = [e for e, d in ordered[:position]
                    if d.decision == "allow" and e.member_id == line.member_id]
