@@ -12,7 +12,7 @@ Cases live beside the policy they test: ``acupuncture.cases.csv`` tests ``acupun
 
 Every case's outcome is compared line by line with what it expects. Coverage counts, for every
 rule, the cases that made it fire, and the cases in which it could have applied (a line of one
-of its codes, inside its validity) and rightly stayed quiet. A ``table`` statement is one rule.
+of its codes) and rightly stayed quiet. A ``table`` statement is one rule.
 """
 
 from __future__ import annotations
@@ -199,8 +199,9 @@ class RuleCoverage:
 
 
 def _could_apply(rules: Sequence[m.Rule], line: ClaimLine) -> bool:
-    return any(line.code in m.rule_codes(r) and r.info.validity.covers(line.date)
-               for r in rules)
+    """A line of one of the rule's codes: a case where the rule could fire (dates outside its
+    validity included: "not before the effective date" is a case worth having)."""
+    return any(line.code in m.rule_codes(r) for r in rules)
 
 
 def coverage(rules: Sequence[m.Rule], outcomes: Sequence[Outcome]) -> list[RuleCoverage]:
