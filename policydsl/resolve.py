@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import attrs
 
@@ -29,6 +29,8 @@ from . import codes as c
 from . import model as m
 from . import nodes as n
 from .diagnostics import Diagnostic, error
+
+_T = TypeVar("_T")
 
 DEFAULT_CARC: dict[type, str] = {
     n.Forbid: "97", n.Exclusive: "97", n.Global: "97", n.Limit: "119", n.Mue: "151",
@@ -233,21 +235,26 @@ class _SetResolver:
         home.used_sets.add(name)
         if name in home.sets:
             return home.sets[name]
+        assert isinstance(node, n.SetDef)
+        return self._expand(home, name, "set", (file, span),
+                            lambda: self.codes(node.items, home), home.sets)
+
+    def _expand(self, home: ModuleScope, name: str, kind: str, where: tuple[str, n.Span],
+                expand: Callable[[], _T | None], cache: dict[str, _T]) -> _T | None:
+        """Expand the named set once, reporting a definition that reaches itself (E103)."""
         key = f"{home.name}:{name}"
         if key in self.active:
             cycle = " -> ".join([*self.active[self.active.index(key):], key])
-            self.ws.report("E103", f"set '{name}' is defined in terms of itself: "
-                           f"{cycle.replace(home.name + ':', '')}", file, span)
-            return None
-        if isinstance(node, n.DxDef):
+            self.ws.report("E103", f"{kind} '{name}' is defined in terms of itself: "
+                           f"{cycle.replace(home.name + ':', '')}", *where)
             return None
         self.active.append(key)
         try:
-            result = self.codes(node.items, home)
+            result = expand()
         finally:
             self.active.pop()
         if result is not None:
-            home.sets[name] = result
+            cache[name] = result
         return result
 
     def diagnoses(self, items: Iterable[n.Word], owner: ModuleScope | None = None
@@ -288,21 +295,9 @@ class _SetResolver:
         home.used_sets.add(word.text)
         if word.text in home.dx_sets:
             return home.dx_sets[word.text]
-        key = f"{home.name}:{word.text}"
-        if key in self.active:
-            cycle = " -> ".join([*self.active[self.active.index(key):], key])
-            self.ws.report("E103", f"dx set '{word.text}' is defined in terms of itself: "
-                           f"{cycle.replace(home.name + ':', '')}", file, word.span)
-            return None
         assert isinstance(node, n.DxDef)
-        self.active.append(key)
-        try:
-            result = self.diagnoses(node.items, home)
-        finally:
-            self.active.pop()
-        if result is not None:
-            home.dx_sets[word.text] = result
-        return result
+        return self._expand(home, word.text, "dx set", (file, word.span),
+                            lambda: self.diagnoses(node.items, home), home.dx_sets)
 
 
 def sets(ws: Workspace) -> None:
