@@ -209,11 +209,20 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
     cases_files, policy_files = discover(Path(p) for p in paths)
     outcomes: list[Outcome] = []
+    # each policy is loaded once, whether its cases or the coverage report asks for it
+    loaded: dict[Path, Policy] = {}
+
+    def load_once(path: Path) -> Policy:
+        key = path.resolve()
+        if key not in loaded:
+            loaded[key] = load(path)
+        return loaded[key]
+
     try:
         for cases_file in cases_files:
-            policy = load(policy_for(cases_file))
+            policy = load_once(policy_for(cases_file))
             outcomes.extend(judge(policy, case) for case in read_cases(cases_file))
-        rules = defined_rules(policy_files) if show_coverage else []
+        rules = defined_rules(policy_files, load_once) if show_coverage else []
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         sys.exit(EXIT_UNUSABLE)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -220,12 +220,13 @@ def coverage(rules: Sequence[m.Rule], outcomes: Sequence[Outcome]) -> list[RuleC
     return report
 
 
-def defined_rules(policy_files: Iterable[Path]) -> list[m.Rule]:
+def defined_rules(policy_files: Iterable[Path],
+                  load_policy: Callable[[Path], Policy] = load) -> list[m.Rule]:
     """The rules each file defines itself (ids ``<its policy>/...``), not those it inherits."""
     out: list[m.Rule] = []
     seen: set[int] = set()
     for path in policy_files:
-        policy = load(path)
+        policy = load_policy(path)
         prefix = policy.name + "/"
         for rule in policy.rules:
             if rule.info.id.startswith(prefix) and id(rule) not in seen:
