@@ -18,7 +18,7 @@ from .claims import ClaimLine, Decision
 from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
 from .interpreter import interpret
-from .loader import load_paths
+from .loader import Loaded, load_paths
 from .nodes import Span
 from .parser import parse
 from .resolve import resolve
@@ -28,12 +28,16 @@ from .resolve import resolve
 class Policy:
     """A compiled policy."""
 
-    ruleset: m.RuleSet
     program: Program = attrs.field(repr=False)
 
     @property
+    def ruleset(self) -> m.RuleSet:
+        """The resolved rules (a policy restored from the cache reads them on first use)."""
+        return self.program.ruleset
+
+    @property
     def name(self) -> str:
-        return self.ruleset.name
+        return self.program.name
 
     @property
     def rules(self) -> tuple[m.Rule, ...]:
@@ -76,7 +80,11 @@ def load_ruleset(path: str | Path) -> m.RuleSet:
 
     Raises ``PolicyError`` with every error diagnostic if the policy cannot be used.
     """
-    loaded = load_paths([path])
+    return ruleset_of(load_paths([path]), path)
+
+
+def ruleset_of(loaded: Loaded, path: str | Path) -> m.RuleSet:
+    """The rules of what ``load_paths([path])`` loaded; ``PolicyError`` if it cannot be used."""
     if loaded.errors:
         raise PolicyError(loaded.errors, loaded.workspace.sources)
     if not loaded.roots:
@@ -87,10 +95,18 @@ def load_ruleset(path: str | Path) -> m.RuleSet:
     return combine(str(path) if len(rulesets) > 1 else rulesets[0].name, rulesets)
 
 
-def load(path: str | Path) -> Policy:
-    """Load and compile the policy at ``path`` with everything it extends."""
+def load(path: str | Path, *, cache_dir: str | Path | None = None) -> Policy:
+    """Load and compile the policy at ``path`` with everything it extends.
+
+    With ``cache_dir``, a policy compiled before from the same unchanged files is restored
+    from there instead of compiled, and a freshly compiled one is saved there
+    (:mod:`policydsl.cache`)."""
+    if cache_dir is not None:
+        from .cache import load_cached
+
+        return load_cached(path, Path(cache_dir))
     ruleset = load_ruleset(path)
-    return Policy(ruleset, compile_ruleset(ruleset))
+    return Policy(compile_ruleset(ruleset))
 
 
 def compile_text(text: str, name: str = "<policy>") -> Policy:
@@ -101,4 +117,4 @@ def compile_text(text: str, name: str = "<policy>") -> Policy:
     if ws.errors:
         raise PolicyError(ws.errors, {name: text})
     ruleset = next(iter(ws.rulesets.values()))
-    return Policy(ruleset, compile_ruleset(ruleset, filename=name))
+    return Policy(compile_ruleset(ruleset, filename=name))

@@ -132,18 +132,26 @@ def compile_(policy: str, emit: str) -> None:
               show_default=True, help="The compiled engine, or the reference interpreter.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (members are split between them).")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Where compiled policies are kept  [default: $POLICYDSL_CACHE_DIR, else "
+                   "~/.cache/policydsl]")
+@click.option("--no-cache", is_flag=True, help="Compile the policy; do not use the cache.")
 def run(policy_path: str, history: str | None, claims: str, out_format: str, out: str | None,
-        engine: str, jobs: int) -> None:
+        engine: str, jobs: int, cache_dir: str | None, no_cache: bool) -> None:
     """Adjudicate CLAIMS: one decision per input line, in input order.
 
+    The compiled policy is kept in a cache and reused while its files are unchanged.
     Exits 0 when every line was adjudicated, 1 when some rows were malformed (they get
     decision "error"), 2 when the policy or a file cannot be used."""
+    from .cache import default_cache_dir
+
+    cache = None if no_cache or engine == "reference" else Path(cache_dir or default_cache_dir())
     # A batch builds millions of small objects that all live to the end: the cyclic garbage
     # collector would scan them again and again and find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        status = _run(policy_path, history, claims, out_format, out, engine, jobs)
+        status = _run(policy_path, history, claims, out_format, out, engine, jobs, cache)
     finally:
         if collecting:
             gc.enable()
@@ -151,9 +159,9 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
 
 
 def _run(policy_path: str, history: str | None, claims: str, out_format: str,
-         out: str | None, engine: str, jobs: int) -> int:
+         out: str | None, engine: str, jobs: int, cache: Path | None) -> int:
     try:
-        policy = load(policy_path)
+        policy = load(policy_path, cache_dir=cache)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         click.echo(f"policyc: the policy {policy_path} cannot be used", err=True)

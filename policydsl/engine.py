@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, repeat
 from operator import and_, attrgetter, eq, itemgetter, or_, truth
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -37,6 +37,8 @@ from .claims import ClaimLine, Decision, Finding, LineRef, order_key
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
 #: decisions would cost more than judging.
 PAUSE_GC_FROM = 20_000
+
+T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
     "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "tuple")}
@@ -82,8 +84,7 @@ def allow_all(lines: Sequence[ClaimLine]) -> list[Decision]:
     return out
 
 
-def _finding_maker(rules: tuple[m.Rule, ...]) -> Callable[..., Finding]:
-    infos = [rule.info for rule in rules]
+def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
 
     def finding(number: int, positions: list[int], lines: list[ClaimLine],
                 made: dict[object, Any]) -> Finding:
@@ -177,43 +178,61 @@ def uncount(count: dict[str, tuple[list[int], list[int], list[int]]], code: str,
 # --- the program --------------------------------------------------------------------------
 
 class Program:
-    """A compiled rule set: ``adjudicate`` judges claim lines as ``interpret`` does."""
+    """A compiled rule set: ``adjudicate`` judges claim lines as ``interpret`` does.
+
+    ``Program(ruleset)`` compiles; :func:`policydsl.image.restore` rebuilds a program from a
+    saved image without compiling, and then unpickles each code's plan the first time a line
+    of that code is judged (and the rule set itself only if asked for).
+    """
 
     def __init__(self, ruleset: m.RuleSet, filename: str | None = None) -> None:
-        self.ruleset = ruleset
+        self._ruleset: m.RuleSet | None = ruleset
+        self._load_ruleset: Callable[[], m.RuleSet] | None = None
         self.name = ruleset.name
-        self.rules = ruleset.rules
         self.filename = (_printable(filename) if filename is not None
                          else default_filename(ruleset))
-        self.tables = codegen.build_tables(ruleset.rules)
-        self.generated = codegen.generate(ruleset, self.tables.features)
-        self.source = self.generated.source
-        code = compile(self.source, self.filename, "exec")
-        tables = self.tables
-        namespace: dict[str, Any] = {
-            "__builtins__": dict(_BUILTINS),
-            # the tables (codegen.Tables)
-            "PLAN_get": tables.plans.get, "PAID_get": tables.paid.get,
-            "DENY": tables.deny, "FIRED": tables.fired,
-            # decisions and findings
-            "allow_all": allow_all, "set_decision": _set_decision,
-            "set_findings": _set_findings, "finding": _finding_maker(ruleset.rules),
-            # helpers of the stages
-            "months_first": months_first, "year_first": year_first,
-            "procedure_lines": procedure_lines, "has_primary": has_primary, "uncount": uncount,
-            "order_key": order_key,
-            # getters and C-level tools for whole columns of lines
-            "line_code": _get["code"], "line_date": _get["date"],
-            "line_member": _get["member_id"],
-            "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
-            "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
-            "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
-            "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq,
-            "truth": truth,
-        }
-        exec(code, namespace)  # our own source: it holds no text from the policy
-        self._adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]],
-                                   list[Decision]] = namespace["adjudicate"]
+        tables = codegen.build_tables(ruleset.rules)
+        self.generated = codegen.generate(ruleset, tables.features)
+        self.code = compile(self.source, self.filename, "exec")
+        self.tables: codegen.Tables | None = tables
+        self._before: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], None] | None = None
+        self._adjudicate = bind(self.code, tables.plans.get, tables.paid.get, tables.deny,
+                                tables.fired, [rule.info for rule in ruleset.rules])
+
+    @classmethod
+    def restored(cls, name: str, filename: str, generated: codegen.Generated, code: Any,
+                 tables: RuntimeTables, load_ruleset: Callable[[], m.RuleSet],
+                 before: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], None]
+                 ) -> Program:
+        """A program from its parts (see :mod:`policydsl.image`): ``before`` runs ahead of
+        every ``adjudicate`` (it fills lazily loaded tables); ``load_ruleset`` gives the rule
+        set on first use of ``ruleset``."""
+        program = cls.__new__(cls)
+        program._ruleset = None
+        program._load_ruleset = load_ruleset
+        program.name = name
+        program.filename = filename
+        program.generated = generated
+        program.code = code
+        program.tables = None
+        program._before = before
+        program._adjudicate = bind(code, *tables)
+        return program
+
+    @property
+    def ruleset(self) -> m.RuleSet:
+        if self._ruleset is None:
+            assert self._load_ruleset is not None
+            self._ruleset = self._load_ruleset()
+        return self._ruleset
+
+    @property
+    def rules(self) -> tuple[m.Rule, ...]:
+        return self.ruleset.rules
+
+    @property
+    def source(self) -> str:
+        return self.generated.source
 
     def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                    ) -> list[Decision]:
@@ -222,6 +241,8 @@ class Program:
             lines = list(lines)
         if not isinstance(history, (list, tuple)):
             history = list(history)
+        if self._before is not None:
+            self._before(lines, history)
         if len(lines) < PAUSE_GC_FROM or not gc.isenabled():
             return self._adjudicate(lines, history)
         gc.disable()
@@ -244,7 +265,66 @@ class Program:
         return (Program, (self.ruleset, self.filename))
 
     def __repr__(self) -> str:
-        return f"<Program {self.name}: {len(self.rules)} rules>"
+        rules = sum(map(len, self.generated.kinds.values()))
+        return f"<Program {self.name}: {rules} rules>"
+
+
+class FindingText(Protocol):
+    """What a finding copies from its rule (``RuleInfo`` has it, and so does a ``Finding``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def carc(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+class RuleTable(Protocol[T_co]):
+    """Rule number -> a value: a tuple, or a table that unpickles its rows on first use."""
+
+    def __getitem__(self, number: int, /) -> T_co: ...
+
+
+#: What ``bind`` needs besides the code: PLAN_get, PAID_get, DENY, FIRED, and the texts of
+#: every rule's findings.
+RuntimeTables = tuple[Callable[[str], Any], Callable[[str], Any], RuleTable[Any],
+                      RuleTable[Any], RuleTable[FindingText]]
+
+
+def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], Any],
+         deny: RuleTable[Any], fired: RuleTable[Any], texts: RuleTable[FindingText]
+         ) -> Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], list[Decision]]:
+    """Run the compiled program into a fresh namespace holding only its tables and the
+    helpers above; return its ``adjudicate``."""
+    namespace: dict[str, Any] = {
+        "__builtins__": dict(_BUILTINS),
+        # the tables (codegen.Tables)
+        "PLAN_get": plans_get, "PAID_get": paid_get, "DENY": deny, "FIRED": fired,
+        # decisions and findings
+        "allow_all": allow_all, "set_decision": _set_decision,
+        "set_findings": _set_findings, "finding": _finding_maker(texts),
+        # helpers of the stages
+        "months_first": months_first, "year_first": year_first,
+        "procedure_lines": procedure_lines, "has_primary": has_primary, "uncount": uncount,
+        "order_key": order_key,
+        # getters and C-level tools for whole columns of lines
+        "line_code": _get["code"], "line_date": _get["date"],
+        "line_member": _get["member_id"],
+        "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
+        "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
+        "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
+        "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq,
+        "truth": truth,
+    }
+    exec(code, namespace)  # our own source: it holds no text from the policy
+    adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], list[Decision]] = \
+        namespace["adjudicate"]
+    return adjudicate
 
 
 def default_filename(ruleset: m.RuleSet) -> str:

@@ -191,8 +191,11 @@ class _Builder:
         if kind == "require_auth":
             return ["require", "auth", "for", *self.codes()]
         if kind == "prerequisite":
+            # a prerequisite 'within day' is an error (E208): no earlier date is in it
+            window = self.pick([w for w in WINDOWS if w != "day"]) if self.resolvable \
+                else self.window()
             return ["require", self.number(1 if self.resolvable else 0, 9), "of", *self.codes(),
-                    "within", self.window(), "before", *self.codes()]
+                    "within", window, "before", *self.codes()]
         if kind == "global":
             periods = PERIODS[1:] if self.resolvable else (*PERIODS, "12mo", "day")
             covers = ["covers", *self.codes()] if self.draw(st.booleans()) else []

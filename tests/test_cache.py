@@ -1,0 +1,153 @@
+"""The compiled-policy cache: a fresh entry is restored, a stale one is compiled again, and
+either way every decision is the same."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import attrs
+import pytest
+from click.testing import CliRunner
+from conftest import line
+
+import policydsl
+from policydsl import cache, image
+from policydsl.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+LIMIT = """policy t.cached
+limit 97810 per day <= {n} units
+"""
+TWO_UNITS = [line("C1", 1, "M1", "2024-03-01", "97810", units=2)]
+
+
+def restored(policy: policydsl.Policy) -> bool:
+    """Was this policy restored from an image (not compiled in this process)?"""
+    return policy.program.tables is None
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A policy folder of our own, so the tests can edit it."""
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "plan" / "t.pol").write_text(LIMIT.format(n=2), encoding="utf-8")
+    return tmp_path
+
+
+def test_second_load_is_restored_and_judges_the_same(folder: Path) -> None:
+    where = folder / "cache"
+    first = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    second = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    assert not restored(first) and restored(second)
+    assert second.adjudicate(TWO_UNITS) == first.adjudicate(TWO_UNITS)
+    assert second.adjudicate(TWO_UNITS)[0].decision == "allow"
+
+
+def test_an_edited_policy_is_compiled_again(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")  # same size, new content
+    os.utime(policy_file, ns=(1, 1))
+    edited = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(edited)
+    assert edited.adjudicate(TWO_UNITS)[0].decision == "deny"
+    assert policydsl.load(policy_file, cache_dir=where).adjudicate(TWO_UNITS)[0].decision \
+        == "deny"
+
+
+def test_touching_a_file_without_changing_it_keeps_the_entry(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    os.utime(policy_file, ns=(1, 1))
+    assert restored(policydsl.load(policy_file, cache_dir=where))
+
+
+def test_an_edited_table_is_compiled_again(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "policies" / "medicare", tmp_path / "medicare")
+    pfs = tmp_path / "medicare" / "pfs.pol"
+    where = tmp_path / "cache"
+    policydsl.load(pfs, cache_dir=where)
+    assert restored(policydsl.load(pfs, cache_dir=where))
+    table = next((tmp_path / "medicare" / "pfs").glob("*.csv"))
+    table.write_text(table.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert not restored(policydsl.load(pfs, cache_dir=where))
+
+
+def test_a_new_policy_where_extends_looks_makes_the_entry_stale(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    (folder / "other").mkdir()
+    (folder / "other" / "u.pol").write_text("policy t.other\n", encoding="utf-8")
+    assert not restored(policydsl.load(policy_file, cache_dir=where))
+    assert restored(policydsl.load(policy_file, cache_dir=where))
+
+
+def test_a_damaged_entry_is_compiled_again(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    (entry,) = where.iterdir()
+    entry.write_bytes(entry.read_bytes()[:100])
+    again = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(again)
+    assert again.adjudicate(TWO_UNITS)[0].decision == "allow"
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(folder: Path) -> None:
+    blocked = folder / "not-a-folder"
+    blocked.write_text("", encoding="utf-8")
+    policy = policydsl.load(folder / "plan" / "t.pol", cache_dir=blocked)
+    assert policy.adjudicate(TWO_UNITS)[0].decision == "allow"
+
+
+def test_the_working_directory_is_part_of_the_key(folder: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # findings name files relative to the working directory, so another one needs its entry
+    policy_file = folder / "plan" / "t.pol"
+    first = cache.entry_path(policy_file, folder / "cache")
+    monkeypatch.chdir(folder / "plan")
+    assert cache.entry_path(policy_file, folder / "cache") != first
+
+
+def test_a_restored_policy_reads_its_rules_on_demand(folder: Path) -> None:
+    where = folder / "cache"
+    compiled = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    again = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    assert again.ruleset == compiled.ruleset
+    assert again.interpret(TWO_UNITS) == compiled.adjudicate(TWO_UNITS)
+
+
+def test_an_image_of_a_restored_program_is_refused(folder: Path) -> None:
+    where = folder / "cache"
+    policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    again = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
+    with pytest.raises(ValueError, match="restored"):
+        image.image_of(again.program)
+
+
+def test_an_image_of_another_format_or_python_is_not_used() -> None:
+    made = image.image_of(policydsl.compile_text(LIMIT.format(n=1)).program)
+    assert image.loads(image.dumps(made)) == made
+    assert image.loads(image.dumps(attrs.evolve(made, format=made.format + 1))) is None
+    assert image.loads(image.dumps(attrs.evolve(made, python="2.7.18"))) is None
+    assert image.loads(b"not a pickle") is None
+
+
+def test_policyc_run_output_is_the_same_from_the_cache(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    runner = CliRunner()
+    args = ["run", "--policy", "policies/medicare/pain.pol", "--history",
+            "examples/history.csv", "examples/claims.csv", "--cache-dir", str(tmp_path)]
+    cold = runner.invoke(main, args)
+    warm = runner.invoke(main, args)
+    uncached = runner.invoke(main, [*args[:-2], "--no-cache"])
+    assert cold.exit_code == warm.exit_code == uncached.exit_code == 0, cold.output
+    assert cold.stdout_bytes == warm.stdout_bytes == uncached.stdout_bytes
+    assert len(list(tmp_path.iterdir())) == 1
+    assert b'"decision":"deny"' in warm.stdout_bytes
