@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -77,6 +78,13 @@ def policyc_command() -> list[str]:
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     return [sys.executable, "-m", "policydsl.cli"]
+
+
+def cli_supports_cache() -> bool:
+    """Whether ``policyc run`` keeps compiled policies (``--cache-dir``, ``--no-cache``)."""
+    done = subprocess.run([*policyc_command(), "run", "--help"], capture_output=True, text=True,
+                          check=False)
+    return "--cache-dir" in done.stdout
 
 
 def cli_supports_jobs() -> bool:
@@ -200,14 +208,18 @@ def ensure_data(base: Path, lines: int, rules: int, unused: int, seed: int) -> R
 
 
 def e2e_run(policy: Path, claims: Path, lines: int, jobs: int | None, out_dir: Path,
-            timeout: float, keep: bool, label: str) -> Result:
-    """One timed ``policyc run`` process."""
+            timeout: float, keep: bool, label: str, cache: Path | None = None) -> Result:
+    """One timed ``policyc run`` process; with ``cache``, using that compiled-policy cache
+    (``--cache-dir``), else compiling the policy (``--no-cache``) when the CLI has a cache."""
     out = out_dir / f"{label}.jsonl"
     command = [*policyc_command(), "run", "--policy", str(policy), str(claims), "--out", str(out)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
+    if cli_supports_cache():
+        command += ["--cache-dir", str(cache)] if cache is not None else ["--no-cache"]
     result: Result = {"label": label, "command": " ".join(command), "jobs": jobs or 1,
-                      "lines": lines, "loadavg_before": os.getloadavg()[0]}
+                      "lines": lines, "loadavg_before": os.getloadavg()[0],
+                      "cache": "warm" if cache is not None else "cold"}
     out.unlink(missing_ok=True)
     cpu_before = _children_cpu()
     start = time.perf_counter()
@@ -263,6 +275,8 @@ class Bench:
         self.out_dir = args.out / "run"
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.jobs_flag = cli_supports_jobs()
+        self.cache = args.out / "cache"
+        self.primed: set[Path] = set()
         self.full = (args.lines >= FULL["lines"] and args.rules == FULL["rules"])
 
     def jobs_values(self) -> list[int | None]:
@@ -270,17 +284,36 @@ class Bench:
             return [None]
         return list(self.args.jobs)
 
-    def e2e(self, policy: Path, label: str, jobs: int | None) -> Result:
+    def prime(self, policy: Path) -> Path:
+        """The compiled-policy cache, holding ``policy`` (an untimed run on 10 lines puts it
+        there): what every run after the first finds."""
+        if policy not in self.primed:
+            head = self.out_dir / "prime.csv"
+            with open(self.claims, encoding="utf-8") as source:
+                head.write_text("".join(itertools.islice(source, 11)), encoding="utf-8")
+            e2e_run(policy, head, 10, None, self.out_dir, self.args.timeout, False, "prime",
+                    self.cache)
+            self.primed.add(policy)
+        return self.cache
+
+    def e2e(self, policy: Path, label: str, jobs: int | None, cached: bool = True,
+            repeat: int | None = None) -> Result:
+        """``repeat`` (default ``--repeat``) runs; the median. ``cached``: with the policy
+        already in the cache, as every run but the first of an unchanged policy finds it."""
+        cache = self.prime(policy) if cached else None
         runs = [e2e_run(policy, self.claims, self.lines, jobs, self.out_dir,
-                        self.args.timeout, self.args.keep_output, label)
-                for _ in range(self.args.repeat)]
+                        self.args.timeout, self.args.keep_output, label, cache)
+                for _ in range(repeat or self.args.repeat)]
         return best(runs)
 
     def scenario_e2e(self) -> Result:
         warm(self.claims)
         runs = []
-        for jobs in self.jobs_values():
-            run = self.e2e(self.policy, f"e2e-jobs{jobs or 1}", jobs)
+        plan = [(jobs, True) for jobs in self.jobs_values()]
+        plan.append((self.jobs_values()[-1], False))  # and once compiling the policy
+        for jobs, cached in plan:
+            label = f"e2e-jobs{jobs or 1}" + ("" if cached else "-compile")
+            run = self.e2e(self.policy, label, jobs, cached)
             run["floor"] = f">= {FLOOR_E2E:,.0f} lines/s"
             if run.get("status") == "ok":
                 run["meets"] = run["lines_per_s"] >= FLOOR_E2E
@@ -310,13 +343,14 @@ class Bench:
 
     def scenario_unused(self) -> Result:
         warm(self.claims)
-        jobs = 1 if self.jobs_flag else None
+        jobs = self.jobs_values()[-1]
+        cache = self.prime(self.policy), self.prime(self.unused)
         base_runs, extra_runs = [], []
         for _ in range(self.args.repeat):  # interleaved, so drift hits both alike
             base_runs.append(e2e_run(self.policy, self.claims, self.lines, jobs, self.out_dir,
-                                     self.args.timeout, False, "unused-base"))
+                                     self.args.timeout, False, "unused-base", cache[0]))
             extra_runs.append(e2e_run(self.unused, self.claims, self.lines, jobs, self.out_dir,
-                                      self.args.timeout, False, "unused-extra"))
+                                      self.args.timeout, False, "unused-extra", cache[1]))
         base, extra = best(base_runs), best(extra_runs)
         base["rules"] = self.args.rules
         extra["rules"] = self.args.rules + self.args.unused_rules
@@ -327,6 +361,14 @@ class Bench:
             slowdown = (extra["seconds"] / base["seconds"] - 1.0) * 100.0
             result["slowdown_pct"] = slowdown
             result["meets"] = slowdown < FLOOR_SLOWDOWN
+        # the first run of a policy compiles it: the same comparison, once, with no cache
+        cold = [e2e_run(policy, self.claims, self.lines, jobs, self.out_dir, self.args.timeout,
+                        False, label) for policy, label in ((self.policy, "unused-base-compile"),
+                                                            (self.unused, "unused-extra-compile"))]
+        result["compile"] = {"base": cold[0], "extra": cold[1]}
+        if all(run.get("status") == "ok" for run in cold):
+            result["compile"]["slowdown_pct"] = (cold[1]["seconds"] / cold[0]["seconds"]
+                                                 - 1.0) * 100.0
         # where the difference goes: the steps of each run, timed apart in one process
         base["phases"] = self.phases(self.policy, "unused-base")
         extra["phases"] = self.phases(self.unused, "unused-extra")
@@ -542,6 +584,11 @@ WORKERS: dict[str, Callable[[Result], Result]] = {
 # --- report -------------------------------------------------------------------------------
 
 
+def _cache_note(run: Result) -> str:
+    return ", compiling" if run.get("cache") == "cold" and "compile" not in run["label"] \
+        else (" (cached policy)" if run.get("cache") == "warm" else "")
+
+
 def _fmt_rate(run: Result) -> str:
     return f"{run['lines_per_s']:,.0f}" if "lines_per_s" in run else "-"
 
@@ -570,7 +617,8 @@ def table(results: Result, full: bool) -> str:
     scen = results["scenarios"]
     if "e2e" in scen:
         for run in scen["e2e"].get("runs", []):
-            rows.append((f"e2e policyc run --jobs {run['jobs']}", f"{run['lines']:,}",
+            rows.append((f"e2e policyc run --jobs {run['jobs']}{_cache_note(run)}",
+                         f"{run['lines']:,}",
                          _fmt_secs(run), _fmt_rate(run), "", run.get("floor", ""),
                          _verdict(run.get("meets"), run.get("status"), full)))
     if "latency" in scen:
@@ -594,8 +642,8 @@ def table(results: Result, full: bool) -> str:
         for key in ("base", "extra"):
             run = un.get(key, {})
             if run:
-                rows.append((f"unused: {run.get('rules', 0):,} rules", f"{run['lines']:,}",
-                             _fmt_secs(run), _fmt_rate(run), "", "", ""))
+                rows.append((f"unused: {run.get('rules', 0):,} rules{_cache_note(run)}",
+                             f"{run['lines']:,}", _fmt_secs(run), _fmt_rate(run), "", "", ""))
         if "slowdown_pct" in un:
             rows.append((f"unused: slowdown with +{un['unused_rules']:,}", "", "",
                          f"{un['slowdown_pct']:+.1f}%", "", un["floor"],
@@ -603,6 +651,15 @@ def table(results: Result, full: bool) -> str:
         elif un.get("status") != "ok":
             rows.append(("unused", "", "", "", "", un.get("floor", ""),
                          _verdict(None, un.get("status"), full)))
+        compiled = un.get("compile", {})
+        for key in ("base", "extra"):
+            run = compiled.get(key, {})
+            if run:
+                rows.append((f"unused: {run['label']}, compiling", f"{run['lines']:,}",
+                             _fmt_secs(run), _fmt_rate(run), "", "", ""))
+        if "slowdown_pct" in compiled:
+            rows.append(("unused: slowdown, compiling (first run)", "", "",
+                         f"{compiled['slowdown_pct']:+.1f}%", "", "(first run: none)", ""))
         if "judge_slowdown_pct" in un:
             rows.append(("unused: of which load+compile", "", f"{un['load_compile_extra_s']:+.2f}",
                          "", "", "", ""))
