@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -17,11 +18,13 @@ from . import model as m
 from .claims import ClaimLine, Decision
 from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
-from .interpreter import interpret
-from .loader import Loaded, load_paths
 from .nodes import Span
-from .parser import parse
-from .resolve import resolve
+
+if TYPE_CHECKING:
+    from .loader import Loaded
+
+# The parser, resolver and interpreter are imported where they are used: a run that restores
+# its policy from the cache never needs them (Lark alone takes a tenth of a second to import).
 
 
 @attrs.frozen
@@ -56,6 +59,8 @@ class Policy:
     def interpret(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                   ) -> list[Decision]:
         """The same, by the reference interpreter."""
+        from .interpreter import interpret
+
         return interpret(self.ruleset, lines, history)
 
 
@@ -80,6 +85,8 @@ def load_ruleset(path: str | Path) -> m.RuleSet:
 
     Raises ``PolicyError`` with every error diagnostic if the policy cannot be used.
     """
+    from .loader import load_paths
+
     return ruleset_of(load_paths([path]), path)
 
 
@@ -112,6 +119,9 @@ def load(path: str | Path, *, cache_dir: str | Path | None = None) -> Policy:
 def compile_text(text: str, name: str = "<policy>") -> Policy:
     """Compile one policy from text; ``name`` is the file name its diagnostics and findings
     show. ``extends`` and ``table`` are not available here (they need files); use ``load``."""
+    from .parser import parse
+    from .resolve import resolve
+
     module = parse(text, name)
     ws = resolve([module], {name: text}, load_tables=False)
     if ws.errors:

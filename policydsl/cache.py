@@ -34,15 +34,18 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from . import __version__
 from . import image as im
-from . import nodes as n
 from .api import Policy, load_ruleset, ruleset_of
 from .engine import compile_ruleset
-from .loader import Loaded, load_paths
+
+if TYPE_CHECKING:
+    from . import nodes as n
+    from .loader import Loaded
 
 #: Bumped whenever the entry layout or what counts as an input changes.
 CACHE_FORMAT = 1
@@ -122,6 +125,8 @@ def _listing(pattern: str) -> tuple[str, ...]:
 
 
 def _table_files(modules: Iterable[n.Module]) -> list[str]:
+    from . import nodes as n
+
     found = []
     for module in modules:
         for statement in module.statements:
@@ -190,6 +195,8 @@ def load_cached(path: str | Path, cache_dir: Path) -> Policy:
     saved = read_entry(entry)
     if saved is not None:
         return Policy(im.restore(saved, lambda: load_ruleset(path)))
+    from .loader import load_paths  # only to compile: a restored run never parses
+
     loaded = load_paths([path])
     program = compile_ruleset(ruleset_of(loaded, path))
     write_entry(entry, inputs_of(loaded, path), im.image_of(program))
