@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
 import pickle
 import sys
@@ -160,13 +161,16 @@ def entry_path(path: Path, cache_dir: Path) -> Path:
 
 
 def read_entry(entry: Path) -> im.ProgramImage | None:
-    """The image in ``entry`` if every input is unchanged, else None."""
+    """The image in ``entry`` if every input is unchanged, else None. The file is mapped into
+    memory, so only the parts of the image a run uses are read."""
     try:
         with open(entry, "rb") as handle:
             inputs = pickle.load(handle)
             if not isinstance(inputs, Inputs) or not inputs.unchanged():
                 return None
-            return im.loads(handle.read())
+            start = handle.tell()
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return im.loads(memoryview(mapped)[start:])
     except Exception:  # missing, damaged or foreign: compile again
         return None
 
