@@ -32,13 +32,20 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
     3 exclusive  ((rule, lo, hi, codes in order), ...)
     4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
     5 mue/day    ((rule, lo, hi, maximum), ...)
-    6 history    limits  (rule, lo, hi, 0, codes, window kind, n, maximum, sessions,
-                          by provider, bypass, the code when there is one)
-                 prereqs (rule, lo, hi, 1, required, window kind, n, count, False, False,
-                          frozenset(), the code when there is one)
+    6 history    limits  (rule, lo, hi, HISTORY_UNITS or HISTORY_SESSIONS, group, by provider,
+                          window kind, n, maximum, bypass)
+                 prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, n,
+                          count, frozenset())
     7 addon      ((rule, lo, hi, primaries), ...)
     8 triggers   the forbid triggers (the keys of 2) as a frozenset, or None
     9 procedure  does a line of this code start a global period (bits & BIT_PROCEDURE)
+   10 counts     the counting groups a counted line of this code joins (member-wide)
+   11 counts by provider   the same, for limits by provider
+
+A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
+provider): the generated code keeps, per group, the positions of the lines counted so far, in
+the member's order, so a history rule finds what it counts under one key whatever the size of
+its code set.
 
 ``lo``/``hi`` are the rule's validity as date ordinals (open ends: ``OPEN_LO``/``OPEN_HI``).
 Rows for one code are in rule order. A history line gets its code's *paid* plan: the same
@@ -70,7 +77,9 @@ BIT_PROCEDURE = 32
 
 # line rule kinds (row[3] of a line rule)
 LINE_DELETED, LINE_DX, LINE_AUTH, LINE_MODIFIER, LINE_MUE = range(5)
-# window kinds (row[5] of a history rule): ``day`` and ``lifetime`` are day counts
+# history rule modes (row[3] of a history rule)
+HISTORY_UNITS, HISTORY_SESSIONS, HISTORY_PREREQUISITE = range(3)
+# window kinds (row[6] of a history rule): ``day`` and ``lifetime`` are day counts
 WINDOW_DAYS, WINDOW_MONTHS, WINDOW_YEAR, WINDOW_CLAIM = range(4)
 
 #: Above this many rules of one kind, the comments above its predicate name the first ones
@@ -84,7 +93,7 @@ _POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")
 Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
-             tuple[Row, ...], "frozenset[str] | None", bool]
+             tuple[Row, ...], "frozenset[str] | None", bool, tuple[int, ...], tuple[int, ...]]
 
 
 def shown_source(source: str) -> str:
@@ -176,12 +185,13 @@ def _window(window: m.Window) -> tuple[int, int]:
 
 
 # A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
-# addon], lists and dicts that ``_freeze`` turns into a ``Plan``.
-_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON = range(8)
+# addon, counts, counts by provider], lists and dicts that ``_freeze`` turns into a ``Plan``.
+(_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON, _COUNTS,
+ _COUNTS_BY_PROVIDER) = range(10)
 
 
 def _new_plan() -> list[Any]:
-    return [0, [], {}, [], {}, [], [], []]
+    return [0, [], {}, [], {}, [], [], [], [], []]
 
 
 def _freeze(plan: list[Any]) -> Plan:
@@ -198,6 +208,8 @@ def _freeze(plan: list[Any]) -> Plan:
         tuple(plan[_ADDON]),
         frozenset(forbid) if forbid else None,
         bool(plan[_BITS] & BIT_PROCEDURE),
+        tuple(plan[_COUNTS]),
+        tuple(plan[_COUNTS_BY_PROVIDER]),
     )
 
 
@@ -206,8 +218,7 @@ def _paid(plan: Plan) -> Plan:
     judged = BIT_LINE | BIT_SAME | BIT_HISTORY | BIT_ADDON
     if not plan[0] & judged:
         return plan
-    return (plan[0] & ~judged, plan[1], plan[2], plan[3], plan[4], plan[5], plan[6], plan[7],
-            plan[8], plan[9])
+    return (plan[0] & ~judged, *plan[1:])
 
 
 @attrs.frozen
@@ -272,6 +283,7 @@ class _TableBuilder:
         self.longest_global = 0
         self._validities: dict[int, tuple[m.Validity, int, int]] = {}
         self._shared: dict[object, Any] = {}
+        self._groups: dict[tuple[frozenset[str], bool], int] = {}
 
     def plan(self, code: str) -> list[Any]:
         found = self.plans.get(code)
@@ -289,6 +301,19 @@ class _TableBuilder:
             lo, hi = _ordinals(validity)
             found = self._validities[id(validity)] = (validity, self.share(lo), self.share(hi))
         return found[1], found[2]
+
+    def group(self, codes: frozenset[str], by_provider: bool) -> int:
+        """The number of the counting group of ``codes`` (per provider or member-wide): every
+        line of those codes that is counted joins it, so a limit or prerequisite finds the
+        lines it counts, in the member's order, under one key."""
+        number = self._groups.get((codes, by_provider))
+        if number is None:
+            number = self._groups[codes, by_provider] = len(self._groups)
+            for code in sorted(codes):
+                target = self.plan(code)
+                target[_BITS] |= BIT_COUNTED
+                target[_COUNTS_BY_PROVIDER if by_provider else _COUNTS].append(number)
+        return number
 
     def build(self, rules: tuple[m.Rule, ...]) -> Tables:
         fired: list[Finding | None] = [None] * len(rules)
@@ -396,28 +421,24 @@ class _TableBuilder:
         self.flags["sessions"] |= rule.sessions
         self.flags["units"] |= not rule.sessions
         self.flags["limit_bypass"] |= bool(rule.bypass)
-        codes = self.share(rule.codes)
-        single = next(iter(codes)) if len(codes) == 1 else None
-        row = (r, lo, hi, 0, codes, window, count, rule.maximum, rule.sessions,
-               rule.by_provider, self.share(rule.bypass), single)
-        for code in sorted(codes):
+        group = self.group(rule.codes, rule.by_provider)
+        row = (r, lo, hi, HISTORY_SESSIONS if rule.sessions else HISTORY_UNITS, group,
+               rule.by_provider, window, count, rule.maximum, self.share(rule.bypass))
+        for code in sorted(rule.codes):
             target = self.plan(code)
-            target[_BITS] |= BIT_HISTORY | BIT_COUNTED
+            target[_BITS] |= BIT_HISTORY
             target[_HISTORY].append(row)
 
     def prerequisite(self, r: int, lo: int, hi: int, rule: m.Prerequisite) -> None:
         window, count = _window(rule.window)
         self.windows.add(window)
-        required = self.share(rule.required)
-        single = next(iter(required)) if len(required) == 1 else None
-        row: Row = (r, lo, hi, 1, required, window, count, rule.count, False, False,
-                    frozenset(), single)
+        group = self.group(rule.required, False)
+        row: Row = (r, lo, hi, HISTORY_PREREQUISITE, group, False, window, count, rule.count,
+                    frozenset())
         for code in sorted(rule.targets):
             target = self.plan(code)
             target[_BITS] |= BIT_HISTORY
             target[_HISTORY].append(row)
-        for code in sorted(required):
-            self.plan(code)[_BITS] |= BIT_COUNTED
 
     def addon(self, r: int, lo: int, hi: int, rule: m.Addon) -> None:
         row = (r, lo, hi, self.share(rule.primaries))
@@ -477,15 +498,20 @@ class _Generator:
 
     # helpers -----------------------------------------------------------------------------
 
-    def block(self, text: str) -> None:
+    def block(self, text: str, **when: bool) -> None:
         """Write an indented block at the current level.
 
         A line ``@predicate KIND: CODE`` writes the comments naming KIND's rules, then CODE,
-        and remembers CODE's line as the predicate of KIND's rules.
+        and remembers CODE's line as the predicate of KIND's rules. A line ``@NAME CODE``
+        writes CODE only when the keyword argument ``NAME`` is true.
         """
         for raw in _dedent(text):
             stripped = raw.lstrip()
-            if stripped.startswith("@predicate "):
+            if stripped.startswith("@") and not stripped.startswith("@predicate "):
+                name, code = stripped[1:].split(" ", 1)
+                if when[name]:
+                    self.w.writeline(raw[: len(raw) - len(stripped)] + code)
+            elif stripped.startswith("@predicate "):
                 margin = raw[: len(raw) - len(stripped)]
                 kind, code = stripped[len("@predicate "):].split(": ", 1)
                 self.predicate(margin, kind, code)
@@ -706,7 +732,6 @@ class _Generator:
         stage3 = BIT_HISTORY | BIT_COUNTED
         self.block(f"""
             if member_bits & {later}:
-                count = {{}}
                 procedures = None
                 made = {{}}
                 end = len(X)
@@ -715,6 +740,9 @@ class _Generator:
                     H = list(compress(range(end), map(and_, map(plan_bits, PL),
                                                       repeat({stage3}))))
                     h = 0
+                    count = defaultdict(list)  # counting group -> positions of counted lines
+                    ordinal = O.__getitem__
+                    @units units_of = list(map(line_units, L)).__getitem__
                 # the dates with a line to judge; lines of other dates are only counted
                 J = list(compress(range(end), map(and_, B, repeat({later}))))
                 next_judged = 0
@@ -724,7 +752,7 @@ class _Generator:
                     q = bisect_right(O, d, p)
                     next_judged = bisect_left(J, q, next_judged)
                     run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
-        """)
+        """, units=f.units)
         self.w.indent(2)
         if f.has("limit", "prerequisite"):
             self.block(f"""
@@ -734,7 +762,7 @@ class _Generator:
                         if not DN[k] and PL[k][0] & {BIT_COUNTED}:
             """)
             self.w.indent(3)
-            self.count_line("O[k]")
+            self.count_line()
             self.w.outdent(3)
             self.w.writeline("    h = skipped")
         if f.has("forbid", "exclusive", "global", "mue_day"):
@@ -754,18 +782,21 @@ class _Generator:
             self.w.outdent()
         self.w.outdent(2)
 
-    def count_line(self, day: str) -> None:
-        """Count the line at ``k`` (dated ``day``) for the limits and prerequisites after it."""
-        self.block(f"""
-            code = L[k].code
-            entry = count.get(code)
-            if entry is None:
-                count[code] = ([{day}], [L[k].units], [k])
-            else:
-                entry[0].append({day})
-                entry[1].append(L[k].units)
-                entry[2].append(k)
+    def count_line(self) -> None:
+        """Count the line at ``k`` in its counting groups, for the limits and prerequisites
+        after it: ``count[group]`` (``count[group, provider]`` for a limit by provider) lists
+        the counted lines' positions, in the member's order."""
+        self.block("""
+            for g in PL[k][10]:
+                count[g].append(k)
         """)
+        if self.f.by_provider:
+            self.block("""
+                if PL[k][11]:
+                    provider = L[k].provider_id
+                    for g in PL[k][11]:
+                        count[g, provider].append(k)
+            """)
 
     def same_day(self) -> None:
         """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials."""
@@ -922,8 +953,7 @@ class _Generator:
                     line = L[k]
                     mods = line.modifiers
                     found = None
-                    for (r, lo, hi, kind, codes, window, n, most, sessions, by_provider, bypass,
-                         single) in plan[6]:
+                    for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
         """)
         self.w.indent(3)
         if f.checks_dates("limit", "prerequisite"):
@@ -936,83 +966,61 @@ class _Generator:
                 if bypass and mods and not bypass.isdisjoint(mods):
                     continue
             """)
-        branch = "if"
-        for window, text in [(WINDOW_DAYS, "first = d - n + 1"),
+        # counted: the group's lines so far (all dated d or before), in the member's order;
+        # then the part inside the window, and for a prerequisite the dates before d
+        if f.by_provider:
+            self.w.writeline("counted = count.get((group, line.provider_id) if by_provider "
+                             "else group, ())")
+        else:
+            self.w.writeline("counted = count.get(group, ())")
+        if f.sessions:
+            self.block(f"""
+                if mode == {HISTORY_SESSIONS} and len(counted) < most:
+                    continue  # fewer lines than the sessions allowed
+            """)
+        self.block("""
+            if not counted:
+                start = 0
+        """)
+        branch = "elif"
+        for window, text in [(WINDOW_DAYS, "start = bisect_left(counted, d - n + 1, key=ordinal)"),
                              (WINDOW_MONTHS, f"""
                                  first = firsts.get(n * {OPEN_HI} + d)
                                  if first is None:
                                      first = months_first(d, n, firsts)
+                                 start = bisect_left(counted, first, key=ordinal)
                              """),
                              (WINDOW_YEAR, """
                                  first = firsts.get(-1 - d)
                                  if first is None:
                                      first = year_first(d, firsts)
+                                 start = bisect_left(counted, first, key=ordinal)
                              """),
-                             (WINDOW_CLAIM, "first = None")]:
+                             (WINDOW_CLAIM, """
+                                 claim = line.claim_id
+                                 counted = [j for j in counted if L[j].claim_id == claim]
+                                 start = 0
+                             """)]:
             if window in f.windows:
                 self.w.writeline(f"{branch} window == {window}:")
                 self.w.indent()
                 self.block(text)
                 self.w.outdent()
                 branch = "elif"
-        # counted: the earlier allowed lines of the codes inside the window; a prerequisite
-        # (kind 1) counts only the dates before the line's own
-        if WINDOW_CLAIM in f.windows:
-            select = """
-                if first is None:
-                    claim = line.claim_id
-                    js = [j for j in positions[:bisect_left(ords, until)]
-                          if L[j].claim_id == claim]
-                else:
-                    js = positions[bisect_left(ords, first):bisect_left(ords, until)]
-            """
-        else:
-            select = "js = positions[bisect_left(ords, first):bisect_left(ords, until)]"
-        self.block("""
-            until = d + 1 - kind
-            counted = None
-            for c in (single,) if single is not None else count.keys() & codes:
-                entry = count.get(c)
-                if entry is None:
-                    continue
-                ords, units, positions = entry
-        """)
-        self.w.indent()
-        self.block(select)
-        if f.by_provider:
-            self.block("""
-                if by_provider:
-                    provider = line.provider_id
-                    js = [j for j in js if L[j].provider_id == provider]
-            """)
-        self.block("""
-            if js:
-                counted = js if counted is None else counted + js
-        """)
-        self.w.outdent()
         prerequisite = """
-            @predicate prerequisite: if len({O[j] for j in counted} if counted else ()) >= most:
+            js = counted[start:bisect_left(counted, d, start, key=ordinal)]
+            @predicate prerequisite: if len(set(map(ordinal, js))) >= most:
                 continue
         """
-        if f.sessions:
-            sessions = """
-                if counted is None:
-                    over = 1 > most
-                else:
-                    dates = {O[j] for j in counted}
-                    over = d not in dates and len(dates) + 1 > most
-            """
-        else:
-            sessions = "over = False"
-        units = """
-            total = line.units
-            if counted is not None:
-                for j in counted:
-                    total += L[j].units
-            over = total > most
+        sessions = """
+            if js:
+                over = ordinal(js[-1]) != d and len(set(map(ordinal, js))) + 1 > most
+            else:
+                over = 1 > most
         """
+        units = "over = line.units + sum(map(units_of, js)) > most"
         if f.has("prerequisite") and f.has("limit"):
-            self.w.writeline("if kind:")
+            self.w.writeline(f"if mode == {HISTORY_PREREQUISITE}:")
             self.w.indent()
             self.block(prerequisite)
             self.w.outdent()
@@ -1021,8 +1029,9 @@ class _Generator:
         elif f.has("prerequisite"):
             self.block(prerequisite)
         if f.has("limit"):
+            self.w.writeline("js = counted[start:]")
             if f.sessions and f.units:
-                self.w.writeline("if sessions:")
+                self.w.writeline(f"if mode == {HISTORY_SESSIONS}:")
                 self.w.indent()
                 self.block(sessions)
                 self.w.outdent()
@@ -1039,13 +1048,9 @@ class _Generator:
             if f.has("prerequisite"):
                 self.w.outdent()
         self.block("""
-            if counted is None:
-                counted = []
-            elif len(counted) > 1:
-                counted.sort()
             if found is None:
                 found = []
-            found.append(finding(r, counted, L, made))
+            found.append(finding(r, js, L, made))
             if DENY[r]:
                 DN[k] = True
         """)
@@ -1065,7 +1070,7 @@ class _Generator:
                 if PL[k][0] & {BIT_COUNTED}:
         """)
         self.w.indent(2)
-        self.count_line("d")
+        self.count_line()
         self.w.outdent(3)
         self.w.writeline("h = until_run")
 
@@ -1124,7 +1129,7 @@ class _Generator:
                         if denies:
                             DN[k] = True
                             if PL[k][0] & {BIT_COUNTED} and member_bits & {BIT_HISTORY}:
-                                uncount(count, L[k].code, k)
+                                uncount(count, PL[k], L[k].provider_id, k)
         """)
 
 

@@ -20,7 +20,7 @@ import builtins
 import datetime as dt
 import gc
 from bisect import bisect_left, bisect_right
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, repeat
@@ -39,7 +39,7 @@ from .claims import ClaimLine, Decision, Finding, LineRef, order_key
 PAUSE_GC_FROM = 20_000
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "tuple")}
+    "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum", "tuple")}
 
 
 # --- building claims objects fast ---------------------------------------------------------
@@ -164,14 +164,14 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
     return False
 
 
-def uncount(count: dict[str, tuple[list[int], list[int], list[int]]], code: str,
+def uncount(count: dict[object, list[int]], plan: codegen.Plan, provider: str,
             position: int) -> None:
-    """A line denied after it was counted (an add-on) counts toward nothing."""
-    entry = count.get(code)
-    if entry is not None and position in entry[2]:
-        index = entry[2].index(position)
-        for column in entry:
-            del column[index]
+    """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
+    counting groups of its plan."""
+    for key in (*plan[10], *[(group, provider) for group in plan[11]]):
+        counted = count.get(key)
+        if counted is not None and position in counted:
+            counted.remove(position)
 
 
 # --- the program --------------------------------------------------------------------------
@@ -204,7 +204,8 @@ class Program:
             "order_key": order_key,
             # getters and C-level tools for whole columns of lines
             "line_code": _get["code"], "line_date": _get["date"],
-            "line_member": _get["member_id"],
+            "line_member": _get["member_id"], "line_units": attrgetter("units"),
+            "defaultdict": defaultdict,
             "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
             "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
             "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
