@@ -37,10 +37,13 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
                  prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, n,
                           count, frozenset())
     7 addon      ((rule, lo, hi, primaries), ...)
-    8 triggers   the forbid triggers (the keys of 2) as a frozenset, or None
+    8 partners   the codes whose lines can make a forbid or exclusive rule deny this code's
+                 line on the same date (the keys of 2, and the codes listed before it in
+                 3), as a frozenset, or None
     9 procedure  does a line of this code start a global period (bits & BIT_PROCEDURE)
-   10 counts     the counting groups a counted line of this code joins (member-wide)
-   11 counts by provider   the same, for limits by provider
+   10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
+   11 counts     the counting groups a counted line of this code joins (member-wide)
+   12 counts by provider   the same, for limits by provider
 
 A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
 provider): the generated code keeps, per group, the positions of the lines counted so far, in
@@ -93,7 +96,8 @@ _POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")
 Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
-             tuple[Row, ...], "frozenset[str] | None", bool, tuple[int, ...], tuple[int, ...]]
+             tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
+             tuple[int, ...]]
 
 
 def shown_source(source: str) -> str:
@@ -185,18 +189,20 @@ def _window(window: m.Window) -> tuple[int, int]:
 
 
 # A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
-# addon, counts, counts by provider], lists and dicts that ``_freeze`` turns into a ``Plan``.
+# addon, counts, counts by provider, exclusive partners], lists, dicts and sets that
+# ``_freeze`` turns into a ``Plan``.
 (_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON, _COUNTS,
- _COUNTS_BY_PROVIDER) = range(10)
+ _COUNTS_BY_PROVIDER, _BEATEN_BY) = range(11)
 
 
 def _new_plan() -> list[Any]:
-    return [0, [], {}, [], {}, [], [], [], [], []]
+    return [0, [], {}, [], {}, [], [], [], [], [], set()]
 
 
 def _freeze(plan: list[Any]) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
+    partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
     return (
         plan[_BITS],
         tuple(plan[_LINE]),
@@ -206,8 +212,9 @@ def _freeze(plan: list[Any]) -> Plan:
         tuple(plan[_MUE_DAY]),
         tuple(plan[_HISTORY]),
         tuple(plan[_ADDON]),
-        frozenset(forbid) if forbid else None,
+        partners,
         bool(plan[_BITS] & BIT_PROCEDURE),
+        min([row[3] for row in plan[_MUE_DAY]], default=0),
         tuple(plan[_COUNTS]),
         tuple(plan[_COUNTS_BY_PROVIDER]),
     )
@@ -391,6 +398,7 @@ class _TableBuilder:
             target = self.plan(code)
             target[_BITS] |= BIT_SAME
             target[_EXCLUSIVE].append(row)
+            target[_BEATEN_BY].update(rule.codes[:rule.codes.index(code)])
         self.plan(rule.codes[0])
 
     def global_(self, r: int, lo: int, hi: int, rule: m.Global) -> None:
@@ -729,49 +737,34 @@ class _Generator:
         """Stages 2 to 4, date by date, for a member with lines they judge."""
         f = self.f
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
-        stage3 = BIT_HISTORY | BIT_COUNTED
         self.block(f"""
             if member_bits & {later}:
                 procedures = None
                 made = {{}}
                 end = len(X)
-                if member_bits & {BIT_HISTORY}:
-                    # the lines stage 3 looks at: those it may judge, and those it counts
-                    H = list(compress(range(end), map(and_, map(plan_bits, PL),
-                                                      repeat({stage3}))))
-                    h = 0
-                    count = defaultdict(list)  # counting group -> positions of counted lines
-                    ordinal = O.__getitem__
-                    @units units_of = list(map(line_units, L)).__getitem__
-                # the dates with a line to judge; lines of other dates are only counted
-                J = list(compress(range(end), map(and_, B, repeat({later}))))
-                next_judged = 0
-                while next_judged < len(J):
-                    d = O[J[next_judged]]
-                    p = bisect_left(O, d)
-                    q = bisect_right(O, d, p)
-                    next_judged = bisect_left(J, q, next_judged)
+                @codes C = list(map(line_code, L))
+                @history if member_bits & {BIT_HISTORY}:
+                @history     stage3 = {BIT_HISTORY | BIT_COUNTED}  # lines stage 3 judges or counts
+                @history     count = defaultdict(list)  # counting group -> counted positions
+                @history     ordinal = O.__getitem__
+                @units     units_of = list(map(line_units, L)).__getitem__
+                @history else:
+                @history     stage3 = 0
+                # the member's dates: lines p to q (excluded) have date d
+                cuts = list(compress(range(1, end), map(ne, O[1:], O)))
+                for p, q in zip([0, *cuts], [*cuts, end]):
+                    d = O[p]
                     run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
-        """, units=f.units)
+        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"),
+            history=f.has("limit", "prerequisite"))
         self.w.indent(2)
-        if f.has("limit", "prerequisite"):
-            self.block(f"""
-                if member_bits & {BIT_HISTORY}:
-                    skipped = bisect_left(H, p, h)
-                    for k in H[h:skipped]:
-                        if not DN[k] and PL[k][0] & {BIT_COUNTED}:
-            """)
-            self.w.indent(3)
-            self.count_line()
-            self.w.outdent(3)
-            self.w.writeline("    h = skipped")
         if f.has("forbid", "exclusive", "global", "mue_day"):
             self.w.writeline(f"if run_bits & {BIT_SAME}:")
             self.w.indent()
             self.same_day()
             self.w.outdent()
         if f.has("limit", "prerequisite"):
-            self.w.writeline(f"if member_bits & {BIT_HISTORY}:")
+            self.w.writeline("if run_bits & stage3:")
             self.w.indent()
             self.history()
             self.w.outdent()
@@ -787,57 +780,55 @@ class _Generator:
         after it: ``count[group]`` (``count[group, provider]`` for a limit by provider) lists
         the counted lines' positions, in the member's order."""
         self.block("""
-            for g in PL[k][10]:
+            for g in PL[k][11]:
                 count[g].append(k)
         """)
         if self.f.by_provider:
             self.block("""
-                if PL[k][11]:
+                if PL[k][12]:
                     provider = L[k].provider_id
-                    for g in PL[k][11]:
+                    for g in PL[k][12]:
                         count[g, provider].append(k)
             """)
 
     def same_day(self) -> None:
-        """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials."""
+        """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials.
+
+        The codes of the date's lines (``C[p:q]``) rule out most lines at C speed: a forbid or
+        an exclusive set needs one of the line's partners there, and a mue per day more units
+        than its least maximum. Only then are the lines grouped exactly (surviving lines, by
+        provider and code, ``same_day_groups``), once per date.
+        """
         f = self.f
         self.block(f"""
             lone = q == p + 1
-            if lone:
-                line = L[p]
-                groups = {{line.provider_id: {{line.code: [p]}}}}
-            else:
-                groups = {{}}
-                for j in range(p, q):
-                    if not DN[j]:
-                        line = L[j]
-                        group = groups.get(line.provider_id)
-                        if group is None:
-                            groups[line.provider_id] = {{line.code: [j]}}
-                        else:
-                            same = group.get(line.code)
-                            if same is None:
-                                group[line.code] = [j]
-                            else:
-                                same.append(j)
+            @codes run_codes = C[p:q]
+            groups = None
             verdicts = None
             for k in range(p, q):
                 if not B[k] & {BIT_SAME} or DN[k]:
                     continue
                 plan = PL[k]
-                line = L[k]
-                code = line.code
-                mods = line.modifiers
-                group = groups[line.provider_id]
                 found = None
-        """)
+        """, codes=f.has("forbid", "exclusive", "mue_day"))
         self.w.indent()
+        if f.has("forbid", "exclusive"):
+            self.block("""
+                partners = plan[8]
+                if partners is not None and not lone and not partners.isdisjoint(run_codes):
+                    if groups is None:
+                        groups = same_day_groups(L, DN, p, q)
+                    line = L[k]
+                    code = line.code
+                    mods = line.modifiers
+                    group = groups[line.provider_id]
+            """)
+            self.w.indent()
         if f.has("forbid"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.forbid_bypass else ""
             self.block(f"""
-                triggers = plan[8]
-                if not lone and triggers is not None and not triggers.isdisjoint(group):
-                    rows_by_trigger = plan[2]
+                rows_by_trigger = plan[2]
+                if rows_by_trigger is not None:
                     hits = None
                     for trigger, lines_of in group.items():
                         rows = rows_by_trigger.get(trigger)
@@ -860,28 +851,31 @@ class _Generator:
             """)
         if f.has("exclusive"):
             self.block(f"""
-                if plan[3] and not lone:
-                    for r, lo, hi, codes in plan[3]:
-                        @predicate exclusive: if {self.test(self.dated("exclusive"))}:
-                            for winner in codes:
-                                if winner in group:
-                                    break
-                            if winner != code:
-                                if found is None:
-                                    found = []
-                                found.append((r, group[winner]))
+                for r, lo, hi, codes in plan[3]:
+                    @predicate exclusive: if {self.test(self.dated("exclusive"))}:
+                        for winner in codes:
+                            if winner in group:
+                                break
+                        if winner != code:
+                            if found is None:
+                                found = []
+                            found.append((r, group[winner]))
             """)
+        if f.has("forbid", "exclusive"):
+            self.w.outdent()
         if f.has("global"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.global_bypass else ""
             period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
             starts = self.test(self.dated("global"), bypass, period)
             self.block(f"""
                 rows_by_procedure = plan[4]
-                if rows_by_procedure is not None:
+                if rows_by_procedure is not None and member_bits & {BIT_PROCEDURE}:
                     if procedures is None:
                         procedures = procedure_lines(L, PL, O)
+                    line = L[k]
                     near = procedures.get(line.provider_id)
                     if near is not None:
+                        mods = line.modifiers
                         ords, positions = near
                         hits = None
                         for j in positions[bisect_left(ords, d - {f.longest_global}):
@@ -907,8 +901,10 @@ class _Generator:
         if f.has("mue_day"):
             over = self.test("total > maximum", self.dated("mue_day"))
             self.block(f"""
-                if plan[5]:
-                    same = group[code]
+                if plan[5] and (L[k].units > plan[10] or not lone and run_codes.count(C[k]) > 1):
+                    if groups is None:
+                        groups = same_day_groups(L, DN, p, q)
+                    same = groups[L[k].provider_id][C[k]]
                     total = 0
                     for j in same:
                         total += L[j].units
@@ -944,9 +940,8 @@ class _Generator:
         """Stage 3: limits and prerequisites, line by line, against the counted lines."""
         f = self.f
         self.block(f"""
-            until_run = bisect_left(H, q, h)
-            for k in H[h:until_run]:
-                if DN[k]:
+            for k in range(p, q):
+                if DN[k] or not B[k] & stage3:
                     continue
                 if B[k] & {BIT_HISTORY}:
                     plan = PL[k]
@@ -1069,10 +1064,9 @@ class _Generator:
         self.block(f"""
                 if PL[k][0] & {BIT_COUNTED}:
         """)
-        self.w.indent(2)
+        self.w.indent()
         self.count_line()
-        self.w.outdent(3)
-        self.w.writeline("h = until_run")
+        self.w.outdent(2)
 
     def addons(self) -> None:
         """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""

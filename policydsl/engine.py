@@ -24,7 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from operator import and_, attrgetter, eq, itemgetter, or_, truth
+from operator import and_, attrgetter, eq, itemgetter, ne, or_, truth
 from typing import Any
 
 import attrs
@@ -152,6 +152,26 @@ def procedure_lines(lines: list[ClaimLine], plans: list[codegen.Plan], ordinals:
     return out
 
 
+def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int, stop: int
+                    ) -> dict[str, dict[str, list[int]]]:
+    """The lines at ``start:stop`` (one date) that are not denied, by provider and code: their
+    positions, in the member's order."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for position in range(start, stop):
+        if not denied[position]:
+            line = lines[position]
+            group = out.get(line.provider_id)
+            if group is None:
+                out[line.provider_id] = {line.code: [position]}
+            else:
+                same = group.get(line.code)
+                if same is None:
+                    group[line.code] = [position]
+                else:
+                    same.append(position)
+    return out
+
+
 def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
                 counts_itself: bool) -> bool:
     """Is a primary among the allowed lines of one provider (``alive``: code -> how many)?
@@ -168,7 +188,7 @@ def uncount(count: dict[object, list[int]], plan: codegen.Plan, provider: str,
             position: int) -> None:
     """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
     counting groups of its plan."""
-    for key in (*plan[10], *[(group, provider) for group in plan[11]]):
+    for key in (*plan[11], *[(group, provider) for group in plan[12]]):
         counted = count.get(key)
         if counted is not None and position in counted:
             counted.remove(position)
@@ -200,7 +220,8 @@ class Program:
             "set_findings": _set_findings, "finding": _finding_maker(ruleset.rules),
             # helpers of the stages
             "months_first": months_first, "year_first": year_first,
-            "procedure_lines": procedure_lines, "has_primary": has_primary, "uncount": uncount,
+            "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
+            "has_primary": has_primary, "uncount": uncount,
             "order_key": order_key,
             # getters and C-level tools for whole columns of lines
             "line_code": _get["code"], "line_date": _get["date"],
@@ -209,7 +230,8 @@ class Program:
             "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
             "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
             "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
-            "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq,
+            "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq, "ne": ne,
+            "zip": zip,
             "truth": truth,
         }
         exec(code, namespace)  # our own source: it holds no text from the policy
