@@ -640,39 +640,31 @@ class _Generator:
                 out = allow_all(lines)
                 n = len(lines)
                 plans = list(map(PLAN_get, map(line_code, lines)))
-                members = {}
-                members_get = members.get
-                for i in compress(range(n), plans):
-                    member = lines[i].member_id
-                    positions = members_get(member)
-                    if positions is None:
-                        members[member] = [i]
-                    else:
-                        positions.append(i)
+                # the lines some rule mentions, by member (C-level: no Python step per line)
+                members = defaultdict(list)
+                deque(map(list_append, map(members.__getitem__, map(line_member, compress(
+                    lines, plans))), compress(range(n), plans)), 0)
                 if not members:
                     return out
                 everything = lines
-                earlier = {}
                 if history:
                     # history lines (numbered from n on) go first: on a tie of date, claim and
                     # line number, a paid line comes before a judged one
                     everything = [*lines, *history]
                     paid = list(map(PAID_get, map(line_code, history)))
                     plans += paid
+                    earlier = defaultdict(list)
                     if len(members) == 1:  # one member's claim: the real-time path
                         (member,) = members
                         earlier[member] = list(compress(range(n, n + len(paid)), map(
                             and_, map(truth, paid),
                             map(eq, map(line_member, history), repeat(member)))))
                     else:
-                        for j in compress(range(len(paid)), paid):
-                            member = history[j].member_id
-                            if member in members:
-                                positions = earlier.get(member)
-                                if positions is None:
-                                    earlier[member] = [n + j]
-                                else:
-                                    positions.append(n + j)
+                        owners = list(map(line_member, history))
+                        kept = list(compress(range(len(paid)), map(
+                            and_, map(truth, paid), map(members.__contains__, owners))))
+                        deque(map(list_append, map(earlier.__getitem__, map(
+                            owners.__getitem__, kept)), map(add, kept, repeat(n))), 0)
                     for member, positions in earlier.items():
                         members[member] = positions + members[member]
                 firsts = {}
@@ -692,13 +684,14 @@ class _Generator:
                 L = list(map(everything.__getitem__, X))
                 if len(X) > 1:
                     keys = list(map(order_of, L))
-                    order = sorted(range(len(X)), key=keys.__getitem__)
-                    if len(set(keys)) < len(X):
-                        # lines tie on date, claim and line number: order by the whole key
-                        order.sort(key=lambda i: order_key(L[i], X[i] < n))
-                    pick = itemgetter(*order)
-                    X = list(pick(X))
-                    L = list(pick(L))
+                    if any(map(ge, keys, keys[1:])):  # not in strict order already
+                        order = sorted(range(len(X)), key=keys.__getitem__)
+                        if len(set(keys)) < len(X):
+                            # lines tie on date, claim and line number: order by the whole key
+                            order.sort(key=lambda i: order_key(L[i], X[i] < n))
+                        pick = itemgetter(*order)
+                        X = list(pick(X))
+                        L = list(pick(L))
                 PL = list(map(plans.__getitem__, X))
                 O = list(map(toordinal, map(line_date, L)))
                 B = list(map(plan_bits, PL))  # history lines have paid plans: no stage bits

@@ -24,7 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, repeat
-from operator import and_, attrgetter, eq, itemgetter, ne, or_, truth
+from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, or_, truth
 from typing import Any
 
 import attrs
@@ -39,7 +39,8 @@ from .claims import ClaimLine, Decision, Finding, LineRef, order_key
 PAUSE_GC_FROM = 20_000
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum", "tuple")}
+    "any", "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum",
+    "tuple")}
 
 
 # --- building claims objects fast ---------------------------------------------------------
@@ -226,12 +227,12 @@ class Program:
             # getters and C-level tools for whole columns of lines
             "line_code": _get["code"], "line_date": _get["date"],
             "line_member": _get["member_id"], "line_units": attrgetter("units"),
-            "defaultdict": defaultdict,
+            "defaultdict": defaultdict, "deque": deque, "list_append": list.append,
             "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
             "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
             "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
-            "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq, "ne": ne,
-            "zip": zip,
+            "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,
+            "ge": ge, "ne": ne, "zip": zip,
             "truth": truth,
         }
         exec(code, namespace)  # our own source: it holds no text from the policy
