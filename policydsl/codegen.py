@@ -572,11 +572,12 @@ class _Generator:
         return Generated(w.getvalue(), dict(self.predicate_lines), dict(f.kinds))
 
     def line_rules(self) -> None:
-        """Stage 1, inline in the member's first pass: each line by itself."""
+        """Stage 1, inline in the member's first pass: each line by itself. The kinds are
+        tested most numerous first."""
         f = self.f
         self.block("""
             hits = None
-            for r, lo, hi, kind, a, b in plan[1]:
+            for r, lo, hi, kind, a, b in PL[k][1]:
         """)
         self.w.indent()
         if f.checks_dates(*LINE_KINDS):
@@ -584,8 +585,7 @@ class _Generator:
                 if not lo <= d <= hi:
                     continue
             """)
-        branch = "if"
-        for kind, number, body in [
+        kinds = [
             ("deleted", LINE_DELETED, """
                 if d < a:
                     continue
@@ -611,7 +611,10 @@ class _Generator:
                 if line.units <= a:
                     continue
             """),
-        ]:
+        ]
+        kinds.sort(key=lambda kind: -len(f.kinds.get(kind[0], ())))
+        branch = "if"
+        for kind, number, body in kinds:
             if f.has(kind):
                 self.block(f"@predicate {kind}: {branch} kind == {number}:")
                 self.w.indent()
@@ -630,23 +633,25 @@ class _Generator:
                 FS[k] = [FIRED[r] for r in hits]
                 for r in hits:
                     if DENY[r]:
-                        denied = True
+                        DN[k] = True
         """)
 
     def adjudicate(self) -> None:
         self.block("""
             def adjudicate(lines, history):
                 \"""One decision per claim line, in input order (see Program.adjudicate).\"""
-                out = allow_all(lines)
+                batch = columns(lines)
+                out = allow_all(batch)
                 n = len(lines)
-                plans = list(map(PLAN_get, map(line_code, lines)))
+                plans = list(map(PLAN_get, batch.codes))
                 # the lines some rule mentions, by member (C-level: no Python step per line)
                 members = defaultdict(list)
-                deque(map(list_append, map(members.__getitem__, map(line_member, compress(
-                    lines, plans))), compress(range(n), plans)), 0)
+                deque(map(list_append, map(members.__getitem__, compress(batch.members, plans)),
+                          compress(range(n), plans)), 0)
                 if not members:
                     return out
                 everything = lines
+                ordered = not history and in_order(batch)  # then no member needs sorting
                 if history:
                     # history lines (numbered from n on) go first: on a tie of date, claim and
                     # line number, a paid line comes before a judged one
@@ -669,7 +674,7 @@ class _Generator:
                         members[member] = positions + members[member]
                 firsts = {}
                 for positions in members.values():
-                    judge_member(positions, everything, plans, n, out, firsts)
+                    judge_member(positions, everything, plans, n, out, firsts, ordered)
                 return out
         """)
         self.w.writeline()
@@ -678,11 +683,11 @@ class _Generator:
     def judge_member(self) -> None:
         f = self.f
         self.block("""
-            def judge_member(X, everything, plans, n, out, firsts):
+            def judge_member(X, everything, plans, n, out, firsts, ordered):
                 \"""Judge one member's lines: ``X`` holds their numbers (claim lines from 0,
-                history from ``n``), history first.\"""
+                history from ``n``), history first; ``ordered``: they are in order already.\"""
                 L = list(map(everything.__getitem__, X))
-                if len(X) > 1:
+                if len(X) > 1 and not ordered:
                     keys = list(map(order_of, L))
                     if any(map(ge, keys, keys[1:])):  # not in strict order already
                         order = sorted(range(len(X)), key=keys.__getitem__)
@@ -704,17 +709,11 @@ class _Generator:
             self.block(f"""
                 if member_bits & {BIT_LINE}:
                     for k in compress(range(len(B)), map(and_, B, repeat({BIT_LINE}))):
-                        plan = PL[k]
                         line = L[k]
                         d = O[k]
-                        denied = False
             """)
             self.w.indent(2)
             self.line_rules()
-            self.block("""
-                if denied:
-                    DN[k] = True
-            """)
             self.w.outdent(2)
         if f.has("forbid", "exclusive", "global", "mue_day", "limit", "prerequisite", "addon"):
             self.later_stages()

@@ -23,9 +23,9 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
-from itertools import compress, repeat
+from itertools import compress, pairwise, repeat, starmap
 from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, or_, truth
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -68,16 +68,38 @@ _set_ref_claim, _set_ref_line = _slot_setters(LineRef, ("claim_id", "line"))
 _get = {name: attrgetter(name) for name in ("claim_id", "line", "member_id", "date", "code")}
 
 
-def allow_all(lines: Sequence[ClaimLine]) -> list[Decision]:
+class Columns(NamedTuple):
+    """A batch's lines as columns (one list per field), read once for every use."""
+
+    claim_ids: list[str]
+    numbers: list[int]
+    members: list[str]
+    dates: list[dt.date]
+    codes: list[str]
+
+
+def columns(lines: Sequence[ClaimLine]) -> Columns:
+    """The columns of ``lines`` (C-level passes over the lines)."""
+    return Columns(*[list(map(_get[name], lines))
+                     for name in ("claim_id", "line", "member_id", "date", "code")])
+
+
+def in_order(batch: Columns) -> bool:
+    """Are the lines strictly in the engine's order (date, claim id, line number) already?
+    Then so are any lines picked from them in input order (a member's), and no two tie."""
+    keys = zip(batch.dates, batch.claim_ids, batch.numbers, strict=True)
+    return not any(starmap(ge, pairwise(keys)))
+
+
+def allow_all(batch: Columns) -> list[Decision]:
     """An ``allow`` decision without findings for every line, built column by column."""
-    count = len(lines)
+    count = len(batch.codes)
     out: list[Decision] = list(map(_new, repeat(Decision, count)))
-    for setter, name in ((_set_claim, "claim_id"), (_set_line, "line"),
-                         (_set_member, "member_id"), (_set_code, "code")):
-        deque(map(setter, out, map(_get[name], lines)), 0)
-    dates = list(map(_get["date"], lines))
-    iso = {day: day.isoformat() for day in set(dates)}
-    deque(map(_set_date, out, map(iso.__getitem__, dates)), 0)
+    for setter, column in ((_set_claim, batch.claim_ids), (_set_line, batch.numbers),
+                           (_set_member, batch.members), (_set_code, batch.codes)):
+        deque(map(setter, out, column), 0)
+    iso = {day: day.isoformat() for day in set(batch.dates)}
+    deque(map(_set_date, out, map(iso.__getitem__, batch.dates)), 0)
     deque(map(_set_decision, out, repeat("allow", count)), 0)
     deque(map(_set_findings, out, repeat((), count)), 0)
     return out
@@ -217,7 +239,8 @@ class Program:
             "PLAN_get": tables.plans.get, "PAID_get": tables.paid.get,
             "DENY": tables.deny, "FIRED": tables.fired,
             # decisions and findings
-            "allow_all": allow_all, "set_decision": _set_decision,
+            "columns": columns, "in_order": in_order, "allow_all": allow_all,
+            "set_decision": _set_decision,
             "set_findings": _set_findings, "finding": _finding_maker(ruleset.rules),
             # helpers of the stages
             "months_first": months_first, "year_first": year_first,
