@@ -726,8 +726,17 @@ class _Generator:
         self.w.outdent()
 
     def later_stages(self) -> None:
-        """Stages 2 to 4, date by date, for a member with lines they judge."""
+        """Stages 2 to 4, date by date, for a member with lines they judge.
+
+        Stages 2 and 3 share one walk over the date's lines: a line gets its same-day
+        verdict, then (if it still stands) its history rules, then it is counted. Same-day
+        rules look at the date's lines as they left stage 1 (``run_dn``, taken before the
+        walk), so a line denied earlier in the walk still counts as present for them, as if
+        they were all judged at once; history rules see every denial of the lines before.
+        """
         f = self.f
+        same = f.has("forbid", "exclusive", "global", "mue_day")
+        history = f.has("limit", "prerequisite")
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
         self.block(f"""
             if member_bits & {later}:
@@ -742,24 +751,37 @@ class _Generator:
                 @units     units_of = list(map(line_units, L)).__getitem__
                 @history else:
                 @history     stage3 = 0
+                walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
                 # the member's dates: lines p to q (excluded) have date d
                 cuts = list(compress(range(1, end), map(ne, O[1:], O)))
                 for p, q in zip([0, *cuts], [*cuts, end]):
                     d = O[p]
                     run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
-        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"),
-            history=f.has("limit", "prerequisite"))
-        self.w.indent(2)
-        if f.has("forbid", "exclusive", "global", "mue_day"):
-            self.w.writeline(f"if run_bits & {BIT_SAME}:")
+                    if run_bits & walked:
+                        @same lone = q == p + 1
+                        @same if not lone:
+                        @same     # what same-day rules see: the date's lines after stage 1
+                        @codes     run_codes = C[p:q]
+                        @same     run_dn = DN[p:q]
+                        @same groups = None
+                        for k in range(p, q):
+                            if DN[k] or not B[k] & walked:
+                                continue
+                            plan = PL[k]
+        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
+            same=same)
+        self.w.indent(4)
+        if same:
+            self.w.writeline(f"if B[k] & {BIT_SAME}:")
             self.w.indent()
             self.same_day()
             self.w.outdent()
-        if f.has("limit", "prerequisite"):
-            self.w.writeline("if run_bits & stage3:")
+        if history:
+            self.w.writeline("if B[k] & stage3:")
             self.w.indent()
             self.history()
             self.w.outdent()
+        self.w.outdent(2)
         if f.has("addon"):
             self.w.writeline(f"if run_bits & {BIT_ADDON}:")
             self.w.indent()
@@ -784,32 +806,21 @@ class _Generator:
             """)
 
     def same_day(self) -> None:
-        """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials.
+        """Stage 2 for the line at ``k``: forbid, exclusive, global, mue per day.
 
-        The codes of the date's lines (``C[p:q]``) rule out most lines at C speed: a forbid or
-        an exclusive set needs one of the line's partners there, and a mue per day more units
-        than its least maximum. Only then are the lines grouped exactly (surviving lines, by
-        provider and code, ``same_day_groups``), once per date.
+        The codes of the date's lines (``run_codes``) rule out most lines at C speed: a
+        forbid or an exclusive set needs one of the line's partners there, and a mue per day
+        more units than its least maximum. Only then are the date's lines grouped exactly
+        (by provider and code, ``same_day_groups``), once per date.
         """
         f = self.f
-        self.block(f"""
-            lone = q == p + 1
-            @codes run_codes = C[p:q]
-            groups = None
-            verdicts = None
-            for k in range(p, q):
-                if not B[k] & {BIT_SAME} or DN[k]:
-                    continue
-                plan = PL[k]
-                found = None
-        """, codes=f.has("forbid", "exclusive", "mue_day"))
-        self.w.indent()
+        self.w.writeline("found = None")
         if f.has("forbid", "exclusive"):
             self.block("""
                 partners = plan[8]
                 if partners is not None and not lone and not partners.isdisjoint(run_codes):
                     if groups is None:
-                        groups = same_day_groups(L, DN, p, q)
+                        groups = same_day_groups(L, run_dn, p)
                     line = L[k]
                     code = line.code
                     mods = line.modifiers
@@ -873,7 +884,8 @@ class _Generator:
                         for j in positions[bisect_left(ords, d - {f.longest_global}):
                                            bisect_left(ords, d + 2)]:
                             rows = rows_by_procedure.get(L[j].code)
-                            if rows is None or j == k or DN[j]:
+                            if rows is None or j == k or (
+                                    run_dn[j - p] if p <= j < q else DN[j]):
                                 continue
                             offset = d - O[j]
                             for r, lo, hi, days, bypass in rows:
@@ -895,7 +907,7 @@ class _Generator:
             self.block(f"""
                 if plan[5] and (L[k].units > plan[10] or not lone and run_codes.count(C[k]) > 1):
                     if groups is None:
-                        groups = same_day_groups(L, DN, p, q)
+                        groups = same_day_groups(L, DN[p:q] if lone else run_dn, p)
                     same = groups[L[k].provider_id][C[k]]
                     total = 0
                     for j in same:
@@ -908,41 +920,31 @@ class _Generator:
             """)
         self.block("""
             if found is not None:
-                if verdicts is None:
-                    verdicts = [(k, found)]
-                else:
-                    verdicts.append((k, found))
-        """)
-        self.w.outdent()
-        self.block("""
-            if verdicts is not None:
-                for k, found in verdicts:
-                    if len(found) > 1:
-                        found.sort(key=by_rule)
-                    fs = FS.get(k)
-                    if fs is None:
-                        fs = FS[k] = []
-                    for r, js in found:
-                        fs.append(finding(r, js, L, made))
-                        if DENY[r]:
-                            DN[k] = True
+                if len(found) > 1:
+                    found.sort(key=by_rule)
+                fs = FS.get(k)
+                if fs is None:
+                    fs = FS[k] = []
+                for r, js in found:
+                    fs.append(finding(r, js, L, made))
+                    if DENY[r]:
+                        DN[k] = True
+                if DN[k]:
+                    continue
         """)
 
     def history(self) -> None:
-        """Stage 3: limits and prerequisites, line by line, against the counted lines."""
+        """Stage 3 for the line at ``k``: limits and prerequisites against the counted
+        lines; then the line is counted."""
         f = self.f
         self.block(f"""
-            for k in range(p, q):
-                if DN[k] or not B[k] & stage3:
-                    continue
-                if B[k] & {BIT_HISTORY}:
-                    plan = PL[k]
-                    line = L[k]
-                    mods = line.modifiers
-                    found = None
-                    for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
+            if B[k] & {BIT_HISTORY}:
+                line = L[k]
+                mods = line.modifiers
+                found = None
+                for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
         """)
-        self.w.indent(3)
+        self.w.indent(2)
         if f.checks_dates("limit", "prerequisite"):
             self.block("""
                 if not lo <= d <= hi:
@@ -1054,11 +1056,11 @@ class _Generator:
         """)
         self.w.outdent()
         self.block(f"""
-                if PL[k][0] & {BIT_COUNTED}:
+            if plan[0] & {BIT_COUNTED}:
         """)
         self.w.indent()
         self.count_line()
-        self.w.outdent(2)
+        self.w.outdent()
 
     def addons(self) -> None:
         """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""

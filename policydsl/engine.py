@@ -24,7 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
-from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, or_, truth
+from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, not_, or_, truth
 from typing import Any, NamedTuple
 
 import attrs
@@ -175,23 +175,22 @@ def procedure_lines(lines: list[ClaimLine], plans: list[codegen.Plan], ordinals:
     return out
 
 
-def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int, stop: int
+def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
                     ) -> dict[str, dict[str, list[int]]]:
-    """The lines at ``start:stop`` (one date) that are not denied, by provider and code: their
-    positions, in the member's order."""
+    """The lines at ``start``, ``start + 1``, ... (one date; ``denied`` holds their denials)
+    that are not denied, by provider and code: their positions, in the member's order."""
     out: dict[str, dict[str, list[int]]] = {}
-    for position in range(start, stop):
-        if not denied[position]:
-            line = lines[position]
-            group = out.get(line.provider_id)
-            if group is None:
-                out[line.provider_id] = {line.code: [position]}
+    for position in compress(range(start, start + len(denied)), map(not_, denied)):
+        line = lines[position]
+        group = out.get(line.provider_id)
+        if group is None:
+            out[line.provider_id] = {line.code: [position]}
+        else:
+            same = group.get(line.code)
+            if same is None:
+                group[line.code] = [position]
             else:
-                same = group.get(line.code)
-                if same is None:
-                    group[line.code] = [position]
-                else:
-                    same.append(position)
+                same.append(position)
     return out
 
 
