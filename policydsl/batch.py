@@ -7,10 +7,11 @@ member then splits the text into lines, finds the member of each row of its stri
 without parsing the row (``claims_text``), and maps it to the member of the team that owns it
 (by a hash of the member id); the team pools these owners (``Team.gather``), so each member
 knows the owner of every row. Each parses only its own rows, judges them against its members'
-history and renders the decisions. The workers send the rendered records back (records travel
-through a pipe far faster than objects) and member 0 puts them in input order by the owners.
-Malformed rows are rendered by the member that owns them: their member's, or member 0 when
-there is no member id to go by.
+history and renders the decisions. When the output is a file, the team writes it together
+(``scatter``); else the workers send the rendered records back (records travel through a pipe
+far faster than objects) and member 0 puts them in input order by the owners. Malformed rows
+are rendered by the member that owns them: their member's, or member 0 when there is no member
+id to go by.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import gc
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import attrs
 
@@ -28,6 +29,7 @@ from .claims import ClaimLine, Decision
 from .claims_io import ClaimItem, RowError, csv_items, error_decision, items_of, json_items
 from .claims_text import ClaimsText, Rows, frame
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
+from .scatter import owned_by, write_together
 
 Record = TypeVar("Record", bytes, str)
 Render = Callable[[Iterable[Decision]], Iterator[Record]]
@@ -56,10 +58,21 @@ class Batch(Generic[Record]):
 
 
 @attrs.frozen
+class OutputFile:
+    """A regular file (or a path where none is yet) for the records, after ``header``: a team
+    writes it together."""
+
+    path: str
+    header: bytes
+
+
+@attrs.frozen
 class Outcome(Generic[Record]):
-    """A batch's records in input order, and what went wrong in its files."""
+    """A batch's records in input order (none when the team wrote them to the output file),
+    and what went wrong in its files."""
 
     records: list[Record]
+    written: bool  # the records are in the output file
     history_errors: list[RowError]  # malformed history rows, in file order
     malformed: bool  # some claim rows were malformed (their records are error decisions)
 
@@ -79,27 +92,34 @@ def default_jobs() -> int:
     return available_cpus()
 
 
-def adjudicate_files(batch: Batch[Record], jobs: int) -> Outcome[Record]:
+def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = None
+                     ) -> Outcome[Record]:
     """Judge and render every claim row, by ``jobs`` processes (one when that would not pay:
-    a small file, or a system that cannot fork)."""
+    a small file, or a system that cannot fork). A team writes the records to ``out`` itself;
+    one process leaves that to the caller."""
     jobs = min(jobs, MAX_JOBS)
     if jobs <= 1 or not batch.claims.has_lines(MIN_PARALLEL_LINES) or not can_fork():
-        share = _judge_share(batch, None)
-        return Outcome(share.records, share.history_errors, share.malformed)
-    shares = fork_map(lambda team: _judge_share(batch, team), jobs)
+        share = _judge_share(batch, None, None)
+        return Outcome(share.records, False, share.history_errors, share.malformed)
+    shares = fork_map(lambda team: _judge_share(batch, team, out), jobs)
+    history_errors = sorted((e for share in shares for e in share.history_errors),
+                            key=lambda e: e.row)
+    malformed = any(share.malformed for share in shares)
+    if out is not None:
+        return Outcome([], True, history_errors, malformed)
     order = shares[0].order
     assert order is not None
     records = [iter(share.records) for share in shares]
     merged = list(map(next, map(records.__getitem__, order)))
     if len(merged) != sum(len(share.records) for share in shares):  # pragma: no cover
         raise RuntimeError("the members of the team did not render one record per row")
-    history_errors = sorted((e for share in shares for e in share.history_errors),
-                            key=lambda e: e.row)
-    return Outcome(merged, history_errors, any(share.malformed for share in shares))
+    return Outcome(merged, False, history_errors, malformed)
 
 
-def _judge_share(batch: Batch[Record], team: Team | None) -> _Share[Record]:
-    """The rows of a member of the team (all of them without a team), judged and rendered."""
+def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
+                 ) -> _Share[Record]:
+    """The rows of a member of the team (all of them without a team), judged and rendered;
+    written to ``out`` with the team's when there is one."""
     paused = gc.isenabled()
     gc.disable()  # a batch makes millions of objects and no cycles
     try:
@@ -120,6 +140,9 @@ def _judge_share(batch: Batch[Record], team: Team | None) -> _Share[Record]:
             render, source = batch.render, batch.source
             records = [next(render([error_decision(item, source)]))
                        if isinstance(item, RowError) else next(judged) for item in items]
+        if team is not None and out is not None:
+            write_together(team, out.path, out.header, _encoded(records), order)
+            records = []
         return _Share(records, history_errors, malformed, order if team is not None and
                       team.index == 0 else None)
     finally:
@@ -144,7 +167,7 @@ def _own_items(source: ClaimsText, team: Team | None) -> tuple[list[ClaimItem], 
     count = len(rows.lines)
     start, stop = count * team.index // team.size, count * (team.index + 1) // team.size
     owner = b"".join(team.gather(_owner_of_lines(rows, source.columns, owners, start, stop)))
-    lines = compress(range(count), owner.translate(_selector(team.index)))
+    lines = compress(range(count), owner.translate(owned_by(team.index)))
     if source.fmt == "csv":
         mine = csv_items(rows, source.columns, lines)
     else:
@@ -183,6 +206,8 @@ def _owner_of_lines(rows: Rows, columns: tuple[str, ...], owners: _Owners, start
     return bytes(owner)
 
 
-def _selector(index: int) -> bytes:
-    """A ``bytes.translate`` table: 1 for worker ``index``, 0 for any other byte."""
-    return bytes(1 if by == index else 0 for by in range(256))
+def _encoded(records: list[bytes] | list[str]) -> list[bytes]:
+    """Records as the bytes of the output file (text in UTF-8)."""
+    if records and isinstance(records[0], str):
+        return [record.encode("utf-8") for record in records]
+    return cast(list[bytes], records)

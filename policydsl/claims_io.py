@@ -104,6 +104,27 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
+def _code(text: str) -> str | None:
+    code = text.strip()
+    return code.upper() if code.isascii() and _CODE.fullmatch(code.upper()) else None
+
+
+def _units(text: str) -> int | None:
+    units = text.strip()
+    return _positive_int(units) if units else 1
+
+
+def _modifiers(text: str) -> tuple[str, ...] | None:
+    for m in text.split():
+        if not (m.isascii() and _MODIFIER.fullmatch(m.upper())):
+            return None
+    return tuple(text.upper().split())
+
+
+def _diagnoses(text: str) -> tuple[str, ...]:
+    return tuple(text.upper().replace(".", "").split())
+
+
 _T = TypeVar("_T")
 
 
@@ -116,18 +137,27 @@ def _remember(cache: dict[str, _T], key: str, value: _T) -> None:
 _Parse = Callable[[int, tuple[str, ...], str], ClaimItem]
 
 
-def _parser() -> _Parse:
+@attrs.define
+class _Caches:
+    """Parsed field values by their raw text (they repeat: the usual row costs a few dict
+    lookups). Only values that parse are kept."""
+
+    lines: dict[str, int] = attrs.Factory(dict)
+    dates: dict[str, dt.date] = attrs.Factory(dict)
+    codes: dict[str, str] = attrs.Factory(dict)
+    units: dict[str, int] = attrs.Factory(lambda: {"": 1})
+    mods: dict[str, tuple[str, ...]] = attrs.Factory(lambda: {"": ()})
+    dxs: dict[str, tuple[str, ...]] = attrs.Factory(lambda: {"": ()})
+
+
+def _parser(caches: _Caches | None = None) -> _Parse:
     """``parse(row, raw, problem)``: a row's texts, in ``FIELDS`` order, to an item.
 
-    ``problem`` is one found already ('' if none). Parsed values are cached by their raw text,
-    so the usual row costs a few dict lookups.
+    ``problem`` is one found already ('' if none).
     """
-    lines: dict[str, int] = {}
-    dates: dict[str, dt.date] = {}
-    codes: dict[str, str] = {}
-    units_: dict[str, int] = {"": 1}
-    mods_: dict[str, tuple[str, ...]] = {"": ()}
-    dxs: dict[str, tuple[str, ...]] = {"": ()}
+    caches = caches or _Caches()
+    lines, dates, codes, units_, mods_, dxs = (
+        caches.lines, caches.dates, caches.codes, caches.units, caches.mods, caches.dxs)
     lget, dget, cget, uget, mget, xget = (
         lines.get, dates.get, codes.get, units_.get, mods_.get, dxs.get
     )
@@ -163,6 +193,41 @@ def _parser() -> _Parse:
     return parse
 
 
+def _well_formed(caches: _Caches, columns: list[list[str]]) -> list[ClaimItem] | None:
+    """Rows given as columns of raw texts (in ``FIELDS`` order) as ``ClaimLine``s, a column at
+    a time; None when a value is missing or does not parse (then the rows are read one by one,
+    for their errors)."""
+    cid, line, mid, date, code, prov, mods, units, dx, pos, auth = columns
+    parsed: list[list[Any]] = []
+    cache: dict[str, Any]
+    for column, cache, value_of in (
+        (line, caches.lines, _positive_int), (date, caches.dates, _date),
+        (code, caches.codes, _code), (mods, caches.mods, _modifiers),
+        (units, caches.units, _units), (dx, caches.dxs, _diagnoses),
+    ):
+        try:
+            parsed.append(list(map(cache.__getitem__, column)))
+            continue
+        except KeyError:
+            pass
+        for text in set(column).difference(cache):
+            value = value_of(text)
+            if value is None:
+                return None
+            _remember(cache, text, value)  # type: ignore[misc]
+        try:
+            parsed.append(list(map(cache.__getitem__, column)))
+        except KeyError:  # the cache was emptied meanwhile
+            return None
+    line_no, day, proc, modifiers, count, diagnoses = parsed
+    strip = str.strip
+    cids, mids = list(map(strip, cid)), list(map(strip, mid))
+    if "" in cids or "" in mids:
+        return None
+    return list(map(stored_line, cids, line_no, mids, day, proc, map(strip, prov), modifiers,
+                    count, diagnoses, map(strip, pos), map(strip, auth)))
+
+
 _Values = tuple[int, dt.date, str, int, tuple[str, ...], tuple[str, ...]]
 
 
@@ -173,7 +238,7 @@ def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
     problems = [problem] if problem else []
     line_no = _positive_int(line)
     day = _date(date)
-    proc = code.upper() if code.isascii() and _CODE.fullmatch(code.upper()) else None
+    proc = _code(code)
     for name, text, valid, what in (
         ("claim_id", cid, True, ""),
         ("line", line, line_no is not None, "a positive integer"),
@@ -185,19 +250,18 @@ def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
             problems.append(f"{name} is missing")
         elif not valid:
             problems.append(f"{name} {text!r} is not {what}")
-    count = _positive_int(units) if units else 1
+    count = _units(units)
     if count is None:
         problems.append(f"units {units!r} is not a positive integer")
     for m in mods.split():
-        if not (m.isascii() and _MODIFIER.fullmatch(m.upper())):
+        if _modifiers(m) is None:
             problems.append(f"modifier {m!r} is not exactly 2 letters or digits")
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
+    modifiers = _modifiers(mods)
     assert line_no is not None and day is not None and proc is not None and count is not None
-    return (
-        line_no, day, proc, count, tuple(mods.upper().split()),
-        tuple(dx.upper().replace(".", "").split()),
-    )
+    assert modifiers is not None
+    return line_no, day, proc, count, modifiers, _diagnoses(dx)
 
 
 def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:
@@ -209,7 +273,7 @@ def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:
 _RowReader = Callable[[int, list[str]], "ClaimItem | None"]
 
 
-def _row_reader(columns: list[str] | tuple[str, ...]) -> tuple[
+def _row_reader(columns: list[str] | tuple[str, ...], caches: _Caches | None = None) -> tuple[
         _RowReader, _Parse, Callable[[list[str]], tuple[str, ...]], bool]:
     """For a header's ``columns``: ``item(row, fields)`` for a row of any shape (None for a
     blank one); the ``parse`` behind it; the getter of a full row's fields in ``FIELDS`` order;
@@ -218,7 +282,7 @@ def _row_reader(columns: list[str] | tuple[str, ...]) -> tuple[
     # A missing optional column reads the '' appended to the row at index ``width``.
     index = [columns.index(c) if c in columns else width for c in FIELDS]
     get = operator.itemgetter(*index)
-    parse = _parser()
+    parse = _parser(caches)
 
     def item(row: int, fields: list[str]) -> ClaimItem | None:
         if len(fields) <= 1 and not "".join(fields).strip():
@@ -270,7 +334,8 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
     """The items of the CSV rows starting on ``lines`` (indexes into ``rows.lines``, each the
     start of a row, see ``Rows.is_row``), in that order; by default every row of ``rows``."""
     width = len(columns)
-    item, parse, get, pad = _row_reader(columns)
+    caches = _Caches()
+    item, parse, get, pad = _row_reader(columns, caches)
     text, base = rows.lines, rows.first_row
     out: list[ClaimItem] = []
     append = out.append
@@ -284,15 +349,33 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             if found is not None:
                 append(found)
         return out
-    for index in range(len(text)) if lines is None else lines:
-        fields = text[index].split(",")
-        if len(fields) == width:
-            append(parse(base + index, get(fields), ""))
-        else:
-            found = item(base + index, fields)
-            if found is not None:
-                append(found)
+    # Lines without a quote, all columns there: CHUNK rows at a time, a column at a time, when
+    # every row of the chunk has the header's width; the rows joined by a cell holding a line
+    # end (which no line holds) show that in one split.
+    indexes = range(len(text)) if lines is None else list(lines)
+    order = [columns.index(c) for c in FIELDS]
+    stride = width + 1
+    for start in range(0, len(indexes), _CHUNK):
+        chunk = indexes[start:start + _CHUNK]
+        count = len(chunk)
+        cells = ",\n,".join(map(text.__getitem__, chunk)).split(",")
+        if len(cells) == count * stride - 1 and cells[width::stride].count("\n") == count - 1:
+            well_formed = _well_formed(caches, [cells[at::stride] for at in order])
+            if well_formed is not None:
+                out += well_formed
+                continue
+        for index in chunk:
+            fields = text[index].split(",")
+            if len(fields) == width:
+                append(parse(base + index, get(fields), ""))
+            else:
+                found = item(base + index, fields)
+                if found is not None:
+                    append(found)
     return out
+
+
+_CHUNK = 2048
 
 
 def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str]:

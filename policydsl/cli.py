@@ -9,16 +9,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import stat
 import sys
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeGuard, TypeVar
 
 import attrs
 import click
 
 from . import __version__
 from .api import Policy, load
-from .batch import Batch, adjudicate_files, default_jobs
+from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
 from .claims_text import ClaimsFileError, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
@@ -194,11 +195,26 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
 
 def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
                      header: Record, mode: str) -> int:
-    outcome = adjudicate_files(batch, jobs)
+    encoded = header.encode("utf-8") if isinstance(header, str) else header
+    outcome = adjudicate_files(batch, jobs, OutputFile(out, encoded) if _regular(out) else None)
     for row in outcome.history_errors:
         click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
-    _emit(outcome.records, out, header, mode)
+    if not outcome.written:
+        _emit(outcome.records, out, header, mode)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
+
+
+def _regular(out: str | None) -> TypeGuard[str]:
+    """Whether ``out`` names a regular file, or nothing yet (then one is made): a file the
+    workers can write together, where a pipe or a device is not."""
+    if out is None:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(out).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 @main.command(name="test")

@@ -537,3 +537,18 @@ def test_jsonl_records_are_orjson_of_decision_dict(
                  for c, n, m, d, code, verdict, picks in rows]
     assert list(jsonl_records(decisions)) == [
         orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
+
+
+def test_many_chunks_with_errors_blank_lines_and_new_values(tmp_path: Path) -> None:
+    rows = [f"C{i},{1 + i % 4},M{i % 300},P{i % 9},2024-{1 + i % 12:02d}-{1 + i % 28:02d},"
+            f"{99200 + i % 700},{('', '25', '59 lt')[i % 3]},{1 + i % 2},M54.{i % 97},11,\n"
+            for i in range(9000)]
+    rows[100] = "\n"
+    rows[3000] = "C1,1,M1,,2024-02-30,99213,,,,,\n"
+    rows[5000] = "C1,1, ,,2024-02-03,99213,,,,,\n"
+    rows[7000] = "C1,1,M1,,2024-02-03,99213,,,,,,\n"
+    rows[8999] = "C1,1,M1,,2024-02-03,99213,25 ABC,,,,"  # no line end at the end
+    path = write(tmp_path, HEADER + "".join(rows))
+    items = read_claims(path)
+    assert items == list(iter_claims(path))
+    assert [e.row for e in items if isinstance(e, RowError)] == [3002, 5002, 7002, 9001]

@@ -419,3 +419,21 @@ def test_run_as_a_program_flushes_everything_and_exits_with_its_status(
         assert done.returncode == 1
         assert done.stderr.decode() == in_process.stderr
         assert (out.read_bytes() if out else done.stdout) == in_process.stdout_bytes
+
+
+def test_run_parallel_writes_the_output_file_together(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    out = tmp_path / "out"
+    for fmt in ("jsonl", "csv"):
+        expected = policyc("run", "--policy", str(policy), "--format", fmt, "--jobs", "1",
+                           str(claims)).stdout_bytes
+        for jobs in ("2", "3"):
+            out.write_bytes(b"x" * 100_000)  # longer than the output: it must not show
+            result = policyc("run", "--policy", str(policy), "--format", fmt, "--jobs", jobs,
+                             "--out", str(out), str(claims))
+            assert result.exit_code == 1
+            assert out.read_bytes() == expected
+    only_errors = write(tmp_path / "bad.csv", HEADER + "C1,x,M1,P1,2024-03-01,97810,,,,,\n")
+    policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out), str(only_errors))
+    assert out.read_bytes().count(b'"decision":"error"') == 1
