@@ -7,7 +7,8 @@ JSON Lines are exactly what ``orjson.dumps(decision_dict(decision))`` makes, plu
 put together from pieces: every string is still encoded by ``orjson.dumps``, and the pieces that
 repeat are encoded once (line numbers, dates, codes, related lines, and a finding's rule,
 action, CARC, message and source; a finding the engine reports on several lines is one object,
-rendered once); only the pieces around them are templates.
+rendered once); only the pieces around them are templates. CSV rows reuse the columns of the
+findings the engine shares between lines in the same way.
 """
 
 from __future__ import annotations
@@ -144,24 +145,36 @@ def _csv_field(value: object) -> str:
 
 
 def csv_records(decisions: Iterable[Decision]) -> Iterator[str]:
-    """A CSV row per decision, findings flattened, ``\\n`` line end; no header."""
+    """A CSV row per decision, findings flattened, ``\n`` line end; no header."""
+    # the decision and findings columns of the findings the engine shares between lines, by
+    # the findings' ids (each entry keeps its findings alive, so no other object takes an id)
+    tails: dict[tuple[object, ...], tuple[tuple[Finding, ...], str]] = {}
     for d in decisions:
         cid, line, mid, date, code, findings = (
             d.claim_id, d.line, d.member_id, d.date, d.code, d.findings
         )
         echo = cid + mid + date + code
-        if findings or d.decision != "allow" or type(line) is not int or (
+        if type(line) is not int or (
             '"' in echo or "," in echo or "\n" in echo or "\r" in echo
         ):
-            fields = (
-                cid, line, mid, date, code, d.decision,
-                " ".join(str(f.carc) for f in findings),
-                " ".join(f.rule for f in findings),
-                " | ".join(f.message for f in findings),
-            )
-            yield ",".join(map(_csv_field, fields)) + "\n"
-        else:
+            yield ",".join(map(_csv_field, (cid, line, mid, date, code, *_csv_tail(d)))) + "\n"
+        elif not findings and d.decision == "allow":
             yield f"{cid},{line},{mid},{date},{code},allow,,,\n"
+        else:
+            key = (d.decision, *map(id, findings))
+            known = tails.get(key)
+            if known is None:
+                if len(tails) >= _CACHE_LIMIT:
+                    tails.clear()
+                known = tails[key] = (findings, ",".join(map(_csv_field, _csv_tail(d))))
+            yield f"{cid},{line},{mid},{date},{code},{known[1]}\n"
+
+
+def _csv_tail(d: Decision) -> tuple[str, str, str, str]:
+    """The decision, CARCs, rules and messages columns."""
+    findings = d.findings
+    return (d.decision, " ".join(str(f.carc) for f in findings),
+            " ".join(f.rule for f in findings), " | ".join(f.message for f in findings))
 
 
 def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:

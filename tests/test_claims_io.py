@@ -20,6 +20,7 @@ from policydsl.claims_io import (
     ClaimsFileError,
     RowError,
     csv_items,
+    csv_records,
     decision_dict,
     error_decision,
     iter_claims,
@@ -552,3 +553,26 @@ def test_many_chunks_with_errors_blank_lines_and_new_values(tmp_path: Path) -> N
     items = read_claims(path)
     assert items == list(iter_claims(path))
     assert [e.row for e in items if isinstance(e, RowError)] == [3002, 5002, 7002, 9001]
+
+
+def _csv_reference(d: Decision) -> str:
+    """The CSV row of a decision, field by field (the format's definition)."""
+    fields = (d.claim_id, d.line, d.member_id, d.date, d.code, d.decision,
+              " ".join(str(f.carc) for f in d.findings), " ".join(f.rule for f in d.findings),
+              " | ".join(f.message for f in d.findings))
+    quoted = ['"' + str(f).replace('"', '""') + '"' if any(c in str(f) for c in '",\r\n')
+              else str(f) for f in fields]  # RFC 4180
+    return ",".join(quoted) + "\n"
+
+
+@given(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
+                          st.sampled_from(["allow", "deny", "review", "error"]),
+                          st.lists(st.integers(0, 3), max_size=3)), max_size=6),
+       st.lists(_FINDINGS, min_size=4, max_size=4))
+def test_csv_records_with_shared_findings(
+        rows: list[tuple[str, int | str, str, str, str, str, list[int]]],
+        findings: list[Finding]) -> None:
+    decisions = [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
+                          tuple(findings[i] for i in picks))
+                 for c, n, m, d, code, verdict, picks in rows * 2]
+    assert list(csv_records(decisions)) == [_csv_reference(d) for d in decisions]
