@@ -50,6 +50,10 @@ class Batch(Generic[Record]):
     render: Render[Record]
     source: str  # how error decisions name the claims file ("claims.csv" in "claims.csv:7")
     reference: bool = False  # judge with the reference interpreter
+    # Where to leave the batch's big intermediate objects (lines, rows, decisions, records)
+    # rather than free them on the way out: a process about to end need not free them one by
+    # one. None: free them.
+    keep: list[object] | None = None
 
     def judge(self, lines: list[ClaimLine], paid: list[ClaimLine]) -> list[Decision]:
         if self.reference:
@@ -123,17 +127,20 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
     paused = gc.isenabled()
     gc.disable()  # a batch makes millions of objects and no cycles
     try:
-        items, order = _own_items(batch.claims, team)
+        keep = batch.keep if batch.keep is not None else []
+        items, order = _own_items(batch.claims, team, keep)
         paid: list[ClaimLine] = []
         history_errors: list[RowError] = []
         if batch.history is not None:
-            for item in _own_items(batch.history, team)[0]:
+            for item in _own_items(batch.history, team, keep)[0]:
                 if isinstance(item, ClaimLine):
                     paid.append(item)
                 else:
                     history_errors.append(item)
         lines = [item for item in items if isinstance(item, ClaimLine)]
-        records = list(batch.render(batch.judge(lines, paid)))
+        decisions = batch.judge(lines, paid)
+        keep += (items, paid, lines, decisions)
+        records = list(batch.render(decisions))
         malformed = len(lines) < len(items)
         if malformed:
             judged = iter(records)
@@ -141,7 +148,9 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             records = [next(render([error_decision(item, source)]))
                        if isinstance(item, RowError) else next(judged) for item in items]
         if team is not None and out is not None:
-            write_together(team, out.path, out.header, _encoded(records), order)
+            encoded = _encoded(records)
+            write_together(team, out.path, out.header, encoded, order)
+            keep += (records, encoded)
             records = []
         return _Share(records, history_errors, malformed, order if team is not None and
                       team.index == 0 else None)
@@ -150,9 +159,10 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             gc.enable()
 
 
-def _own_items(source: ClaimsText, team: Team | None) -> tuple[list[ClaimItem], bytes]:
+def _own_items(source: ClaimsText, team: Team | None, keep: list[object]
+               ) -> tuple[list[ClaimItem], bytes]:
     """The rows of ``source`` the team member owns, parsed, in file order; and the owner of
-    every row, in file order."""
+    every row, in file order. The framed rows are left in ``keep``."""
     if team is None:
         items = items_of(source)
         return items, bytes(len(items))
@@ -164,6 +174,7 @@ def _own_items(source: ClaimsText, team: Team | None) -> tuple[list[ClaimItem], 
         mine = [item for item, by in zip(items, owner, strict=True) if by == team.index]
         return mine, owner
     rows = frame(source)
+    keep.append(rows)
     count = len(rows.lines)
     start, stop = count * team.index // team.size, count * (team.index + 1) // team.size
     owner = b"".join(team.gather(_owner_of_lines(rows, source.columns, owners, start, stop)))

@@ -136,8 +136,9 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     # collector would scan them again and again and find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
+    keep: list[object] = []  # what the run leaves unfreed, for a process about to end
     try:
-        status = _run(policy_path, history, claims, out_format, out, engine, jobs)
+        status = _run(policy_path, history, claims, out_format, out, engine, jobs, keep)
     except BaseException:
         if collecting:
             gc.enable()
@@ -170,33 +171,36 @@ def _end_now(status: int) -> None:
 
 
 def _run(policy_path: str, history: str | None, claims: str, out_format: str,
-         out: str | None, engine: str, jobs: int) -> int:
+         out: str | None, engine: str, jobs: int, keep: list[object]) -> int:
     try:
         policy = load(policy_path)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         click.echo(f"policyc: the policy {policy_path} cannot be used", err=True)
         return EXIT_UNUSABLE
+    keep.append(policy)
     reference = engine == "reference"
     try:
         claims_text = read_text(Path(claims))
         history_text = read_text(Path(history)) if history else None
+        keep += (claims_text, history_text)
         if out_format == "csv":
             return _judge_and_write(
-                Batch(policy, claims_text, history_text, csv_records, claims, reference),
-                jobs, history, out, CSV_HEADER, "w")
+                Batch(policy, claims_text, history_text, csv_records, claims, reference, keep),
+                jobs, history, out, CSV_HEADER, "w", keep)
         return _judge_and_write(
-            Batch(policy, claims_text, history_text, jsonl_records, claims, reference),
-            jobs, history, out, b"", "wb")
+            Batch(policy, claims_text, history_text, jsonl_records, claims, reference, keep),
+            jobs, history, out, b"", "wb", keep)
     except ClaimsFileError as exc:
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
 
 
 def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
-                     header: Record, mode: str) -> int:
+                     header: Record, mode: str, keep: list[object]) -> int:
     encoded = header.encode("utf-8") if isinstance(header, str) else header
     outcome = adjudicate_files(batch, jobs, OutputFile(out, encoded) if _regular(out) else None)
+    keep.append(outcome)
     for row in outcome.history_errors:
         click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
     if not outcome.written:
