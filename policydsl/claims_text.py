@@ -81,7 +81,7 @@ class ClaimsText:
 
     name: str  # the file's name without its folder, as messages and sources show it
     fmt: Format
-    text: str
+    text: str = attrs.field(repr=False)
     columns: tuple[str, ...] = ()  # CSV: the header's names, stripped and lower case
     header_lines: int = 0  # physical lines up to the header's end (CSV)
 
@@ -163,7 +163,7 @@ class Rows:
     number is that of its last line. A JSON Lines row is a line. A blank line is no row.
     """
 
-    lines: list[str]  # the physical lines after the header, without their "\n"
+    lines: list[str] = attrs.field(repr=False)  # the lines after the header, without "\n"
     first_row: int  # the row number of lines[0]
     fmt: Format
     records: dict[int, tuple[int, list[str]]] = attrs.field(factory=dict)
