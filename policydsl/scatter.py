@@ -10,6 +10,7 @@ exactly the bytes one process writing the records in order would have written.
 from __future__ import annotations
 
 import mmap
+import os
 from array import array
 from itertools import accumulate, compress
 
@@ -35,11 +36,17 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     size = offsets[-1]
     if not records:
         return
+    places = compress(offsets, order.translate(owned_by(team.index)))
     with open(path, "r+b") as out:
         out.truncate(size)  # every member makes it the same size: the order does not matter
-        # all its pages at once: cheaper than a fault on each
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-        with mmap.mmap(out.fileno(), size, flags=flags) as mapped:
-            for offset, record in zip(compress(offsets, order.translate(owned_by(team.index))),
-                                      records, strict=True):
+        try:
+            # all its pages at once: cheaper than a fault on each
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            mapped = mmap.mmap(out.fileno(), size, flags=flags)
+        except OSError:  # a file system that cannot map files: one write per record
+            for offset, record in zip(places, records, strict=True):
+                os.pwrite(out.fileno(), record, offset)
+            return
+        with mapped:
+            for offset, record in zip(places, records, strict=True):
                 mapped[offset:offset + len(record)] = record

@@ -437,3 +437,18 @@ def test_run_parallel_writes_the_output_file_together(
     only_errors = write(tmp_path / "bad.csv", HEADER + "C1,x,M1,P1,2024-03-01,97810,,,,,\n")
     policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out), str(only_errors))
     assert out.read_bytes().count(b'"decision":"error"') == 1
+
+
+def test_run_parallel_output_file_without_memory_mapping(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot_map(*args: object, **kwargs: object) -> None:
+        raise OSError("no mmap on this file system")
+
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    expected = policyc("run", "--policy", str(policy), "--jobs", "1", str(claims)).stdout_bytes
+    monkeypatch.setattr("policydsl.scatter.mmap.mmap", cannot_map)
+    out = tmp_path / "out.jsonl"
+    assert policyc("run", "--policy", str(policy), "--jobs", "3", "--out", str(out),
+                   str(claims)).exit_code == 1
+    assert out.read_bytes() == expected
