@@ -9,7 +9,8 @@ map one to one onto the CSV and JSON formats of ``policyc run``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -52,6 +53,67 @@ class ClaimLine:
     @property
     def ref(self) -> LineRef:
         return LineRef(self.claim_id, self.line)
+
+
+def _fill(self: Any, claim_id: str, line: int, member_id: str, date: dt.date, code: str,
+          provider_id: str, modifiers: tuple[str, ...], units: int, dx: tuple[str, ...],
+          pos: str, auth: str) -> None:
+    self.claim_id = claim_id
+    self.line = line
+    self.member_id = member_id
+    self.date = date
+    self.code = code
+    self.provider_id = provider_id
+    self.modifiers = modifiers
+    self.units = units
+    self.dx = dx
+    self.pos = pos
+    self.auth = auth
+    self.__class__ = ClaimLine
+
+
+class _Unfrozen(ClaimLine):
+    """A ``ClaimLine`` under construction: with the plain attribute protocol of ``object``, each
+    slot is filled by one specialised store instruction; the finished object then becomes a
+    ``ClaimLine`` by ``__class__`` assignment (allowed: this class adds no slot, so the layouts
+    are the same)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+    __init__ = _fill
+
+
+StoredLine = Callable[[str, int, str, dt.date, str, str, tuple[str, ...], int, tuple[str, ...],
+                       str, str], ClaimLine]
+
+
+def _stored_line_builder() -> StoredLine:
+    """``_Unfrozen`` where the interpreter allows it (CPython does), else slot setters."""
+    fields = tuple(a.name for a in attrs.fields(ClaimLine))
+    sample = ("C", 1, "M", dt.date(2024, 1, 1), "99213", "P", ("25",), 2, ("M545",), "11", "A")
+    try:
+        built: object = _Unfrozen(*sample)
+    except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
+        built = None
+    if type(built) is ClaimLine and built == ClaimLine(*sample):
+        return cast(StoredLine, _Unfrozen)
+    setters = [vars(ClaimLine)[name].__set__ for name in fields]  # pragma: no cover
+
+    def by_setters(*values: object) -> ClaimLine:  # pragma: no cover
+        line = object.__new__(ClaimLine)
+        for setter, value in zip(setters, values, strict=True):
+            setter(line, value)
+        return line
+
+    return by_setters  # pragma: no cover
+
+
+#: ``stored_line(claim_id, line, member_id, date, code, provider_id, modifiers, units, dx, pos,
+#: auth)``: a ``ClaimLine`` from values already in their stored form (stripped, upper case,
+#: tuples), skipping the converters, about three times faster than ``ClaimLine(...)``. For
+#: readers that have checked and converted every value; equal to ``ClaimLine(...)`` of the same.
+stored_line: StoredLine = _stored_line_builder()
 
 
 @attrs.frozen(slots=True)

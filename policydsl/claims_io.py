@@ -1,16 +1,18 @@
 """Claim files in, decision files out: the formats of ``policyc run``.
 
-``iter_claims`` / ``read_claims`` read a CSV or JSON Lines file of claim lines and give one item
+``read_claims`` / ``iter_claims`` read a CSV or JSON Lines file of claim lines and give one item
 per data row, in file order: a ``ClaimLine``, or a ``RowError`` saying which row is malformed and
-why. ``error_decision`` turns a ``RowError`` into the ``error`` decision printed for that row;
-``write_jsonl`` and ``write_csv`` print decisions.
+why. ``csv_items`` and ``json_items`` parse chosen rows of a file framed by ``claims_text`` (what a
+worker of a parallel batch does with its members' rows). ``error_decision`` turns a ``RowError``
+into the ``error`` decision printed for that row. The writers (``jsonl_records``,
+``csv_records``, ``write_jsonl``, ``write_csv``) live in ``render`` and are re-exported here.
 
-This is the engine's hot path, so the common case is kept cheap: field values are parsed once
-per distinct raw text and cached (dates, codes, line numbers, units, modifiers and diagnoses
-repeat), unquoted CSV lines are split with ``str.split`` (``csv.reader`` takes over from the
-first line holding a quote), and a ``ClaimLine`` is built by filling its slots directly: the
-values are already what its converters would make. Allowed decisions without findings are
-printed through a byte template.
+This is the engine's hot path, so the common case is kept cheap: ``read_claims`` reads and
+decodes the file at once; field values are parsed once per distinct raw text and cached (dates,
+codes, line numbers, units, modifiers and diagnoses repeat); lines without a quote are split with
+``str.split``; and a ``ClaimLine`` is built by ``claims.stored_line``: the values are already
+what its converters would make. ``iter_claims`` streams the file line by line instead, and is
+the reference the whole-file reader is tested against.
 """
 
 from __future__ import annotations
@@ -23,19 +25,37 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, AnyStr, BinaryIO, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import attrs
 import orjson
 
-from policydsl.claims import ClaimLine, Decision, Finding
-
-#: Input columns / JSON keys, in ``ClaimLine`` field order.
-FIELDS = (
-    "claim_id", "line", "member_id", "date", "code", "provider_id", "modifiers", "units", "dx",
-    "pos", "auth",
+from policydsl.claims import ClaimLine, Decision, Finding, stored_line
+from policydsl.claims_text import (
+    FIELDS,
+    REQUIRED,
+    ClaimsFileError,
+    ClaimsText,
+    Rows,
+    claims_format,
+    frame,
+    read_header,
+    read_text,
 )
-REQUIRED = ("claim_id", "line", "member_id", "date", "code")
+from policydsl.render import (
+    CSV_HEADER,
+    csv_records,
+    decision_dict,
+    jsonl_records,
+    write_csv,
+    write_jsonl,
+)
+
+__all__ = [
+    "CSV_HEADER", "FIELDS", "REQUIRED", "ClaimItem", "ClaimsFileError", "RowError", "csv_items",
+    "csv_records", "decision_dict", "error_decision", "items_of", "iter_claims", "json_items",
+    "jsonl_records", "read_claims", "write_csv", "write_jsonl",
+]
 
 _CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUAM]|[A-Z][0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -45,15 +65,6 @@ _CACHE_LIMIT = 1 << 16  # a cache that grows past this is emptied
 
 if tuple(a.name for a in attrs.fields(ClaimLine)) != FIELDS:  # pragma: no cover
     raise RuntimeError("claims_io.FIELDS is out of step with ClaimLine's fields")
-# ClaimLine is frozen and its converters would redo work done here: its slots are set directly.
-_new = object.__new__
-_s_cid, _s_line, _s_mid, _s_date, _s_code, _s_prov, _s_mods, _s_units, _s_dx, _s_pos, _s_auth = (
-    vars(ClaimLine)[name].__set__ for name in FIELDS
-)
-
-
-class ClaimsFileError(Exception):
-    """The file as a whole cannot be read: not there, not UTF-8, or no usable header."""
 
 
 @attrs.frozen(slots=True)
@@ -93,6 +104,27 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
+def _code(text: str) -> str | None:
+    code = text.strip()
+    return code.upper() if code.isascii() and _CODE.fullmatch(code.upper()) else None
+
+
+def _units(text: str) -> int | None:
+    units = text.strip()
+    return _positive_int(units) if units else 1
+
+
+def _modifiers(text: str) -> tuple[str, ...] | None:
+    for m in text.split():
+        if not (m.isascii() and _MODIFIER.fullmatch(m.upper())):
+            return None
+    return tuple(text.upper().split())
+
+
+def _diagnoses(text: str) -> tuple[str, ...]:
+    return tuple(text.upper().replace(".", "").split())
+
+
 _T = TypeVar("_T")
 
 
@@ -105,18 +137,27 @@ def _remember(cache: dict[str, _T], key: str, value: _T) -> None:
 _Parse = Callable[[int, tuple[str, ...], str], ClaimItem]
 
 
-def _parser() -> _Parse:
+@attrs.define
+class _Caches:
+    """Parsed field values by their raw text (they repeat: the usual row costs a few dict
+    lookups). Only values that parse are kept."""
+
+    lines: dict[str, int] = attrs.Factory(dict)
+    dates: dict[str, dt.date] = attrs.Factory(dict)
+    codes: dict[str, str] = attrs.Factory(dict)
+    units: dict[str, int] = attrs.Factory(lambda: {"": 1})
+    mods: dict[str, tuple[str, ...]] = attrs.Factory(lambda: {"": ()})
+    dxs: dict[str, tuple[str, ...]] = attrs.Factory(lambda: {"": ()})
+
+
+def _parser(caches: _Caches | None = None) -> _Parse:
     """``parse(row, raw, problem)``: a row's texts, in ``FIELDS`` order, to an item.
 
-    ``problem`` is one found already ('' if none). Parsed values are cached by their raw text,
-    so the usual row costs a few dict lookups.
+    ``problem`` is one found already ('' if none).
     """
-    lines: dict[str, int] = {}
-    dates: dict[str, dt.date] = {}
-    codes: dict[str, str] = {}
-    units_: dict[str, int] = {"": 1}
-    mods_: dict[str, tuple[str, ...]] = {"": ()}
-    dxs: dict[str, tuple[str, ...]] = {"": ()}
+    caches = caches or _Caches()
+    lines, dates, codes, units_, mods_, dxs = (
+        caches.lines, caches.dates, caches.codes, caches.units, caches.mods, caches.dxs)
     lget, dget, cget, uget, mget, xget = (
         lines.get, dates.get, codes.get, units_.get, mods_.get, dxs.get
     )
@@ -145,21 +186,46 @@ def _parser() -> _Parse:
             _remember(units_, units, count)
             _remember(mods_, mods, modifiers)
             _remember(dxs, dx, diagnoses)
-        obj = _new(ClaimLine)
-        _s_cid(obj, cid)
-        _s_line(obj, line_no)
-        _s_mid(obj, mid)
-        _s_date(obj, day)
-        _s_code(obj, proc)
-        _s_prov(obj, prov.strip())
-        _s_mods(obj, modifiers)
-        _s_units(obj, count)
-        _s_dx(obj, diagnoses)
-        _s_pos(obj, pos.strip())
-        _s_auth(obj, auth.strip())
-        return obj
+        return build(cid, line_no, mid, day, proc, prov.strip(), modifiers, count, diagnoses,
+                     pos.strip(), auth.strip())
 
+    build = stored_line
     return parse
+
+
+def _well_formed(caches: _Caches, columns: list[list[str]]) -> list[ClaimItem] | None:
+    """Rows given as columns of raw texts (in ``FIELDS`` order) as ``ClaimLine``s, a column at
+    a time; None when a value is missing or does not parse (then the rows are read one by one,
+    for their errors)."""
+    cid, line, mid, date, code, prov, mods, units, dx, pos, auth = columns
+    parsed: list[list[Any]] = []
+    cache: dict[str, Any]
+    for column, cache, value_of in (
+        (line, caches.lines, _positive_int), (date, caches.dates, _date),
+        (code, caches.codes, _code), (mods, caches.mods, _modifiers),
+        (units, caches.units, _units), (dx, caches.dxs, _diagnoses),
+    ):
+        try:
+            parsed.append(list(map(cache.__getitem__, column)))
+            continue
+        except KeyError:
+            pass
+        for text in set(column).difference(cache):
+            value = value_of(text)
+            if value is None:
+                return None
+            _remember(cache, text, value)  # type: ignore[misc]
+        try:
+            parsed.append(list(map(cache.__getitem__, column)))
+        except KeyError:  # the cache was emptied meanwhile
+            return None
+    line_no, day, proc, modifiers, count, diagnoses = parsed
+    strip = str.strip
+    cids, mids = list(map(strip, cid)), list(map(strip, mid))
+    if "" in cids or "" in mids:
+        return None
+    return list(map(stored_line, cids, line_no, mids, day, proc, map(strip, prov), modifiers,
+                    count, diagnoses, map(strip, pos), map(strip, auth)))
 
 
 _Values = tuple[int, dt.date, str, int, tuple[str, ...], tuple[str, ...]]
@@ -172,7 +238,7 @@ def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
     problems = [problem] if problem else []
     line_no = _positive_int(line)
     day = _date(date)
-    proc = code.upper() if code.isascii() and _CODE.fullmatch(code.upper()) else None
+    proc = _code(code)
     for name, text, valid, what in (
         ("claim_id", cid, True, ""),
         ("line", line, line_no is not None, "a positive integer"),
@@ -184,55 +250,41 @@ def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
             problems.append(f"{name} is missing")
         elif not valid:
             problems.append(f"{name} {text!r} is not {what}")
-    count = _positive_int(units) if units else 1
+    count = _units(units)
     if count is None:
         problems.append(f"units {units!r} is not a positive integer")
     for m in mods.split():
-        if not (m.isascii() and _MODIFIER.fullmatch(m.upper())):
+        if _modifiers(m) is None:
             problems.append(f"modifier {m!r} is not exactly 2 letters or digits")
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
+    modifiers = _modifiers(mods)
     assert line_no is not None and day is not None and proc is not None and count is not None
-    return (
-        line_no, day, proc, count, tuple(mods.upper().split()),
-        tuple(dx.upper().replace(".", "").split()),
-    )
+    assert modifiers is not None
+    return line_no, day, proc, count, modifiers, _diagnoses(dx)
 
 
 def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:
     """Read the header now; the returned iterator reads the data rows."""
-    header_reader = csv.reader(handle)
-    header: list[str] = []
-    while not "".join(header).strip():  # skip blank lines before the header
-        try:
-            header = next(header_reader)
-        except StopIteration:
-            raise ClaimsFileError(f"{name}: empty file, no header") from None
-    columns = [h.strip().lower() for h in header]
-    dupes = sorted({c for c in columns if c and columns.count(c) > 1})
-    if dupes:
-        raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise ClaimsFileError(
-            f"{name}: header lacks column(s) {', '.join(missing)} (found: {', '.join(columns)})"
-        )
-    return _csv_rows(handle, name, header_reader.line_num, columns)
+    columns, lineno = read_header(handle, name)
+    return _csv_rows(handle, name, lineno, columns)
 
 
-def _csv_rows(
-    handle: TextIO, name: str, lineno: int, columns: list[str]
-) -> Iterator[ClaimItem]:
-    """The data rows: ``str.split`` while lines hold no quote, then ``csv.reader``."""
+_RowReader = Callable[[int, list[str]], "ClaimItem | None"]
+
+
+def _row_reader(columns: list[str] | tuple[str, ...], caches: _Caches | None = None) -> tuple[
+        _RowReader, _Parse, Callable[[list[str]], tuple[str, ...]], bool]:
+    """For a header's ``columns``: ``item(row, fields)`` for a row of any shape (None for a
+    blank one); the ``parse`` behind it; the getter of a full row's fields in ``FIELDS`` order;
+    and whether optional columns are missing (then only ``item`` may be used)."""
     width = len(columns)
     # A missing optional column reads the '' appended to the row at index ``width``.
     index = [columns.index(c) if c in columns else width for c in FIELDS]
     get = operator.itemgetter(*index)
-    pad = width in index
-    parse = _parser()
+    parse = _parser(caches)
 
     def item(row: int, fields: list[str]) -> ClaimItem | None:
-        """A row of any shape: None for a blank line."""
         if len(fields) <= 1 and not "".join(fields).strip():
             return None
         if len(fields) > width:
@@ -240,6 +292,15 @@ def _csv_rows(
             return parse(row, get([*fields[:width], ""]), problem)
         return parse(row, get(fields + [""] * (width + 1 - len(fields))), "")
 
+    return item, parse, get, width in index
+
+
+def _csv_rows(
+    handle: TextIO, name: str, lineno: int, columns: list[str]
+) -> Iterator[ClaimItem]:
+    """The data rows: ``str.split`` while lines hold no quote, then ``csv.reader``."""
+    width = len(columns)
+    item, parse, get, pad = _row_reader(columns)
     with handle:
         try:
             for raw in handle:
@@ -266,6 +327,55 @@ def _csv_rows(
             raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
         except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
             raise ClaimsFileError(f"{name}: after line {lineno}: {exc}") from exc
+
+
+def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None
+              ) -> list[ClaimItem]:
+    """The items of the CSV rows starting on ``lines`` (indexes into ``rows.lines``, each the
+    start of a row, see ``Rows.is_row``), in that order; by default every row of ``rows``."""
+    width = len(columns)
+    caches = _Caches()
+    item, parse, get, pad = _row_reader(columns, caches)
+    text, base = rows.lines, rows.first_row
+    out: list[ClaimItem] = []
+    append = out.append
+    if rows.records or pad:
+        for index in range(len(text)) if lines is None else lines:
+            if index in rows.inside:
+                continue
+            row, fields = rows.row_of(index)
+            assert isinstance(fields, list)
+            found = item(row, fields)
+            if found is not None:
+                append(found)
+        return out
+    # Lines without a quote, all columns there: CHUNK rows at a time, a column at a time, when
+    # every row of the chunk has the header's width; the rows joined by a cell holding a line
+    # end (which no line holds) show that in one split.
+    indexes = range(len(text)) if lines is None else list(lines)
+    order = [columns.index(c) for c in FIELDS]
+    stride = width + 1
+    for start in range(0, len(indexes), _CHUNK):
+        chunk = indexes[start:start + _CHUNK]
+        count = len(chunk)
+        cells = ",\n,".join(map(text.__getitem__, chunk)).split(",")
+        if len(cells) == count * stride - 1 and cells[width::stride].count("\n") == count - 1:
+            well_formed = _well_formed(caches, [cells[at::stride] for at in order])
+            if well_formed is not None:
+                out += well_formed
+                continue
+        for index in chunk:
+            fields = text[index].split(",")
+            if len(fields) == width:
+                append(parse(base + index, get(fields), ""))
+            else:
+                found = item(base + index, fields)
+                if found is not None:
+                    append(found)
+    return out
+
+
+_CHUNK = 2048
 
 
 def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str]:
@@ -296,25 +406,37 @@ _BLANKS = ("",) * len(FIELDS)
 _ONLY_STR = frozenset([str])
 
 
+def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
+    """The item of a JSON Lines row that is not blank."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        obj = None
+    if not isinstance(obj, dict):
+        text = raw.strip()
+        text = text if len(text) <= 40 else text[:37] + "..."
+        return RowError(row, f"row {row}: not a JSON object: {text!r}")
+    return parse(row, *_json_texts(obj))
+
+
 def _jsonl_rows(handle: TextIO, name: str) -> Iterator[ClaimItem]:
     parse = _parser()
     with handle:
         try:
             for row, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue  # a blank line
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    obj = None
-                if not isinstance(obj, dict):
-                    text = raw.strip()
-                    text = text if len(text) <= 40 else text[:37] + "..."
-                    yield RowError(row, f"row {row}: not a JSON object: {text!r}")
-                    continue
-                yield parse(row, *_json_texts(obj))
+                if raw.strip():  # else a blank line
+                    yield _json_item(row, raw, parse)
         except UnicodeDecodeError as exc:
             raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+
+
+def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem]:
+    """``csv_items`` for JSON Lines."""
+    parse = _parser()
+    text, base = rows.lines, rows.first_row
+    if lines is None:
+        return [_json_item(base + i, raw, parse) for i, raw in enumerate(text) if raw.strip()]
+    return [_json_item(base + i, text[i], parse) for i in lines]
 
 
 def iter_claims(path: Path, fmt: str | None = None) -> Iterator[ClaimItem]:
@@ -328,40 +450,50 @@ def iter_claims(path: Path, fmt: str | None = None) -> Iterator[ClaimItem]:
     comes from this call; one for bad UTF-8 further on comes while iterating.
     """
     path = Path(path)
-    if fmt is None:
-        fmt = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    if fmt not in ("csv", "jsonl", "ndjson"):
-        raise ValueError(f"unknown claims format {fmt!r} (csv or jsonl)")
+    kind = claims_format(path, fmt)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the reader
     except OSError as exc:
         raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    if fmt != "csv":
-        return _jsonl_rows(handle, path.name)
+    return _stream(handle, path.name, kind)
+
+
+def _stream(handle: TextIO, name: str, kind: str) -> Iterator[ClaimItem]:
+    if kind != "csv":
+        return _jsonl_rows(handle, name)
     try:
-        return _csv_items(handle, path.name)
+        return _csv_items(handle, name)
     except UnicodeDecodeError as exc:
         handle.close()
-        raise ClaimsFileError(f"{path.name}: not UTF-8 text ({exc.reason})") from exc
+        raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         handle.close()
-        raise ClaimsFileError(f"{path.name}: header: {exc}") from exc
+        raise ClaimsFileError(f"{name}: header: {exc}") from exc
     except BaseException:
         handle.close()
         raise
 
 
+def items_of(source: ClaimsText) -> list[ClaimItem]:
+    """Every row of a file read whole, as ``read_claims`` gives them."""
+    if not source.framable:
+        return list(_stream(source.stream(), source.name, source.fmt))
+    rows = frame(source)
+    if source.fmt == "csv":
+        return csv_items(rows, source.columns)
+    return json_items(rows)
+
+
 def read_claims(path: Path, fmt: str | None = None) -> list[ClaimItem]:
-    """All rows of a claims file; see ``iter_claims``.
+    """All rows of a claims file, read whole; the same items as ``iter_claims``.
 
     The cyclic garbage collector is paused meanwhile: a million new objects would set it off
     again and again (it costs more than the reading), and they hold no cycles.
     """
-    items = iter_claims(path, fmt)
     paused = gc.isenabled()
     gc.disable()
     try:
-        return list(items)
+        return items_of(read_text(path, fmt))
     finally:
         if paused:
             gc.enable()
@@ -379,109 +511,3 @@ def error_decision(err: RowError, source_name: str) -> Decision:
         member_id=err.member_id, date=err.date, code=err.code, decision="error",
         findings=(finding,),
     )
-
-
-def decision_dict(decision: Decision) -> dict[str, Any]:
-    """A decision as its JSON object, keys in output order."""
-    return {
-        "claim_id": decision.claim_id,
-        "line": decision.line,
-        "member_id": decision.member_id,
-        "date": decision.date,
-        "code": decision.code,
-        "decision": decision.decision,
-        "findings": [
-            {
-                "rule": f.rule,
-                "action": f.action,
-                "carc": str(f.carc),
-                "message": f.message,
-                "source": f.source,
-                "related": [{"claim_id": r.claim_id, "line": r.line} for r in f.related],
-            }
-            for f in decision.findings
-        ],
-    }
-
-
-_ALLOW = (
-    b'{"claim_id":%b,"line":%b,"member_id":%b,"date":%b,"code":%b,'
-    b'"decision":"allow","findings":[]}\n'
-)
-_BATCH = 4096
-
-
-def jsonl_records(decisions: Iterable[Decision]) -> Iterator[bytes]:
-    """One compact JSON object and newline per decision; the same decisions give the same
-    bytes."""
-    dumps = orjson.dumps
-    newline = orjson.OPT_APPEND_NEWLINE
-    cache: dict[object, bytes] = {}  # JSON of line numbers, dates and codes
-    get = cache.get
-    for d in decisions:
-        if d.findings or d.decision != "allow":
-            yield dumps(decision_dict(d), option=newline)
-        else:
-            line, date, code = d.line, d.date, d.code
-            jline, jdate, jcode = get(line), get(date), get(code)
-            if jline is None or jdate is None or jcode is None:
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                jline = cache[line] = dumps(line)
-                jdate = cache[date] = dumps(date)
-                jcode = cache[code] = dumps(code)
-            yield _ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode)
-
-
-def write_jsonl(decisions: Iterable[Decision], out: BinaryIO) -> None:
-    """``jsonl_records``, written in large chunks."""
-    _write_chunks(jsonl_records(decisions), out, b"")
-
-
-def _write_chunks(records: Iterator[AnyStr], out: IO[AnyStr], empty: AnyStr) -> None:
-    chunk: list[AnyStr] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= _BATCH:
-            out.write(empty.join(chunk))
-            chunk.clear()
-    out.write(empty.join(chunk))
-
-
-CSV_HEADER = "claim_id,line,member_id,date,code,decision,carcs,rules,messages\n"
-_CSV_SPECIAL = re.compile(r'[",\r\n]')
-
-
-def _csv_field(value: object) -> str:
-    """A CSV field, quoted if it holds a quote, comma or line break (RFC 4180)."""
-    text = str(value)
-    if _CSV_SPECIAL.search(text):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def csv_records(decisions: Iterable[Decision]) -> Iterator[str]:
-    """A CSV row per decision, findings flattened, ``\n`` line end; no header."""
-    for d in decisions:
-        cid, line, mid, date, code, findings = (
-            d.claim_id, d.line, d.member_id, d.date, d.code, d.findings
-        )
-        echo = cid + mid + date + code
-        if findings or d.decision != "allow" or type(line) is not int or (
-            '"' in echo or "," in echo or "\n" in echo or "\r" in echo
-        ):
-            fields = (
-                cid, line, mid, date, code, d.decision,
-                " ".join(str(f.carc) for f in findings),
-                " ".join(f.rule for f in findings),
-                " | ".join(f.message for f in findings),
-            )
-            yield ",".join(map(_csv_field, fields)) + "\n"
-        else:
-            yield f"{cid},{line},{mid},{date},{code},allow,,,\n"
-
-
-def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:
-    """The header, then ``csv_records`` (open ``out`` with newline='')."""
-    out.write(CSV_HEADER)
-    _write_chunks(csv_records(decisions), out, "")

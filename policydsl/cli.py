@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeGuard, TypeVar
 
 import attrs
 import click
 
 from . import __version__
 from .api import Policy, load
-from .claims import ClaimLine, Decision
-from .claims_io import (
-    CSV_HEADER,
-    ClaimsFileError,
-    RowError,
-    csv_records,
-    error_decision,
-    jsonl_records,
-    read_claims,
-)
+from .batch import Batch, OutputFile, adjudicate_files, default_jobs
+from .claims_io import CSV_HEADER, csv_records, jsonl_records
+from .claims_text import ClaimsFileError, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
-from .parallel import render_in_workers
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 Record = TypeVar("Record", bytes, str)
@@ -130,8 +123,9 @@ def compile_(policy: str, emit: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
               show_default=True, help="The compiled engine, or the reference interpreter.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (members are split between them).")
+@click.option("--jobs", type=click.IntRange(min=1), default=default_jobs,
+              show_default="the CPUs this process may use",
+              help="Worker processes (members are split between them); 1 for one process.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where compiled policies are kept  [default: $POLICYDSL_CACHE_DIR, else "
                    "~/.cache/policydsl]")
@@ -150,44 +144,91 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     # collector would scan them again and again and find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
+    keep: list[object] = []  # what the run leaves unfreed, for a process about to end
     try:
-        status = _run(policy_path, history, claims, out_format, out, engine, jobs, cache)
-    finally:
+        status = _run(policy_path, history, claims, out_format, out, engine, jobs, cache,
+                      keep)
+    except BaseException:
         if collecting:
             gc.enable()
+        raise
+    if _is_the_program():
+        # The output is written and closed. Freeing the batch's millions of objects one by
+        # one (and a last collection over them) would keep the process for another second.
+        _end_now(status)
+    if collecting:
+        gc.enable()
     sys.exit(status)
 
 
+def _is_the_program() -> bool:
+    """Whether this process is ``policyc`` itself (the console script, or ``python -m
+    policydsl.cli``), and not a program that calls ``main``, such as a test's CliRunner: the
+    ``__main__`` module of either holds this very ``main``."""
+    return getattr(sys.modules.get("__main__"), "main", None) is main
+
+
+def _end_now(status: int) -> None:
+    """End the process with ``status`` once the standard streams are flushed, skipping the
+    interpreter's teardown; if they cannot be flushed, return (to end the usual way)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(status)
+
+
 def _run(policy_path: str, history: str | None, claims: str, out_format: str,
-         out: str | None, engine: str, jobs: int, cache: Path | None) -> int:
+         out: str | None, engine: str, jobs: int, cache: Path | None, keep: list[object]
+         ) -> int:
     try:
         policy = load(policy_path, cache_dir=cache)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         click.echo(f"policyc: the policy {policy_path} cannot be used", err=True)
         return EXIT_UNUSABLE
+    keep.append(policy)
+    reference = engine == "reference"
     try:
-        rows = read_claims(Path(claims))
-        past = read_claims(Path(history)) if history else []
+        claims_text = read_text(Path(claims))
+        history_text = read_text(Path(history)) if history else None
+        keep += (claims_text, history_text)
+        if out_format == "csv":
+            return _judge_and_write(
+                Batch(policy, claims_text, history_text, csv_records, claims, reference, keep),
+                jobs, history, out, CSV_HEADER, "w", keep)
+        return _judge_and_write(
+            Batch(policy, claims_text, history_text, jsonl_records, claims, reference, keep),
+            jobs, history, out, b"", "wb", keep)
     except ClaimsFileError as exc:
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
-    status = EXIT_OK
-    paid: list[ClaimLine] = []
-    for row in past:
-        if isinstance(row, RowError):
-            click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
-            status = EXIT_FINDINGS
-        else:
-            paid.append(row)
-    lines = [r for r in rows if isinstance(r, ClaimLine)]
-    if out_format == "csv":
-        _emit(_records(policy, lines, paid, engine, jobs, csv_records, rows, claims),
-              out, CSV_HEADER, "w")
-    else:
-        _emit(_records(policy, lines, paid, engine, jobs, jsonl_records, rows, claims),
-              out, b"", "wb")
-    return EXIT_FINDINGS if any(isinstance(r, RowError) for r in rows) else status
+
+
+def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
+                     header: Record, mode: str, keep: list[object]) -> int:
+    encoded = header.encode("utf-8") if isinstance(header, str) else header
+    outcome = adjudicate_files(batch, jobs, OutputFile(out, encoded) if _regular(out) else None)
+    keep.append(outcome)
+    for row in outcome.history_errors:
+        click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
+    if not outcome.written:
+        _emit(outcome.records, out, header, mode)
+    return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
+
+
+def _regular(out: str | None) -> TypeGuard[str]:
+    """Whether ``out`` names a regular file, or nothing yet (then one is made): a file the
+    workers can write together, where a pipe or a device is not."""
+    if out is None:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(out).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 @main.command(name="test")
@@ -260,22 +301,6 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     failed = sum(1 for o in outcomes if not o.passed)
     click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
     sys.exit(status)
-
-
-def _records(policy: Policy, lines: list[ClaimLine], paid: list[ClaimLine], engine: str,
-             jobs: int, render: Callable[[Iterable[Decision]], Iterator[Record]],
-             rows: Sequence[ClaimLine | RowError], claims: str) -> list[Record]:
-    """One output record per input row, in input order; malformed rows get ``error``."""
-    def records(decisions: Sequence[Decision]) -> list[Record]:
-        return list(render(decisions))
-
-    if engine == "reference":
-        judged = records(policy.interpret(lines, paid))
-    else:
-        judged = render_in_workers(policy, lines, paid, jobs, records)
-    decided = iter(judged)
-    return [next(render([error_decision(row, claims)])) if isinstance(row, RowError)
-            else next(decided) for row in rows]
 
 
 def _emit(records: list[Record], out: str | None, header: Record, mode: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import tempfile
 from pathlib import Path
 
 import attrs
@@ -14,17 +15,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policydsl import claims_io
-from policydsl.claims import ClaimLine, Decision, Finding, LineRef
+from policydsl.claims import ClaimLine, Decision, Finding, LineRef, stored_line
 from policydsl.claims_io import (
     ClaimsFileError,
     RowError,
+    csv_items,
+    csv_records,
     decision_dict,
     error_decision,
     iter_claims,
+    jsonl_records,
     read_claims,
     write_csv,
     write_jsonl,
 )
+from policydsl.claims_text import frame, read_text
 
 HEADER = "claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth\n"
 
@@ -368,3 +373,206 @@ def test_csv_output_reads_back(
                        " ".join("97" for _ in findings), " ".join(r for r, _ in findings),
                        " | ".join(m for _, m in findings)]
     assert rows[2] == ["C1", "1", "M1", "2024-01-01", "99213", "allow", "", "", ""]
+
+
+# --- the whole-file reader against the streaming one -------------------------------------------
+
+# Cells that exercise the reader: plain values, bad values, spaces, quotes, commas and line
+# breaks inside quotes, empty cells.
+_CELLS = st.sampled_from([
+    "C1", "M1", " M2 ", "M3", "1", "2", "0", "x", "2024-01-01", "2024-13-01", "99213", "bad",
+    "25 lt", "ABC", "M54.50", "", " ", "P1", '"a,b"', '"two\nlines"', '"q""uote"', '"M1"',
+    '"open', 'mid"dle', "é", "\t",
+])
+_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    """A CSV claims file: the usual header, rows of 0 to 13 cells, mixed line ends, blank
+    lines; some files end without a line end."""
+    lines = [HEADER.rstrip("\n")]
+    for _ in range(draw(st.integers(0, 12))):
+        cells = draw(st.lists(_CELLS, min_size=0, max_size=13))
+        lines.append(",".join(cells))
+    end = draw(_ENDS) if draw(st.booleans()) else "\n"
+    text = end.join(lines) + (end if draw(st.booleans()) else "")
+    return ("\ufeff" if draw(st.booleans()) else "") + text
+
+
+def read_both(tmp_path: Path, text: str, name: str) -> tuple[object, object]:
+    """What ``read_claims`` and ``list(iter_claims)`` make of the file: items, or the error."""
+    path = write(tmp_path, text, name)
+    results: list[object] = []
+    for read in (read_claims, lambda p: list(iter_claims(p))):
+        try:
+            results.append(read(path))
+        except ClaimsFileError as exc:
+            results.append(str(exc))
+    return results[0], results[1]
+
+
+@given(csv_texts())
+def test_whole_file_reader_agrees_with_the_streaming_reader_on_csv(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        whole, streamed = read_both(Path(folder), text, "claims.csv")
+    assert whole == streamed
+
+
+_JSON_LINES = st.sampled_from([
+    '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}',
+    '{"claim_id":"C1","line":"2","member_id":" M2 ","date":"2024-01-01","code":"97810",'
+    '"modifiers":["kx"],"dx":"m54.5","units":2}',
+    '{"claim_id":"C1","line":1,"member_id":12,"date":"2024-01-01","code":"99213"}',
+    '{"claim_id":"C1","line":1,"member_id":"M\\u0031","date":"2024-01-01","code":"99213"}',
+    '{"claim_id":"C1","line":1,"member_id":"M1","member_id":"M2","date":"2024-01-01",'
+    '"code":"99213"}',
+    '{"x":{"member_id":"M1"},"claim_id":"C1","line":1,"date":"2024-01-01","code":"99213"}',
+    '{"claim_id":"C1","line":1.5,"member_id":"M1","date":"2024-02-30","code":"99213"}',
+    '{"claim_id":"C1","line":1,"member_id":true,"date":"2024-01-01","code":"99213"}',
+    "[1, 2]", "{not json", "", "  ", '"member_id"',
+])
+
+
+@given(st.lists(_JSON_LINES, max_size=10), _ENDS)
+def test_whole_file_reader_agrees_with_the_streaming_reader_on_json_lines(
+        lines: list[str], end: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        whole, streamed = read_both(Path(folder), end.join(lines), "claims.jsonl")
+    assert whole == streamed
+
+
+def test_a_field_over_the_csv_limit_is_reported_at_the_same_line(tmp_path: Path) -> None:
+    big = "x" * (csv.field_size_limit() + 1)
+    for text in (
+        HEADER + f'C1,1,M1,,2024-01-01,99213,,,,,"{big}"\n',  # the first quoted row
+        HEADER + 'C1,1,M1,"P,1",2024-01-01,99213,,,,,\n' + f"C1,1,M1,,2024-01-01,{big},,,,,\n",
+        HEADER + 'C1,1,M1,"P,1",2024-01-01,99213,,,,,\nC2,1,M1,,2024-01-01,99213,,,,,\n'
+        + f'C1,1,M1,,2024-01-01,"{big}",,,,,\n',
+        HEADER + f"C1,1,M1,,2024-01-01,{big},,,,,\n",  # no quote: str.split takes it
+    ):
+        whole, streamed = read_both(tmp_path, text, "claims.csv")
+        assert whole == streamed
+
+
+def test_not_utf8_past_the_first_chunk_after_a_bad_header(tmp_path: Path) -> None:
+    rows = "C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
+    for header in ("claim_id,line\n", HEADER):
+        text = header.encode() + rows.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n"
+        path = tmp_path / "claims.csv"
+        path.write_bytes(text)
+        messages = []
+        for read in (read_claims, lambda p: list(iter_claims(p))):
+            with pytest.raises(ClaimsFileError) as caught:
+                read(path)
+            messages.append(str(caught.value))
+        assert messages[0] == messages[1]
+
+
+def test_rows_of_chosen_lines_and_their_member_keys(tmp_path: Path) -> None:
+    text = HEADER + (
+        "C1,1,M1,,2024-01-01,99213,,,,,\n"
+        "\n"
+        'C2,1," M2 ","P, 2",2024-01-01,99213,,,,,"two\nlines"\n'
+        "C3,1,,,2024-01-01,99213,,,,,\n"
+        "C4,1\n"
+        "C5,1,M1,,2024-13-01,99213,,,,,\n"
+    )
+    source = read_text(write(tmp_path, text))
+    rows = frame(source)
+    assert rows.member_keys(source.columns) == ["M1", None, " M2 ", None, "", None, "M1"]
+    assert [i for i in range(len(rows.lines)) if rows.is_row(i)] == [0, 2, 4, 5, 6]
+    everything = read_claims(tmp_path / "claims.csv")
+    assert csv_items(rows, source.columns) == everything
+    assert csv_items(rows, source.columns, [2, 6]) == [everything[1], everything[4]]
+    assert reasons(csv_items(rows, source.columns, [4, 5])) == [
+        (6, "row 6: member_id is missing"),
+        (7, "row 7: member_id is missing; date is missing; code is missing"),
+    ]
+
+
+def test_member_keys_of_json_lines(tmp_path: Path) -> None:
+    lines = [
+        '{"member_id": "M1", "claim_id": "C1"}',
+        '{"member_id":12}',
+        '{"member_id":"M\\u0032"}',
+        '{"member_id":"A","member_id":"B"}',
+        "",
+        "{not json",
+        '{"note":"member_id","member_id":" M3 "}',
+    ]
+    source = read_text(write(tmp_path, "\n".join(lines) + "\n", "claims.jsonl"))
+    rows = frame(source)
+    assert rows.member_keys(source.columns) == ["M1", "12", "M2", "B", None, None, " M3 "]
+    assert rows.member_keys(source.columns, 1, 3) == ["12", "M2"]
+    assert [rows.is_row(i) for i in range(len(lines))] == [True] * 4 + [False] + [True] * 2
+
+
+def test_stored_line_is_a_claim_line() -> None:
+    built = stored_line("C1", 2, "M1", dt.date(2024, 1, 1), "99213", "P1", ("25",), 3,
+                        ("M545",), "11", "A1")
+    assert type(built) is ClaimLine
+    assert built == ClaimLine("C1", 2, "M1", dt.date(2024, 1, 1), "99213", "P1", ("25",), 3,
+                              ("M545",), "11", "A1")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.code = "99214"  # type: ignore[misc]
+
+
+# --- rendering: the pieced-together JSON is orjson's -------------------------------------------
+
+_REFS = st.builds(LineRef, ids, st.one_of(st.integers(1, 10**6), ids))
+_FINDINGS = st.builds(Finding, ids, st.sampled_from(["deny", "review", "error"]), ids, ids, ids,
+                      st.lists(_REFS, max_size=3).map(tuple))
+
+
+@given(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
+                          st.sampled_from(["allow", "deny", "review", "error"]),
+                          st.lists(st.integers(0, 3), max_size=3)), max_size=6),
+       st.lists(_FINDINGS, min_size=4, max_size=4))
+def test_jsonl_records_are_orjson_of_decision_dict(
+        rows: list[tuple[str, int | str, str, str, str, str, list[int]]],
+        findings: list[Finding]) -> None:
+    # findings drawn from a pool of four objects, as the engine shares one among lines
+    decisions = [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
+                          tuple(findings[i] for i in picks))
+                 for c, n, m, d, code, verdict, picks in rows]
+    assert list(jsonl_records(decisions)) == [
+        orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
+
+
+def test_many_chunks_with_errors_blank_lines_and_new_values(tmp_path: Path) -> None:
+    rows = [f"C{i},{1 + i % 4},M{i % 300},P{i % 9},2024-{1 + i % 12:02d}-{1 + i % 28:02d},"
+            f"{99200 + i % 700},{('', '25', '59 lt')[i % 3]},{1 + i % 2},M54.{i % 97},11,\n"
+            for i in range(9000)]
+    rows[100] = "\n"
+    rows[3000] = "C1,1,M1,,2024-02-30,99213,,,,,\n"
+    rows[5000] = "C1,1, ,,2024-02-03,99213,,,,,\n"
+    rows[7000] = "C1,1,M1,,2024-02-03,99213,,,,,,\n"
+    rows[8999] = "C1,1,M1,,2024-02-03,99213,25 ABC,,,,"  # no line end at the end
+    path = write(tmp_path, HEADER + "".join(rows))
+    items = read_claims(path)
+    assert items == list(iter_claims(path))
+    assert [e.row for e in items if isinstance(e, RowError)] == [3002, 5002, 7002, 9001]
+
+
+def _csv_reference(d: Decision) -> str:
+    """The CSV row of a decision, field by field (the format's definition)."""
+    fields = (d.claim_id, d.line, d.member_id, d.date, d.code, d.decision,
+              " ".join(str(f.carc) for f in d.findings), " ".join(f.rule for f in d.findings),
+              " | ".join(f.message for f in d.findings))
+    quoted = ['"' + str(f).replace('"', '""') + '"' if any(c in str(f) for c in '",\r\n')
+              else str(f) for f in fields]  # RFC 4180
+    return ",".join(quoted) + "\n"
+
+
+@given(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
+                          st.sampled_from(["allow", "deny", "review", "error"]),
+                          st.lists(st.integers(0, 3), max_size=3)), max_size=6),
+       st.lists(_FINDINGS, min_size=4, max_size=4))
+def test_csv_records_with_shared_findings(
+        rows: list[tuple[str, int | str, str, str, str, str, list[int]]],
+        findings: list[Finding]) -> None:
+    decisions = [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
+                          tuple(findings[i] for i in picks))
+                 for c, n, m, d, code, verdict, picks in rows * 2]
+    assert list(csv_records(decisions)) == [_csv_reference(d) for d in decisions]

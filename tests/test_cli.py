@@ -299,3 +299,156 @@ def test_run_jobs_2_gives_the_same_bytes_as_one_job(policy: Path, tmp_path: Path
                        "--out", str(two), str(claims)).exit_code == 1
         assert one.read_bytes() == two.read_bytes()
         assert one.read_bytes().count(b"\n") == 12_000 + (fmt == "csv")
+
+
+# --- run in parallel: the same bytes whatever --jobs -------------------------------------------
+
+
+@pytest.fixture
+def small_batches_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let even a few lines be split between workers."""
+    monkeypatch.setattr("policydsl.batch.MIN_PARALLEL_LINES", 1)
+
+
+def run_with_jobs(*args: str, jobs: tuple[str, ...] = ("1", "2", "3")) -> list[Result]:
+    """``policyc run ARGS`` once per --jobs value (and once without --jobs)."""
+    results = [policyc("run", *args, "--jobs", j) for j in jobs]
+    results.append(policyc("run", *args))
+    return results
+
+
+AWKWARD = HEADER + "".join([
+    "C1,1,M1,P1,2024-03-01,64483,,1,M54.16,11,\n",
+    "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n",
+    'C2,1,M2,"Smith, J",2024-03-01,97810,,,,,\n',           # a quoted comma
+    "\n",                                                    # a blank line: no row
+    'C2,2," M2 ",P2,2024-03-02,97810,,,,,"two\nlines"\n',    # a field over two lines
+    "C3,1,,P1,2024-03-01,97810,,,,,\n",                      # no member: malformed
+    "C4,1,M4,P1,2024-13-01,97810,,,,,\n",                    # a bad date: malformed
+    "C4,2,M4,P1,2024-03-05,97810,,,,,,\n",                   # a field too many: malformed
+    "C5,1,M5\n",                                             # a short row: malformed
+    *(f"C{9 + i},1,M{i % 7},P1,2024-04-{1 + i % 28:02d},97810,,,,,\n" for i in range(40)),
+    'C99,1,"M3",P1,2024-05-01,64483,,1,,11,\n',
+    "C99,2,M3,P1,2024-05-01,77003,59,1,,11,\n",
+])
+
+
+def test_run_parallel_quoted_and_malformed_rows_give_the_same_bytes(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    claims = tmp_path / "claims.csv"
+    for ends in ("\r", "\r\n", "\n"):  # a lone \r ends lines too: the streaming reader reads
+        claims.write_bytes(AWKWARD.replace("\n", ends).encode())
+        for fmt in ("csv", "jsonl"):
+            results = run_with_jobs("--policy", str(policy), "--format", fmt, str(claims))
+            assert {r.exit_code for r in results} == {1}
+            assert len({r.stdout_bytes for r in results}) == 1
+    rows = [json.loads(line) for line in results[0].stdout.splitlines()]
+    assert len(rows) == 50
+    errors = [(r["claim_id"], r["findings"][0]["source"]) for r in rows
+              if r["decision"] == "error"]
+    assert errors == [("C3", f"{claims}:8"), ("C4", f"{claims}:9"), ("C4", f"{claims}:10"),
+                      ("C5", f"{claims}:11")]
+    assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "allow"]
+
+
+def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
+                                       small_batches_in_parallel: None) -> None:
+    lines = [json.dumps({"claim_id": f"C{i}", "line": 1 + i % 2, "member_id": f"M{i % 5}",
+                         "provider_id": "P1", "date": f"2024-03-{1 + i % 20:02d}",
+                         "code": ("64483", "77002", "97810")[i % 3]}) for i in range(30)]
+    lines[4] = "{not json"
+    lines[9] = json.dumps({"claim_id": "C9", "line": 1, "member_id": 7, "date": "2024-03-01",
+                           "code": "97810"})
+    lines[12] = ""
+    claims = write(tmp_path / "claims.jsonl", "\n".join(lines) + "\n")
+    results = run_with_jobs("--policy", str(policy), str(claims))
+    assert {r.exit_code for r in results} == {1}
+    assert len({r.stdout_bytes for r in results}) == 1
+    assert results[0].stdout.count("\n") == 29
+    assert '"source":"' + str(claims) + ':5"' in results[0].stdout
+
+
+def test_run_parallel_history_is_split_by_member_too(policy: Path, tmp_path: Path,
+                                                     small_batches_in_parallel: None) -> None:
+    history = write(tmp_path / "history.csv", HEADER + "".join(
+        f"H{i},1,M{i % 6},P1,2024-01-{1 + i:02d},97810,,1,,11,\n" for i in range(12))
+        + "H99,1,M1,P1,2024-01-40,97810,,1,,11,\nH98,x,M2,P1,2024-01-02,97810,,1,,11,\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "".join(
+        f"C{i},1,M{i % 6},P1,2024-02-{1 + i:02d},97810,,1,,11,\n" for i in range(12)))
+    results = run_with_jobs("--policy", str(policy), "--history", str(history), str(claims))
+    assert {r.exit_code for r in results} == {1}
+    assert len({r.stdout_bytes for r in results}) == 1
+    assert len({r.stderr for r in results}) == 1
+    assert results[0].stderr.splitlines() == [
+        f"{history}:14: history row skipped: row 14: date '2024-01-40' is not a valid "
+        "YYYY-MM-DD date",
+        f"{history}:15: history row skipped: row 15: line 'x' is not a positive integer",
+    ]
+    assert results[0].stdout.count('"decision":"deny"') == 12  # two sessions paid each
+
+
+def test_run_parallel_reference_engine_agrees(policy: Path, tmp_path: Path,
+                                              small_batches_in_parallel: None) -> None:
+    claims = tmp_path / "claims.csv"
+    claims.write_text(AWKWARD)
+    compiled = policyc("run", "--policy", str(policy), "--jobs", "2", str(claims)).stdout
+    reference = policyc("run", "--policy", str(policy), "--engine", "reference", "--jobs", "2",
+                        str(claims)).stdout
+    assert compiled == reference
+
+
+def test_run_jobs_defaults_to_the_cpus_this_process_may_use() -> None:
+    assert "the CPUs this process may use" in " ".join(policyc("run", "--help").output.split())
+    from policydsl.batch import default_jobs
+    from policydsl.parallel import available_cpus
+    assert default_jobs() == available_cpus() >= 1
+
+
+def test_run_as_a_program_flushes_everything_and_exits_with_its_status(
+        policy: Path, tmp_path: Path) -> None:
+    # as a program, run ends without the interpreter's teardown: nothing may be lost
+    history = write(tmp_path / "history.csv", HEADER + "H1,x,M1,P1,2024-01-02,97810,,2,,11,\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "".join(
+        f"C{i},1,M{i % 50},P1,2024-02-{1 + i % 28:02d},97810,,1,,11,\n" for i in range(3000)))
+    in_process = policyc("run", "--policy", str(policy), "--history", str(history), str(claims))
+    for out in (None, tmp_path / "out.jsonl"):
+        done = subprocess.run(
+            [sys.executable, "-m", "policydsl.cli", "run", "--policy", str(policy), "--history",
+             str(history), str(claims), *(["--out", str(out)] if out else [])],
+            capture_output=True, check=False)
+        assert done.returncode == 1
+        assert done.stderr.decode() == in_process.stderr
+        assert (out.read_bytes() if out else done.stdout) == in_process.stdout_bytes
+
+
+def test_run_parallel_writes_the_output_file_together(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    out = tmp_path / "out"
+    for fmt in ("jsonl", "csv"):
+        expected = policyc("run", "--policy", str(policy), "--format", fmt, "--jobs", "1",
+                           str(claims)).stdout_bytes
+        for jobs in ("2", "3"):
+            out.write_bytes(b"x" * 100_000)  # longer than the output: it must not show
+            result = policyc("run", "--policy", str(policy), "--format", fmt, "--jobs", jobs,
+                             "--out", str(out), str(claims))
+            assert result.exit_code == 1
+            assert out.read_bytes() == expected
+    only_errors = write(tmp_path / "bad.csv", HEADER + "C1,x,M1,P1,2024-03-01,97810,,,,,\n")
+    policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out), str(only_errors))
+    assert out.read_bytes().count(b'"decision":"error"') == 1
+
+
+def test_run_parallel_output_file_without_memory_mapping(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot_map(*args: object, **kwargs: object) -> None:
+        raise OSError("no mmap on this file system")
+
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    expected = policyc("run", "--policy", str(policy), "--jobs", "1", str(claims)).stdout_bytes
+    monkeypatch.setattr("policydsl.scatter.mmap.mmap", cannot_map)
+    out = tmp_path / "out.jsonl"
+    assert policyc("run", "--policy", str(policy), "--jobs", "3", "--out", str(out),
+                   str(claims)).exit_code == 1
+    assert out.read_bytes() == expected

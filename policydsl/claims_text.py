@@ -1,0 +1,312 @@
+"""A claims file read whole, for batches: decoded once, its header checked, its rows found.
+
+``read_text`` reads a CSV or JSON Lines file into a ``ClaimsText`` (``ClaimsFileError`` when the
+file is unusable, with the messages of ``claims_io.iter_claims``). ``frame`` splits its text into
+``Rows``: the physical lines and, for CSV, the records that need the ``csv`` module (a line
+holding a quote; a quoted field may run over several lines). ``Rows.member_keys`` finds the raw
+member id of every row without parsing the rest of it, which is what splitting a batch by member
+needs.
+
+Rows, row numbers and fields are exactly those of the streaming reader (``iter_claims``), which
+stays the reference: a line without a quote is split with ``str.split``, which is what the
+``csv`` module makes of such a line. Text in which a lone carriage return ends a line is not
+framed here (``ClaimsText.framable`` is false); the streaming reader reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from itertools import compress, repeat
+from operator import contains, itemgetter
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import orjson
+
+#: Input columns / JSON keys, in ``ClaimLine`` field order.
+FIELDS = (
+    "claim_id", "line", "member_id", "date", "code", "provider_id", "modifiers", "units", "dx",
+    "pos", "auth",
+)
+REQUIRED = ("claim_id", "line", "member_id", "date", "code")
+
+Format = Literal["csv", "jsonl"]
+
+
+class ClaimsFileError(Exception):
+    """The file as a whole cannot be read: not there, not UTF-8, or no usable header."""
+
+
+def claims_format(path: Path, fmt: str | None) -> Format:
+    """``fmt`` checked, or the format the file name says: ``.jsonl`` and ``.ndjson`` are JSON
+    Lines, anything else CSV."""
+    if fmt is None:
+        return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+    if fmt == "csv":
+        return "csv"
+    if fmt in ("jsonl", "ndjson"):
+        return "jsonl"
+    raise ValueError(f"unknown claims format {fmt!r} (csv or jsonl)")
+
+
+def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
+    """The CSV header's column names (stripped, lower case) and the lines it took (blank lines
+    before it included); raises ``ClaimsFileError`` for a missing or unusable header."""
+    reader = csv.reader(handle)
+    header: list[str] = []
+    while not "".join(header).strip():  # skip blank lines before the header
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ClaimsFileError(f"{name}: empty file, no header") from None
+    columns = [h.strip().lower() for h in header]
+    dupes = sorted({c for c in columns if c and columns.count(c) > 1})
+    if dupes:
+        raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise ClaimsFileError(
+            f"{name}: header lacks column(s) {', '.join(missing)} (found: {', '.join(columns)})"
+        )
+    return columns, reader.line_num
+
+
+@attrs.frozen
+class ClaimsText:
+    """A claims file's text (byte order mark removed) and, for CSV, its header."""
+
+    name: str  # the file's name without its folder, as messages and sources show it
+    fmt: Format
+    text: str = attrs.field(repr=False)
+    columns: tuple[str, ...] = ()  # CSV: the header's names, stripped and lower case
+    header_lines: int = 0  # physical lines up to the header's end (CSV)
+
+    @property
+    def framable(self) -> bool:
+        """Every line ends in ``\\n`` or ``\\r\\n``, so splitting on ``\\n`` finds the lines the
+        streaming reader finds (it also ends a line at a lone ``\\r``)."""
+        text = self.text
+        return "\r" not in text or text.count("\r") == text.count("\r\n")
+
+    def has_lines(self, count: int) -> bool:
+        """Whether the text has at least ``count`` line ends."""
+        text = self.text
+        return text.count("\n", 0, count * 256) >= count or text.count("\n") >= count
+
+    def stream(self) -> io.StringIO:
+        """The text as a file for the streaming reader, lines split as ``open`` splits them."""
+        return io.StringIO(self.text, newline="")
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, split where ``open(..., newline="")`` splits
+    them (one at a time: the header is read from the first few)."""
+    start, size = 0, len(text)
+    while start < size:
+        found = _LINE_END.search(text, start)
+        end = found.end() if found is not None else size
+        yield text[start:end]
+        start = end
+
+
+#: The ``io`` module decodes a file in chunks of about this many bytes: a byte that is not
+#: UTF-8 inside the first one stops the streaming reader before it has read the header.
+_FIRST_CHUNK = 8192
+
+
+def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
+    """The whole file, decoded and, for CSV, its header checked."""
+    path = Path(path)
+    kind = claims_format(path, fmt)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    bad: UnicodeDecodeError | None = None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = exc
+        # what comes before the bad byte, for a header error the streaming reader would see
+        # first
+        text = data[:exc.start].decode("utf-8-sig") if exc.start >= _FIRST_CHUNK else ""
+    if kind == "jsonl":
+        if bad is not None:
+            raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
+        return ClaimsText(path.name, kind, text)
+    try:
+        columns, header_lines = read_header(_lines(text), path.name)
+    except ClaimsFileError:
+        if bad is not None and not text:
+            raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
+        raise
+    except csv.Error as exc:
+        raise ClaimsFileError(f"{path.name}: header: {exc}") from exc
+    if bad is not None:
+        raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
+    return ClaimsText(path.name, kind, text, tuple(columns), header_lines)
+
+
+@attrs.frozen
+class Rows:
+    """The rows of a framable ``ClaimsText``, by the index of the physical line each starts on.
+
+    A CSV row is a line of ``lines`` split on commas, unless ``records`` holds its index: then it
+    is ``(span, fields)``, a record the ``csv`` module read from ``span`` lines, and its row
+    number is that of its last line. A JSON Lines row is a line. A blank line is no row.
+    """
+
+    lines: list[str] = attrs.field(repr=False)  # the lines after the header, without "\n"
+    first_row: int  # the row number of lines[0]
+    fmt: Format
+    records: dict[int, tuple[int, list[str]]] = attrs.field(factory=dict)
+    inside: frozenset[int] = frozenset()  # lines inside a record, after its first
+
+    def row_of(self, index: int) -> tuple[int, list[str] | str]:
+        """Row number and fields (CSV) or text (JSON Lines) of the row starting at ``index``."""
+        if self.fmt == "jsonl":
+            return self.first_row + index, self.lines[index]
+        record = self.records.get(index)
+        if record is None:
+            return self.first_row + index, self.lines[index].split(",")
+        span, fields = record
+        return self.first_row + index + span - 1, fields
+
+    def is_row(self, index: int) -> bool:
+        """Whether a row starts on line ``index``: the line is not blank, and not inside a
+        quoted field that started above."""
+        if self.fmt == "jsonl":
+            return bool(self.lines[index].strip())
+        if index in self.inside:
+            return False
+        record = self.records.get(index)
+        if record is not None:
+            fields = record[1]
+            return len(fields) > 1 or bool("".join(fields).strip())
+        line = self.lines[index]
+        return "," in line or bool(line.strip())
+
+    def member_keys(self, columns: tuple[str, ...], start: int = 0, stop: int | None = None
+                    ) -> list[str | None]:
+        """The raw member id text of the row on each line from ``start`` to ``stop``, found
+        without parsing the rest of the row; None where there is none to find: a line that is
+        no row, a row too short to have one, and, in JSON Lines, a line that is not a JSON
+        object or whose member id is not a string or an integer."""
+        lines = self.lines[start:stop]
+        if self.fmt == "jsonl":
+            return list(map(_json_member, lines))
+        index = columns.index("member_id")
+        parts = map(str.split, lines, repeat(","), repeat(index + 1))
+        try:
+            keys: list[str | None] = list(map(itemgetter(index), parts))
+        except IndexError:  # a line with fewer fields: blank, short, or inside a quoted field
+            keys = [p[index] if len(p) > index else None
+                    for p in map(str.split, lines, repeat(","), repeat(index + 1))]
+        stop = len(self.lines) if stop is None else stop
+        for first, (_, fields) in self.records.items():
+            if start <= first < stop:
+                keys[first - start] = fields[index] if len(fields) > index else None
+        for inside in self.inside:
+            if start <= inside < stop:
+                keys[inside - start] = None
+        return keys
+
+
+def frame(source: ClaimsText) -> Rows:
+    """Split a framable text into rows (``csv.Error`` as ``ClaimsFileError``, as the streaming
+    reader reports it)."""
+    text = source.text
+    lines = text.split("\n")
+    del lines[:source.header_lines]
+    ended = text.endswith("\n")
+    if ended and lines:
+        lines.pop()  # the empty string after the last line end
+    first_row = source.header_lines + 1
+    if source.fmt == "jsonl" or '"' not in text:
+        return Rows(lines, first_row, source.fmt)
+    records = _csv_records(lines, ended, first_row, source.name)
+    inside = frozenset(i for start, (span, _) in records.items()
+                       for i in range(start + 1, start + span))
+    return Rows(lines, first_row, source.fmt, records, inside)
+
+
+def _csv_records(lines: list[str], ended: bool, first_row: int, name: str
+                 ) -> dict[int, tuple[int, list[str]]]:
+    """The rows that start on a line with a quote, read by the ``csv`` module.
+
+    The streaming reader hands every line from the first quote on to the ``csv`` module, which
+    agrees with ``str.split`` on lines without a quote, but for one thing: it refuses a field
+    longer than ``csv.field_size_limit()``. Such lines are read by it here too. Consecutive rows
+    to read share one reader.
+    """
+    starts = list(compress(range(len(lines)), map(contains, lines, repeat('"'))))
+    if not starts:
+        return {}
+    first = starts[0]
+    limit = csv.field_size_limit()
+    long_lines = [i for i in range(first, len(lines)) if len(lines[i]) > limit]
+    if long_lines:
+        starts = sorted({*starts, *long_lines})
+    wanted = set(starts)
+    count = len(lines)
+
+    def feed(start: int) -> Iterator[str]:
+        for i in range(start, count):
+            yield lines[i] + "\n" if ended or i < count - 1 else lines[i]
+
+    records: dict[int, tuple[int, list[str]]] = {}
+    done = 0  # lines before this one belong to rows already read
+    for start in starts:
+        if start < done:
+            continue  # inside the record before
+        reader = csv.reader(feed(start))
+        position, used = start, 0
+        while position in wanted:
+            try:
+                fields = next(reader)
+            except csv.Error as exc:
+                # the streaming reader names the line before the row, or, for the row that
+                # made it turn to the csv module, that row's line
+                after = first_row + position - (0 if position == first else 1)
+                raise ClaimsFileError(f"{name}: after line {after}: {exc}") from exc
+            except StopIteration:  # pragma: no cover - a line with a quote is a record
+                break
+            span = reader.line_num - used
+            used = reader.line_num
+            records[position] = (span, fields)
+            position += span
+        done = position
+    return records
+
+
+_JSON_MEMBER = re.compile(r'"member_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)"')
+
+
+def _json_member(line: str) -> str | None:
+    """The member id of a JSON Lines row, read without parsing the row when that is certain.
+
+    Without a backslash in the line every quote delimits a string, so one ``"member_id"``
+    followed by a colon is a key; if it is not the object's own (the object has no member id,
+    or the line is not JSON), the row is malformed and its member does not matter.
+    """
+    if "\\" not in line and line.count('"member_id"') == 1:
+        found = _JSON_MEMBER.search(line)
+        if found is not None:
+            return found.group(1)
+    if not line.strip():
+        return None
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    value = obj.get("member_id") if isinstance(obj, dict) else None
+    if type(value) is int:
+        return str(value)
+    return value if type(value) is str else None
