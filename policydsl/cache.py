@@ -7,8 +7,9 @@ made from has changed. Restoring reads only the plans of the codes the claims co
 takes milliseconds whatever the policy's size.
 
 An entry is found by its *key*: the policy path as given, the working directory (findings
-show paths relative to it), and the versions of policydsl and Python. It is used only while
-its *inputs* are unchanged:
+show paths relative to it), the version of Python and a hash of policydsl's own code (an image
+holds generated code: a program from another compiler is never restored). It is used only
+while its *inputs* are unchanged:
 
 * every file the policy was made from: the policy, what it extends, their tables;
 * every ``.pol`` file in the folders ``extends`` may search (a policy's own folder and the
@@ -27,6 +28,7 @@ Where: ``policyc run --cache-dir``, else ``$POLICYDSL_CACHE_DIR``, else
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import mmap
 import os
@@ -153,10 +155,23 @@ def inputs_of(loaded: Loaded, path: Path) -> Inputs:
     return Inputs({file: FileState.of(file) for file in dict.fromkeys(files)}, listings)
 
 
+@functools.lru_cache(maxsize=1)
+def compiler_fingerprint() -> str:
+    """A hash of policydsl's own code: an image holds generated code, so a program compiled
+    by any other version of the compiler (an upgrade, a local edit) is never restored."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for part in sorted([*package.glob("*.py"), *package.glob("*.lark")]):
+        digest.update(part.name.encode("utf-8"))
+        digest.update(part.read_bytes())
+    return digest.hexdigest()
+
+
 def entry_path(path: Path, cache_dir: Path) -> Path:
-    """Where the entry of the policy at ``path`` lives."""
-    key = repr((CACHE_FORMAT, __version__, sys.version, os.getcwd(), str(path),
-                os.path.abspath(path)))
+    """Where the entry of the policy at ``path`` lives: its key is the path, the working
+    directory, and the versions of Python and of the compiler."""
+    key = repr((CACHE_FORMAT, __version__, compiler_fingerprint(), sys.version, os.getcwd(),
+                str(path), os.path.abspath(path)))
     return cache_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + _SUFFIX)
 
 

@@ -114,6 +114,17 @@ def test_the_working_directory_is_part_of_the_key(folder: Path,
     assert cache.entry_path(policy_file, folder / "cache") != first
 
 
+def test_another_compiler_never_restores_an_entry(folder: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # an image holds generated code: after an upgrade (or an edit of policydsl) it must not run
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    monkeypatch.setattr(cache, "compiler_fingerprint", lambda: "another compiler")
+    assert not restored(policydsl.load(policy_file, cache_dir=where))
+    assert restored(policydsl.load(policy_file, cache_dir=where))
+
+
 def test_a_restored_policy_reads_its_rules_on_demand(folder: Path) -> None:
     where = folder / "cache"
     compiled = policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
