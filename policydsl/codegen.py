@@ -32,13 +32,23 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
     3 exclusive  ((rule, lo, hi, codes in order), ...)
     4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
     5 mue/day    ((rule, lo, hi, maximum), ...)
-    6 history    limits  (rule, lo, hi, 0, codes, window kind, n, maximum, sessions,
-                          by provider, bypass, the code when there is one)
-                 prereqs (rule, lo, hi, 1, required, window kind, n, count, False, False,
-                          frozenset(), the code when there is one)
+    6 history    limits  (rule, lo, hi, HISTORY_UNITS or HISTORY_SESSIONS, group, by provider,
+                          window kind, n, maximum, bypass)
+                 prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, n,
+                          count, frozenset())
     7 addon      ((rule, lo, hi, primaries), ...)
-    8 triggers   the forbid triggers (the keys of 2) as a frozenset, or None
+    8 partners   the codes whose lines can make a forbid or exclusive rule deny this code's
+                 line on the same date (the keys of 2, and the codes listed before it in
+                 3), as a frozenset, or None
     9 procedure  does a line of this code start a global period (bits & BIT_PROCEDURE)
+   10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
+   11 counts     the counting groups a counted line of this code joins (member-wide)
+   12 counts by provider   the same, for limits by provider
+
+A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
+provider): the generated code keeps, per group, the positions of the lines counted so far, in
+the member's order, so a history rule finds what it counts under one key whatever the size of
+its code set.
 
 ``lo``/``hi`` are the rule's validity as date ordinals (open ends: ``OPEN_LO``/``OPEN_HI``).
 Rows for one code are in rule order. A history line gets its code's *paid* plan: the same
@@ -70,7 +80,9 @@ BIT_PROCEDURE = 32
 
 # line rule kinds (row[3] of a line rule)
 LINE_DELETED, LINE_DX, LINE_AUTH, LINE_MODIFIER, LINE_MUE = range(5)
-# window kinds (row[5] of a history rule): ``day`` and ``lifetime`` are day counts
+# history rule modes (row[3] of a history rule)
+HISTORY_UNITS, HISTORY_SESSIONS, HISTORY_PREREQUISITE = range(3)
+# window kinds (row[6] of a history rule): ``day`` and ``lifetime`` are day counts
 WINDOW_DAYS, WINDOW_MONTHS, WINDOW_YEAR, WINDOW_CLAIM = range(4)
 
 #: Above this many rules of one kind, the comments above its predicate name the first ones
@@ -84,7 +96,8 @@ _POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")
 Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
-             tuple[Row, ...], "frozenset[str] | None", bool]
+             tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
+             tuple[int, ...]]
 
 
 def shown_source(source: str) -> str:
@@ -176,17 +189,20 @@ def _window(window: m.Window) -> tuple[int, int]:
 
 
 # A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
-# addon], lists and dicts that ``_freeze`` turns into a ``Plan``.
-_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON = range(8)
+# addon, counts, counts by provider, exclusive partners], lists, dicts and sets that
+# ``_freeze`` turns into a ``Plan``.
+(_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON, _COUNTS,
+ _COUNTS_BY_PROVIDER, _BEATEN_BY) = range(11)
 
 
 def _new_plan() -> list[Any]:
-    return [0, [], {}, [], {}, [], [], []]
+    return [0, [], {}, [], {}, [], [], [], [], [], set()]
 
 
 def _freeze(plan: list[Any]) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
+    partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
     return (
         plan[_BITS],
         tuple(plan[_LINE]),
@@ -196,8 +212,11 @@ def _freeze(plan: list[Any]) -> Plan:
         tuple(plan[_MUE_DAY]),
         tuple(plan[_HISTORY]),
         tuple(plan[_ADDON]),
-        frozenset(forbid) if forbid else None,
+        partners,
         bool(plan[_BITS] & BIT_PROCEDURE),
+        min([row[3] for row in plan[_MUE_DAY]], default=0),
+        tuple(plan[_COUNTS]),
+        tuple(plan[_COUNTS_BY_PROVIDER]),
     )
 
 
@@ -206,8 +225,7 @@ def _paid(plan: Plan) -> Plan:
     judged = BIT_LINE | BIT_SAME | BIT_HISTORY | BIT_ADDON
     if not plan[0] & judged:
         return plan
-    return (plan[0] & ~judged, plan[1], plan[2], plan[3], plan[4], plan[5], plan[6], plan[7],
-            plan[8], plan[9])
+    return (plan[0] & ~judged, *plan[1:])
 
 
 @attrs.frozen
@@ -272,6 +290,7 @@ class _TableBuilder:
         self.longest_global = 0
         self._validities: dict[int, tuple[m.Validity, int, int]] = {}
         self._shared: dict[object, Any] = {}
+        self._groups: dict[tuple[frozenset[str], bool], int] = {}
 
     def plan(self, code: str) -> list[Any]:
         found = self.plans.get(code)
@@ -289,6 +308,19 @@ class _TableBuilder:
             lo, hi = _ordinals(validity)
             found = self._validities[id(validity)] = (validity, self.share(lo), self.share(hi))
         return found[1], found[2]
+
+    def group(self, codes: frozenset[str], by_provider: bool) -> int:
+        """The number of the counting group of ``codes`` (per provider or member-wide): every
+        line of those codes that is counted joins it, so a limit or prerequisite finds the
+        lines it counts, in the member's order, under one key."""
+        number = self._groups.get((codes, by_provider))
+        if number is None:
+            number = self._groups[codes, by_provider] = len(self._groups)
+            for code in sorted(codes):
+                target = self.plan(code)
+                target[_BITS] |= BIT_COUNTED
+                target[_COUNTS_BY_PROVIDER if by_provider else _COUNTS].append(number)
+        return number
 
     def build(self, rules: tuple[m.Rule, ...]) -> Tables:
         fired: list[Finding | None] = [None] * len(rules)
@@ -366,6 +398,7 @@ class _TableBuilder:
             target = self.plan(code)
             target[_BITS] |= BIT_SAME
             target[_EXCLUSIVE].append(row)
+            target[_BEATEN_BY].update(rule.codes[:rule.codes.index(code)])
         self.plan(rule.codes[0])
 
     def global_(self, r: int, lo: int, hi: int, rule: m.Global) -> None:
@@ -396,28 +429,24 @@ class _TableBuilder:
         self.flags["sessions"] |= rule.sessions
         self.flags["units"] |= not rule.sessions
         self.flags["limit_bypass"] |= bool(rule.bypass)
-        codes = self.share(rule.codes)
-        single = next(iter(codes)) if len(codes) == 1 else None
-        row = (r, lo, hi, 0, codes, window, count, rule.maximum, rule.sessions,
-               rule.by_provider, self.share(rule.bypass), single)
-        for code in sorted(codes):
+        group = self.group(rule.codes, rule.by_provider)
+        row = (r, lo, hi, HISTORY_SESSIONS if rule.sessions else HISTORY_UNITS, group,
+               rule.by_provider, window, count, rule.maximum, self.share(rule.bypass))
+        for code in sorted(rule.codes):
             target = self.plan(code)
-            target[_BITS] |= BIT_HISTORY | BIT_COUNTED
+            target[_BITS] |= BIT_HISTORY
             target[_HISTORY].append(row)
 
     def prerequisite(self, r: int, lo: int, hi: int, rule: m.Prerequisite) -> None:
         window, count = _window(rule.window)
         self.windows.add(window)
-        required = self.share(rule.required)
-        single = next(iter(required)) if len(required) == 1 else None
-        row: Row = (r, lo, hi, 1, required, window, count, rule.count, False, False,
-                    frozenset(), single)
+        group = self.group(rule.required, False)
+        row: Row = (r, lo, hi, HISTORY_PREREQUISITE, group, False, window, count, rule.count,
+                    frozenset())
         for code in sorted(rule.targets):
             target = self.plan(code)
             target[_BITS] |= BIT_HISTORY
             target[_HISTORY].append(row)
-        for code in sorted(required):
-            self.plan(code)[_BITS] |= BIT_COUNTED
 
     def addon(self, r: int, lo: int, hi: int, rule: m.Addon) -> None:
         row = (r, lo, hi, self.share(rule.primaries))
@@ -477,15 +506,20 @@ class _Generator:
 
     # helpers -----------------------------------------------------------------------------
 
-    def block(self, text: str) -> None:
+    def block(self, text: str, **when: bool) -> None:
         """Write an indented block at the current level.
 
         A line ``@predicate KIND: CODE`` writes the comments naming KIND's rules, then CODE,
-        and remembers CODE's line as the predicate of KIND's rules.
+        and remembers CODE's line as the predicate of KIND's rules. A line ``@NAME CODE``
+        writes CODE only when the keyword argument ``NAME`` is true.
         """
         for raw in _dedent(text):
             stripped = raw.lstrip()
-            if stripped.startswith("@predicate "):
+            if stripped.startswith("@") and not stripped.startswith("@predicate "):
+                name, code = stripped[1:].split(" ", 1)
+                if when[name]:
+                    self.w.writeline(raw[: len(raw) - len(stripped)] + code)
+            elif stripped.startswith("@predicate "):
                 margin = raw[: len(raw) - len(stripped)]
                 kind, code = stripped[len("@predicate "):].split(": ", 1)
                 self.predicate(margin, kind, code)
@@ -538,11 +572,12 @@ class _Generator:
         return Generated(w.getvalue(), dict(self.predicate_lines), dict(f.kinds))
 
     def line_rules(self) -> None:
-        """Stage 1, inline in the member's first pass: each line by itself."""
+        """Stage 1, inline in the member's first pass: each line by itself. The kinds are
+        tested most numerous first."""
         f = self.f
         self.block("""
             hits = None
-            for r, lo, hi, kind, a, b in plan[1]:
+            for r, lo, hi, kind, a, b in PL[k][1]:
         """)
         self.w.indent()
         if f.checks_dates(*LINE_KINDS):
@@ -550,8 +585,7 @@ class _Generator:
                 if not lo <= d <= hi:
                     continue
             """)
-        branch = "if"
-        for kind, number, body in [
+        kinds = [
             ("deleted", LINE_DELETED, """
                 if d < a:
                     continue
@@ -577,7 +611,10 @@ class _Generator:
                 if line.units <= a:
                     continue
             """),
-        ]:
+        ]
+        kinds.sort(key=lambda kind: -len(f.kinds.get(kind[0], ())))
+        branch = "if"
+        for kind, number, body in kinds:
             if f.has(kind):
                 self.block(f"@predicate {kind}: {branch} kind == {number}:")
                 self.w.indent()
@@ -596,54 +633,48 @@ class _Generator:
                 FS[k] = [FIRED[r] for r in hits]
                 for r in hits:
                     if DENY[r]:
-                        denied = True
+                        DN[k] = True
         """)
 
     def adjudicate(self) -> None:
         self.block("""
             def adjudicate(lines, history):
                 \"""One decision per claim line, in input order (see Program.adjudicate).\"""
-                out = allow_all(lines)
+                batch = columns(lines)
+                out = allow_all(batch)
                 n = len(lines)
-                plans = list(map(PLAN_get, map(line_code, lines)))
-                members = {}
-                members_get = members.get
-                for i in compress(range(n), plans):
-                    member = lines[i].member_id
-                    positions = members_get(member)
-                    if positions is None:
-                        members[member] = [i]
-                    else:
-                        positions.append(i)
+                plans = list(map(PLAN_get, batch.codes))
+                # the lines some rule mentions, by member (C-level: no Python step per line)
+                members = defaultdict(list)
+                deque(map(list_append, map(members.__getitem__, compress(batch.members, plans)),
+                          compress(range(n), plans)), 0)
                 if not members:
                     return out
                 everything = lines
-                earlier = {}
+                ordered = not history and in_order(batch)  # then no member needs sorting
                 if history:
                     # history lines (numbered from n on) go first: on a tie of date, claim and
                     # line number, a paid line comes before a judged one
                     everything = [*lines, *history]
                     paid = list(map(PAID_get, map(line_code, history)))
                     plans += paid
+                    earlier = defaultdict(list)
                     if len(members) == 1:  # one member's claim: the real-time path
                         (member,) = members
                         earlier[member] = list(compress(range(n, n + len(paid)), map(
                             and_, map(truth, paid),
                             map(eq, map(line_member, history), repeat(member)))))
                     else:
-                        for j in compress(range(len(paid)), paid):
-                            member = history[j].member_id
-                            if member in members:
-                                positions = earlier.get(member)
-                                if positions is None:
-                                    earlier[member] = [n + j]
-                                else:
-                                    positions.append(n + j)
+                        owners = list(map(line_member, history))
+                        kept = list(compress(range(len(paid)), map(
+                            and_, map(truth, paid), map(members.__contains__, owners))))
+                        deque(map(list_append, map(earlier.__getitem__, map(
+                            owners.__getitem__, kept)), map(add, kept, repeat(n))), 0)
                     for member, positions in earlier.items():
                         members[member] = positions + members[member]
                 firsts = {}
                 for positions in members.values():
-                    judge_member(positions, everything, plans, n, out, firsts)
+                    judge_member(positions, everything, plans, n, out, firsts, ordered)
                 return out
         """)
         self.w.writeline()
@@ -652,19 +683,20 @@ class _Generator:
     def judge_member(self) -> None:
         f = self.f
         self.block("""
-            def judge_member(X, everything, plans, n, out, firsts):
+            def judge_member(X, everything, plans, n, out, firsts, ordered):
                 \"""Judge one member's lines: ``X`` holds their numbers (claim lines from 0,
-                history from ``n``), history first.\"""
+                history from ``n``), history first; ``ordered``: they are in order already.\"""
                 L = list(map(everything.__getitem__, X))
-                if len(X) > 1:
+                if len(X) > 1 and not ordered:
                     keys = list(map(order_of, L))
-                    order = sorted(range(len(X)), key=keys.__getitem__)
-                    if len(set(keys)) < len(X):
-                        # lines tie on date, claim and line number: order by the whole key
-                        order.sort(key=lambda i: order_key(L[i], X[i] < n))
-                    pick = itemgetter(*order)
-                    X = list(pick(X))
-                    L = list(pick(L))
+                    if any(map(ge, keys, keys[1:])):  # not in strict order already
+                        order = sorted(range(len(X)), key=keys.__getitem__)
+                        if len(set(keys)) < len(X):
+                            # lines tie on date, claim and line number: order by the whole key
+                            order.sort(key=lambda i: order_key(L[i], X[i] < n))
+                        pick = itemgetter(*order)
+                        X = list(pick(X))
+                        L = list(pick(L))
                 PL = list(map(plans.__getitem__, X))
                 O = list(map(toordinal, map(line_date, L)))
                 B = list(map(plan_bits, PL))  # history lines have paid plans: no stage bits
@@ -677,17 +709,11 @@ class _Generator:
             self.block(f"""
                 if member_bits & {BIT_LINE}:
                     for k in compress(range(len(B)), map(and_, B, repeat({BIT_LINE}))):
-                        plan = PL[k]
                         line = L[k]
                         d = O[k]
-                        denied = False
             """)
             self.w.indent(2)
             self.line_rules()
-            self.block("""
-                if denied:
-                    DN[k] = True
-            """)
             self.w.outdent(2)
         if f.has("forbid", "exclusive", "global", "mue_day", "limit", "prerequisite", "addon"):
             self.later_stages()
@@ -700,53 +726,62 @@ class _Generator:
         self.w.outdent()
 
     def later_stages(self) -> None:
-        """Stages 2 to 4, date by date, for a member with lines they judge."""
+        """Stages 2 to 4, date by date, for a member with lines they judge.
+
+        Stages 2 and 3 share one walk over the date's lines: a line gets its same-day
+        verdict, then (if it still stands) its history rules, then it is counted. Same-day
+        rules look at the date's lines as they left stage 1 (``run_dn``, taken before the
+        walk), so a line denied earlier in the walk still counts as present for them, as if
+        they were all judged at once; history rules see every denial of the lines before.
+        """
         f = self.f
+        same = f.has("forbid", "exclusive", "global", "mue_day")
+        history = f.has("limit", "prerequisite")
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
-        stage3 = BIT_HISTORY | BIT_COUNTED
         self.block(f"""
             if member_bits & {later}:
-                count = {{}}
                 procedures = None
                 made = {{}}
                 end = len(X)
-                if member_bits & {BIT_HISTORY}:
-                    # the lines stage 3 looks at: those it may judge, and those it counts
-                    H = list(compress(range(end), map(and_, map(plan_bits, PL),
-                                                      repeat({stage3}))))
-                    h = 0
-                # the dates with a line to judge; lines of other dates are only counted
-                J = list(compress(range(end), map(and_, B, repeat({later}))))
-                next_judged = 0
-                while next_judged < len(J):
-                    d = O[J[next_judged]]
-                    p = bisect_left(O, d)
-                    q = bisect_right(O, d, p)
-                    next_judged = bisect_left(J, q, next_judged)
+                @codes C = list(map(line_code, L))
+                @history if member_bits & {BIT_HISTORY}:
+                @history     stage3 = {BIT_HISTORY | BIT_COUNTED}  # lines stage 3 judges or counts
+                @history     count = defaultdict(list)  # counting group -> counted positions
+                @history     ordinal = O.__getitem__
+                @units     units_of = list(map(line_units, L)).__getitem__
+                @history else:
+                @history     stage3 = 0
+                walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
+                # the member's dates: lines p to q (excluded) have date d
+                cuts = list(compress(range(1, end), map(ne, O[1:], O)))
+                for p, q in zip([0, *cuts], [*cuts, end]):
+                    d = O[p]
                     run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
-        """)
-        self.w.indent(2)
-        if f.has("limit", "prerequisite"):
-            self.block(f"""
-                if member_bits & {BIT_HISTORY}:
-                    skipped = bisect_left(H, p, h)
-                    for k in H[h:skipped]:
-                        if not DN[k] and PL[k][0] & {BIT_COUNTED}:
-            """)
-            self.w.indent(3)
-            self.count_line("O[k]")
-            self.w.outdent(3)
-            self.w.writeline("    h = skipped")
-        if f.has("forbid", "exclusive", "global", "mue_day"):
-            self.w.writeline(f"if run_bits & {BIT_SAME}:")
+                    if run_bits & walked:
+                        @same lone = q == p + 1
+                        @same if not lone:
+                        @same     # what same-day rules see: the date's lines after stage 1
+                        @codes     run_codes = C[p:q]
+                        @same     run_dn = DN[p:q]
+                        @same groups = None
+                        for k in range(p, q):
+                            if DN[k] or not B[k] & walked:
+                                continue
+                            plan = PL[k]
+        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
+            same=same)
+        self.w.indent(4)
+        if same:
+            self.w.writeline(f"if B[k] & {BIT_SAME}:")
             self.w.indent()
             self.same_day()
             self.w.outdent()
-        if f.has("limit", "prerequisite"):
-            self.w.writeline(f"if member_bits & {BIT_HISTORY}:")
+        if history:
+            self.w.writeline("if B[k] & stage3:")
             self.w.indent()
             self.history()
             self.w.outdent()
+        self.w.outdent(2)
         if f.has("addon"):
             self.w.writeline(f"if run_bits & {BIT_ADDON}:")
             self.w.indent()
@@ -754,59 +789,49 @@ class _Generator:
             self.w.outdent()
         self.w.outdent(2)
 
-    def count_line(self, day: str) -> None:
-        """Count the line at ``k`` (dated ``day``) for the limits and prerequisites after it."""
-        self.block(f"""
-            code = L[k].code
-            entry = count.get(code)
-            if entry is None:
-                count[code] = ([{day}], [L[k].units], [k])
-            else:
-                entry[0].append({day})
-                entry[1].append(L[k].units)
-                entry[2].append(k)
+    def count_line(self) -> None:
+        """Count the line at ``k`` in its counting groups, for the limits and prerequisites
+        after it: ``count[group]`` (``count[group, provider]`` for a limit by provider) lists
+        the counted lines' positions, in the member's order."""
+        self.block("""
+            for g in PL[k][11]:
+                count[g].append(k)
         """)
+        if self.f.by_provider:
+            self.block("""
+                if PL[k][12]:
+                    provider = L[k].provider_id
+                    for g in PL[k][12]:
+                        count[g, provider].append(k)
+            """)
 
     def same_day(self) -> None:
-        """Stage 2: forbid, exclusive, global, mue per day: all verdicts, then all denials."""
+        """Stage 2 for the line at ``k``: forbid, exclusive, global, mue per day.
+
+        The codes of the date's lines (``run_codes``) rule out most lines at C speed: a
+        forbid or an exclusive set needs one of the line's partners there, and a mue per day
+        more units than its least maximum. Only then are the date's lines grouped exactly
+        (by provider and code, ``same_day_groups``), once per date.
+        """
         f = self.f
-        self.block(f"""
-            lone = q == p + 1
-            if lone:
-                line = L[p]
-                groups = {{line.provider_id: {{line.code: [p]}}}}
-            else:
-                groups = {{}}
-                for j in range(p, q):
-                    if not DN[j]:
-                        line = L[j]
-                        group = groups.get(line.provider_id)
-                        if group is None:
-                            groups[line.provider_id] = {{line.code: [j]}}
-                        else:
-                            same = group.get(line.code)
-                            if same is None:
-                                group[line.code] = [j]
-                            else:
-                                same.append(j)
-            verdicts = None
-            for k in range(p, q):
-                if not B[k] & {BIT_SAME} or DN[k]:
-                    continue
-                plan = PL[k]
-                line = L[k]
-                code = line.code
-                mods = line.modifiers
-                group = groups[line.provider_id]
-                found = None
-        """)
-        self.w.indent()
+        self.w.writeline("found = None")
+        if f.has("forbid", "exclusive"):
+            self.block("""
+                partners = plan[8]
+                if partners is not None and not lone and not partners.isdisjoint(run_codes):
+                    if groups is None:
+                        groups = same_day_groups(L, run_dn, p)
+                    line = L[k]
+                    code = line.code
+                    mods = line.modifiers
+                    group = groups[line.provider_id]
+            """)
+            self.w.indent()
         if f.has("forbid"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.forbid_bypass else ""
             self.block(f"""
-                triggers = plan[8]
-                if not lone and triggers is not None and not triggers.isdisjoint(group):
-                    rows_by_trigger = plan[2]
+                rows_by_trigger = plan[2]
+                if rows_by_trigger is not None:
                     hits = None
                     for trigger, lines_of in group.items():
                         rows = rows_by_trigger.get(trigger)
@@ -829,34 +854,38 @@ class _Generator:
             """)
         if f.has("exclusive"):
             self.block(f"""
-                if plan[3] and not lone:
-                    for r, lo, hi, codes in plan[3]:
-                        @predicate exclusive: if {self.test(self.dated("exclusive"))}:
-                            for winner in codes:
-                                if winner in group:
-                                    break
-                            if winner != code:
-                                if found is None:
-                                    found = []
-                                found.append((r, group[winner]))
+                for r, lo, hi, codes in plan[3]:
+                    @predicate exclusive: if {self.test(self.dated("exclusive"))}:
+                        for winner in codes:
+                            if winner in group:
+                                break
+                        if winner != code:
+                            if found is None:
+                                found = []
+                            found.append((r, group[winner]))
             """)
+        if f.has("forbid", "exclusive"):
+            self.w.outdent()
         if f.has("global"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.global_bypass else ""
             period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
             starts = self.test(self.dated("global"), bypass, period)
             self.block(f"""
                 rows_by_procedure = plan[4]
-                if rows_by_procedure is not None:
+                if rows_by_procedure is not None and member_bits & {BIT_PROCEDURE}:
                     if procedures is None:
                         procedures = procedure_lines(L, PL, O)
+                    line = L[k]
                     near = procedures.get(line.provider_id)
                     if near is not None:
+                        mods = line.modifiers
                         ords, positions = near
                         hits = None
                         for j in positions[bisect_left(ords, d - {f.longest_global}):
                                            bisect_left(ords, d + 2)]:
                             rows = rows_by_procedure.get(L[j].code)
-                            if rows is None or j == k or DN[j]:
+                            if rows is None or j == k or (
+                                    run_dn[j - p] if p <= j < q else DN[j]):
                                 continue
                             offset = d - O[j]
                             for r, lo, hi, days, bypass in rows:
@@ -876,8 +905,10 @@ class _Generator:
         if f.has("mue_day"):
             over = self.test("total > maximum", self.dated("mue_day"))
             self.block(f"""
-                if plan[5]:
-                    same = group[code]
+                if plan[5] and (L[k].units > plan[10] or not lone and run_codes.count(C[k]) > 1):
+                    if groups is None:
+                        groups = same_day_groups(L, DN[p:q] if lone else run_dn, p)
+                    same = groups[L[k].provider_id][C[k]]
                     total = 0
                     for j in same:
                         total += L[j].units
@@ -889,43 +920,31 @@ class _Generator:
             """)
         self.block("""
             if found is not None:
-                if verdicts is None:
-                    verdicts = [(k, found)]
-                else:
-                    verdicts.append((k, found))
-        """)
-        self.w.outdent()
-        self.block("""
-            if verdicts is not None:
-                for k, found in verdicts:
-                    if len(found) > 1:
-                        found.sort(key=by_rule)
-                    fs = FS.get(k)
-                    if fs is None:
-                        fs = FS[k] = []
-                    for r, js in found:
-                        fs.append(finding(r, js, L, made))
-                        if DENY[r]:
-                            DN[k] = True
+                if len(found) > 1:
+                    found.sort(key=by_rule)
+                fs = FS.get(k)
+                if fs is None:
+                    fs = FS[k] = []
+                for r, js in found:
+                    fs.append(finding(r, js, L, made))
+                    if DENY[r]:
+                        DN[k] = True
+                if DN[k]:
+                    continue
         """)
 
     def history(self) -> None:
-        """Stage 3: limits and prerequisites, line by line, against the counted lines."""
+        """Stage 3 for the line at ``k``: limits and prerequisites against the counted
+        lines; then the line is counted."""
         f = self.f
         self.block(f"""
-            until_run = bisect_left(H, q, h)
-            for k in H[h:until_run]:
-                if DN[k]:
-                    continue
-                if B[k] & {BIT_HISTORY}:
-                    plan = PL[k]
-                    line = L[k]
-                    mods = line.modifiers
-                    found = None
-                    for (r, lo, hi, kind, codes, window, n, most, sessions, by_provider, bypass,
-                         single) in plan[6]:
+            if B[k] & {BIT_HISTORY}:
+                line = L[k]
+                mods = line.modifiers
+                found = None
+                for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
         """)
-        self.w.indent(3)
+        self.w.indent(2)
         if f.checks_dates("limit", "prerequisite"):
             self.block("""
                 if not lo <= d <= hi:
@@ -936,83 +955,61 @@ class _Generator:
                 if bypass and mods and not bypass.isdisjoint(mods):
                     continue
             """)
-        branch = "if"
-        for window, text in [(WINDOW_DAYS, "first = d - n + 1"),
+        # counted: the group's lines so far (all dated d or before), in the member's order;
+        # then the part inside the window, and for a prerequisite the dates before d
+        if f.by_provider:
+            self.w.writeline("counted = count.get((group, line.provider_id) if by_provider "
+                             "else group, ())")
+        else:
+            self.w.writeline("counted = count.get(group, ())")
+        if f.sessions:
+            self.block(f"""
+                if mode == {HISTORY_SESSIONS} and len(counted) < most:
+                    continue  # fewer lines than the sessions allowed
+            """)
+        self.block("""
+            if not counted:
+                start = 0
+        """)
+        branch = "elif"
+        for window, text in [(WINDOW_DAYS, "start = bisect_left(counted, d - n + 1, key=ordinal)"),
                              (WINDOW_MONTHS, f"""
                                  first = firsts.get(n * {OPEN_HI} + d)
                                  if first is None:
                                      first = months_first(d, n, firsts)
+                                 start = bisect_left(counted, first, key=ordinal)
                              """),
                              (WINDOW_YEAR, """
                                  first = firsts.get(-1 - d)
                                  if first is None:
                                      first = year_first(d, firsts)
+                                 start = bisect_left(counted, first, key=ordinal)
                              """),
-                             (WINDOW_CLAIM, "first = None")]:
+                             (WINDOW_CLAIM, """
+                                 claim = line.claim_id
+                                 counted = [j for j in counted if L[j].claim_id == claim]
+                                 start = 0
+                             """)]:
             if window in f.windows:
                 self.w.writeline(f"{branch} window == {window}:")
                 self.w.indent()
                 self.block(text)
                 self.w.outdent()
                 branch = "elif"
-        # counted: the earlier allowed lines of the codes inside the window; a prerequisite
-        # (kind 1) counts only the dates before the line's own
-        if WINDOW_CLAIM in f.windows:
-            select = """
-                if first is None:
-                    claim = line.claim_id
-                    js = [j for j in positions[:bisect_left(ords, until)]
-                          if L[j].claim_id == claim]
-                else:
-                    js = positions[bisect_left(ords, first):bisect_left(ords, until)]
-            """
-        else:
-            select = "js = positions[bisect_left(ords, first):bisect_left(ords, until)]"
-        self.block("""
-            until = d + 1 - kind
-            counted = None
-            for c in (single,) if single is not None else count.keys() & codes:
-                entry = count.get(c)
-                if entry is None:
-                    continue
-                ords, units, positions = entry
-        """)
-        self.w.indent()
-        self.block(select)
-        if f.by_provider:
-            self.block("""
-                if by_provider:
-                    provider = line.provider_id
-                    js = [j for j in js if L[j].provider_id == provider]
-            """)
-        self.block("""
-            if js:
-                counted = js if counted is None else counted + js
-        """)
-        self.w.outdent()
         prerequisite = """
-            @predicate prerequisite: if len({O[j] for j in counted} if counted else ()) >= most:
+            js = counted[start:bisect_left(counted, d, start, key=ordinal)]
+            @predicate prerequisite: if len(set(map(ordinal, js))) >= most:
                 continue
         """
-        if f.sessions:
-            sessions = """
-                if counted is None:
-                    over = 1 > most
-                else:
-                    dates = {O[j] for j in counted}
-                    over = d not in dates and len(dates) + 1 > most
-            """
-        else:
-            sessions = "over = False"
-        units = """
-            total = line.units
-            if counted is not None:
-                for j in counted:
-                    total += L[j].units
-            over = total > most
+        sessions = """
+            if js:
+                over = ordinal(js[-1]) != d and len(set(map(ordinal, js))) + 1 > most
+            else:
+                over = 1 > most
         """
+        units = "over = line.units + sum(map(units_of, js)) > most"
         if f.has("prerequisite") and f.has("limit"):
-            self.w.writeline("if kind:")
+            self.w.writeline(f"if mode == {HISTORY_PREREQUISITE}:")
             self.w.indent()
             self.block(prerequisite)
             self.w.outdent()
@@ -1021,8 +1018,9 @@ class _Generator:
         elif f.has("prerequisite"):
             self.block(prerequisite)
         if f.has("limit"):
+            self.w.writeline("js = counted[start:]")
             if f.sessions and f.units:
-                self.w.writeline("if sessions:")
+                self.w.writeline(f"if mode == {HISTORY_SESSIONS}:")
                 self.w.indent()
                 self.block(sessions)
                 self.w.outdent()
@@ -1039,13 +1037,9 @@ class _Generator:
             if f.has("prerequisite"):
                 self.w.outdent()
         self.block("""
-            if counted is None:
-                counted = []
-            elif len(counted) > 1:
-                counted.sort()
             if found is None:
                 found = []
-            found.append(finding(r, counted, L, made))
+            found.append(finding(r, js, L, made))
             if DENY[r]:
                 DN[k] = True
         """)
@@ -1062,12 +1056,11 @@ class _Generator:
         """)
         self.w.outdent()
         self.block(f"""
-                if PL[k][0] & {BIT_COUNTED}:
+            if plan[0] & {BIT_COUNTED}:
         """)
-        self.w.indent(2)
-        self.count_line("d")
-        self.w.outdent(3)
-        self.w.writeline("h = until_run")
+        self.w.indent()
+        self.count_line()
+        self.w.outdent()
 
     def addons(self) -> None:
         """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""
@@ -1124,7 +1117,7 @@ class _Generator:
                         if denies:
                             DN[k] = True
                             if PL[k][0] & {BIT_COUNTED} and member_bits & {BIT_HISTORY}:
-                                uncount(count, L[k].code, k)
+                                uncount(count, PL[k], L[k].provider_id, k)
         """)
 
 

@@ -20,12 +20,12 @@ import builtins
 import datetime as dt
 import gc
 from bisect import bisect_left, bisect_right
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
-from itertools import compress, repeat
-from operator import and_, attrgetter, eq, itemgetter, or_, truth
-from typing import Any, Protocol, TypeVar
+from itertools import compress, pairwise, repeat, starmap
+from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, not_, or_, truth
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import attrs
 
@@ -41,7 +41,8 @@ PAUSE_GC_FROM = 20_000
 T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "tuple")}
+    "any", "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum",
+    "tuple")}
 
 
 # --- building claims objects fast ---------------------------------------------------------
@@ -69,16 +70,38 @@ _set_ref_claim, _set_ref_line = _slot_setters(LineRef, ("claim_id", "line"))
 _get = {name: attrgetter(name) for name in ("claim_id", "line", "member_id", "date", "code")}
 
 
-def allow_all(lines: Sequence[ClaimLine]) -> list[Decision]:
+class Columns(NamedTuple):
+    """A batch's lines as columns (one list per field), read once for every use."""
+
+    claim_ids: list[str]
+    numbers: list[int]
+    members: list[str]
+    dates: list[dt.date]
+    codes: list[str]
+
+
+def columns(lines: Sequence[ClaimLine]) -> Columns:
+    """The columns of ``lines`` (C-level passes over the lines)."""
+    return Columns(*[list(map(_get[name], lines))
+                     for name in ("claim_id", "line", "member_id", "date", "code")])
+
+
+def in_order(batch: Columns) -> bool:
+    """Are the lines strictly in the engine's order (date, claim id, line number) already?
+    Then so are any lines picked from them in input order (a member's), and no two tie."""
+    keys = zip(batch.dates, batch.claim_ids, batch.numbers, strict=True)
+    return not any(starmap(ge, pairwise(keys)))
+
+
+def allow_all(batch: Columns) -> list[Decision]:
     """An ``allow`` decision without findings for every line, built column by column."""
-    count = len(lines)
+    count = len(batch.codes)
     out: list[Decision] = list(map(_new, repeat(Decision, count)))
-    for setter, name in ((_set_claim, "claim_id"), (_set_line, "line"),
-                         (_set_member, "member_id"), (_set_code, "code")):
-        deque(map(setter, out, map(_get[name], lines)), 0)
-    dates = list(map(_get["date"], lines))
-    iso = {day: day.isoformat() for day in set(dates)}
-    deque(map(_set_date, out, map(iso.__getitem__, dates)), 0)
+    for setter, column in ((_set_claim, batch.claim_ids), (_set_line, batch.numbers),
+                           (_set_member, batch.members), (_set_code, batch.codes)):
+        deque(map(setter, out, column), 0)
+    iso = {day: day.isoformat() for day in set(batch.dates)}
+    deque(map(_set_date, out, map(iso.__getitem__, batch.dates)), 0)
     deque(map(_set_decision, out, repeat("allow", count)), 0)
     deque(map(_set_findings, out, repeat((), count)), 0)
     return out
@@ -153,6 +176,25 @@ def procedure_lines(lines: list[ClaimLine], plans: list[codegen.Plan], ordinals:
     return out
 
 
+def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
+                    ) -> dict[str, dict[str, list[int]]]:
+    """The lines at ``start``, ``start + 1``, ... (one date; ``denied`` holds their denials)
+    that are not denied, by provider and code: their positions, in the member's order."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for position in compress(range(start, start + len(denied)), map(not_, denied)):
+        line = lines[position]
+        group = out.get(line.provider_id)
+        if group is None:
+            out[line.provider_id] = {line.code: [position]}
+        else:
+            same = group.get(line.code)
+            if same is None:
+                group[line.code] = [position]
+            else:
+                same.append(position)
+    return out
+
+
 def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
                 counts_itself: bool) -> bool:
     """Is a primary among the allowed lines of one provider (``alive``: code -> how many)?
@@ -165,14 +207,14 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
     return False
 
 
-def uncount(count: dict[str, tuple[list[int], list[int], list[int]]], code: str,
+def uncount(count: dict[object, list[int]], plan: codegen.Plan, provider: str,
             position: int) -> None:
-    """A line denied after it was counted (an add-on) counts toward nothing."""
-    entry = count.get(code)
-    if entry is not None and position in entry[2]:
-        index = entry[2].index(position)
-        for column in entry:
-            del column[index]
+    """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
+    counting groups of its plan."""
+    for key in (*plan[11], *[(group, provider) for group in plan[12]]):
+        counted = count.get(key)
+        if counted is not None and position in counted:
+            counted.remove(position)
 
 
 # --- the program --------------------------------------------------------------------------
@@ -304,21 +346,26 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
     namespace: dict[str, Any] = {
         "__builtins__": dict(_BUILTINS),
         # the tables (codegen.Tables)
-        "PLAN_get": plans_get, "PAID_get": paid_get, "DENY": deny, "FIRED": fired,
+        "PLAN_get": plans_get, "PAID_get": paid_get,
+        "DENY": deny, "FIRED": fired,
         # decisions and findings
-        "allow_all": allow_all, "set_decision": _set_decision,
+        "columns": columns, "in_order": in_order, "allow_all": allow_all,
+        "set_decision": _set_decision,
         "set_findings": _set_findings, "finding": _finding_maker(texts),
         # helpers of the stages
         "months_first": months_first, "year_first": year_first,
-        "procedure_lines": procedure_lines, "has_primary": has_primary, "uncount": uncount,
+        "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
+        "has_primary": has_primary, "uncount": uncount,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
         "line_code": _get["code"], "line_date": _get["date"],
-        "line_member": _get["member_id"],
+        "line_member": _get["member_id"], "line_units": attrgetter("units"),
+        "defaultdict": defaultdict, "deque": deque, "list_append": list.append,
         "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
         "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
         "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
-        "compress": compress, "repeat": repeat, "and_": and_, "or_": or_, "eq": eq,
+        "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,
+        "ge": ge, "ne": ne, "zip": zip,
         "truth": truth,
     }
     exec(code, namespace)  # our own source: it holds no text from the policy
