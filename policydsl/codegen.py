@@ -756,7 +756,8 @@ class _Generator:
                 cuts = list(compress(range(1, end), map(ne, O[1:], O)))
                 for p, q in zip([0, *cuts], [*cuts, end]):
                     d = O[p]
-                    run_bits = B[p] if q == p + 1 else reduce(or_, B[p:q])
+                    run_bits = (B[p] if q == p + 1 else B[p] | B[p + 1] if q == p + 2
+                                else reduce(or_, B[p:q]))
                     if run_bits & walked:
                         @same lone = q == p + 1
                         @same if not lone:
@@ -765,19 +766,20 @@ class _Generator:
                         @same     run_dn = DN[p:q]
                         @same groups = None
                         for k in range(p, q):
-                            if DN[k] or not B[k] & walked:
+                            bits = B[k] & walked
+                            if not bits or DN[k]:
                                 continue
                             plan = PL[k]
         """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
             same=same)
         self.w.indent(4)
         if same:
-            self.w.writeline(f"if B[k] & {BIT_SAME}:")
+            self.w.writeline(f"if bits & {BIT_SAME}:")
             self.w.indent()
             self.same_day()
             self.w.outdent()
         if history:
-            self.w.writeline("if B[k] & stage3:")
+            self.w.writeline("if bits & stage3:")
             self.w.indent()
             self.history()
             self.w.outdent()
@@ -794,14 +796,14 @@ class _Generator:
         after it: ``count[group]`` (``count[group, provider]`` for a limit by provider) lists
         the counted lines' positions, in the member's order."""
         self.block("""
-            for g in PL[k][11]:
+            for g in plan[11]:
                 count[g].append(k)
         """)
         if self.f.by_provider:
             self.block("""
-                if PL[k][12]:
+                if plan[12]:
                     provider = L[k].provider_id
-                    for g in PL[k][12]:
+                    for g in plan[12]:
                         count[g, provider].append(k)
             """)
 
@@ -817,8 +819,7 @@ class _Generator:
         self.w.writeline("found = None")
         if f.has("forbid", "exclusive"):
             self.block("""
-                partners = plan[8]
-                if partners is not None and not lone and not partners.isdisjoint(run_codes):
+                if not lone and plan[8] is not None and not plan[8].isdisjoint(run_codes):
                     if groups is None:
                         groups = same_day_groups(L, run_dn, p)
                     line = L[k]
@@ -871,8 +872,8 @@ class _Generator:
             period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
             starts = self.test(self.dated("global"), bypass, period)
             self.block(f"""
-                rows_by_procedure = plan[4]
-                if rows_by_procedure is not None and member_bits & {BIT_PROCEDURE}:
+                if member_bits & {BIT_PROCEDURE} and plan[4] is not None:
+                    rows_by_procedure = plan[4]
                     if procedures is None:
                         procedures = procedure_lines(L, PL, O)
                     line = L[k]
@@ -938,9 +939,8 @@ class _Generator:
         lines; then the line is counted."""
         f = self.f
         self.block(f"""
-            if B[k] & {BIT_HISTORY}:
+            if bits & {BIT_HISTORY}:
                 line = L[k]
-                mods = line.modifiers
                 found = None
                 for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
         """)
@@ -952,7 +952,7 @@ class _Generator:
             """)
         if f.limit_bypass:
             self.block("""
-                if bypass and mods and not bypass.isdisjoint(mods):
+                if bypass and line.modifiers and not bypass.isdisjoint(line.modifiers):
                     continue
             """)
         # counted: the group's lines so far (all dated d or before), in the member's order;
