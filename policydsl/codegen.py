@@ -687,6 +687,7 @@ class _Generator:
                 \"""Judge one member's lines: ``X`` holds their numbers (claim lines from 0,
                 history from ``n``), history first; ``ordered``: they are in order already.\"""
                 L = list(map(everything.__getitem__, X))
+                has_paid = X[0] >= n  # the member has history lines
                 if len(X) > 1 and not ordered:
                     keys = list(map(order_of, L))
                     if any(map(ge, keys, keys[1:])):  # not in strict order already
@@ -728,6 +729,10 @@ class _Generator:
     def later_stages(self) -> None:
         """Stages 2 to 4, date by date, for a member with lines they judge.
 
+        The dates walked are every date of the member (found in one C-level pass), or, for a
+        member with paid history, only the dates with a line to judge: the lines in between
+        are counted in one loop, with no step per date.
+
         Stages 2 and 3 share one walk over the date's lines: a line gets its same-day
         verdict, then (if it still stands) its history rules, then it is counted. Same-day
         rules look at the date's lines as they left stage 1 (``run_dn``, taken before the
@@ -752,27 +757,49 @@ class _Generator:
                 @history else:
                 @history     stage3 = 0
                 walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
-                # the member's dates: lines p to q (excluded) have date d
-                cuts = list(compress(range(1, end), map(ne, O[1:], O)))
-                for p, q in zip([0, *cuts], [*cuts, end]):
-                    d = O[p]
-                    run_bits = (B[p] if q == p + 1 else B[p] | B[p + 1] if q == p + 2
-                                else reduce(or_, B[p:q]))
-                    if run_bits & walked:
-                        @same lone = q == p + 1
-                        @same if not lone:
-                        @same     # what same-day rules see: the date's lines after stage 1
-                        @codes     run_codes = C[p:q]
-                        @same     run_dn = DN[p:q]
-                        @same groups = None
-                        for k in range(p, q):
-                            bits = B[k] & walked
-                            if not bits or DN[k]:
-                                continue
-                            plan = PL[k]
-        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
-            same=same)
-        self.w.indent(4)
+                # the dates walked: lines p to q (excluded) have date O[p]
+                if has_paid:
+                    # only the dates with a line to judge: the paid history between them
+                    # is counted at once, with no step per date
+                    J = list(map(O.__getitem__, compress(range(end), map(
+                        and_, B, repeat({later})))))
+                    J = [J[0], *compress(J[1:], map(ne, J[1:], J))]
+                    runs = zip(list(map(bisect_left, repeat(O), J)),
+                               list(map(bisect_right, repeat(O), J)))
+                else:
+                    cuts = list(compress(range(1, end), map(ne, O[1:], O)))
+                    runs = zip([0, *cuts], [*cuts, end])
+                @history h = 0  # the lines before h are judged or counted
+                for p, q in runs:
+                    @history if h < p and stage3:
+                    @history     for k in range(h, p):  # lines of dates with nothing to judge
+                    @history         if B[k] & {BIT_COUNTED} and not DN[k]:
+                    @history             plan = PL[k]
+        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history)
+        if history:
+            self.w.indent(5)
+            self.count_line()
+            self.w.outdent(5)
+        self.w.indent(2)
+        self.block("""
+            @history h = q
+            d = O[p]
+            run_bits = (B[p] if q == p + 1 else B[p] | B[p + 1] if q == p + 2
+                        else reduce(or_, B[p:q]))
+            if run_bits & walked:
+                @same lone = q == p + 1
+                @same if not lone:
+                @same     # what same-day rules see: the date's lines after stage 1
+                @codes     run_codes = C[p:q]
+                @same     run_dn = DN[p:q]
+                @same groups = None
+                for k in range(p, q):
+                    bits = B[k] & walked
+                    if not bits or DN[k]:
+                        continue
+                    plan = PL[k]
+        """, codes=f.has("forbid", "exclusive", "mue_day"), history=history, same=same)
+        self.w.indent(2)
         if same:
             self.w.writeline(f"if bits & {BIT_SAME}:")
             self.w.indent()
