@@ -9,9 +9,11 @@ The compiled engine has two halves, both made here:
   numbers. A line whose code no rule mentions costs one dict miss; a rule whose codes never
   appear costs nothing at run time. Large uniform families (a CMS PTP table is a million
   ``Forbid`` rows) are rows of these tables, not code.
-* **Source** (:func:`generate`): an ``adjudicate`` function (lines whose code some rule mentions
-  are grouped by member) and a ``judge_member`` function (the member's lines sorted once, then
-  judged date by date in the four stages), written for this policy by a small Jinja-style
+* **Source** (:func:`generate`): an ``adjudicate`` function (the batch's fields read once as
+  columns; lines whose code some rule mentions grouped by member at C speed) and a
+  ``judge_member`` function (the member's lines put in order, with no sort when the batch is in
+  order already; line rules; then date by date one walk over the date's lines for the same-day
+  and history rules, and the add-ons), written for this policy by a small Jinja-style
   :class:`CodeWriter`. Each rule kind is a block of code that loops over its rows: one predicate
   per kind, which measured faster than a function per rule and keeps the source the same size
   for ten rules or a million. Blocks, validity tests and window kinds the policy does not use
@@ -753,7 +755,7 @@ class _Generator:
                 @history     stage3 = {BIT_HISTORY | BIT_COUNTED}  # lines stage 3 judges or counts
                 @history     count = defaultdict(list)  # counting group -> counted positions
                 @history     ordinal = O.__getitem__
-                @units     units_of = list(map(line_units, L)).__getitem__
+                @units     units_of = None  # the lines' units, made when a limit needs them
                 @history else:
                 @history     stage3 = 0
                 walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
@@ -1034,7 +1036,11 @@ class _Generator:
             else:
                 over = 1 > most
         """
-        units = "over = line.units + sum(map(units_of, js)) > most"
+        units = """
+            if units_of is None:
+                units_of = list(map(line_units, L)).__getitem__
+            over = line.units + sum(map(units_of, js)) > most
+        """
         if f.has("prerequisite") and f.has("limit"):
             self.w.writeline(f"if mode == {HISTORY_PREREQUISITE}:")
             self.w.indent()
