@@ -47,6 +47,10 @@ XFAIL: dict[str, str] = {
         "a 90d procedure that ends up denied (here by a limit) still puts the visit of the day "
         "before in its global period: C1/1 is denied with global@2 (CARC 97, related C2/1) "
         "although spec §3 says a global period starts only at a procedure line not denied"),
+    "global-same-day-denied-procedure": (
+        "a procedure denied at stage 3 (lifetime limit) still packages the E/M of its own day: "
+        "C4/2 is denied by global@2 with related C4/1 (itself denied), while the next day's "
+        "C5/1 is allowed; spec §3: a global period starts at a procedure line not denied"),
     "limit-history-same-date": (
         "a paid history line on the line's date whose claim id sorts after the claim line's "
         "(Z9 vs C1) is not counted: C1/1 is allowed, so 2 units are paid against "
