@@ -257,6 +257,8 @@ def test_check_case(case: str) -> None:
         name = Path(str(d["file"])).name
         assert str(d["source"]).strip() == src[name][int(d["line"]) - 1].strip(), d
         assert re.fullmatch(r"\s*\^+\s*", str(d["caret"])), d
+        # "syntax errors worded for a person": no parser internals in messages
+        assert not re.search(r"Token\(|Unexpected\w+\(|__ANON|\bRULE\b|\$END", str(d["msg"])), d
     for lines, sev, token in wanted:
         hits = [d for d in diags if d["line"] in lines and (sev == "any" or d["sev"] == sev)]
         assert hits, f"no {sev} diagnostic on line {lines}: {result.stdout}"
