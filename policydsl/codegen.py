@@ -46,6 +46,12 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
    10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
    11 counts     the counting groups a counted line of this code joins (member-wide)
    12 counts by provider   the same, for limits by provider
+   13 reach      (codes, days): the paid history lines that can change the verdict on a line
+                 of this code, besides those of its own date: lines of ``codes`` (what its
+                 limits and prerequisites count, the procedures of its global periods) dated
+                 at most ``days`` days before it (``OPEN_HI``: any earlier date) or the day
+                 after it. A real-time call looks only at these (an upper bound: the rules
+                 then decide exactly)
 
 A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
 provider): the generated code keeps, per group, the positions of the lines counted so far, in
@@ -99,7 +105,7 @@ Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
              tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
-             tuple[int, ...]]
+             tuple[int, ...], tuple[frozenset[str], int]]
 
 
 def shown_source(source: str) -> str:
@@ -201,7 +207,19 @@ def _new_plan() -> list[Any]:
     return [0, [], {}, [], {}, [], [], [], [], [], set()]
 
 
-def _freeze(plan: list[Any]) -> Plan:
+def _days_back(window: int, count: int) -> int:
+    """The most days before a line that a window of this kind and count can reach (an upper
+    bound); ``OPEN_HI`` when any earlier date can count."""
+    if window == WINDOW_DAYS:
+        return count - 1 if count < OPEN_HI else OPEN_HI
+    if window == WINDOW_MONTHS:
+        return 31 * count
+    if window == WINDOW_YEAR:
+        return 366
+    return OPEN_HI  # WINDOW_CLAIM: the claim's lines, whatever their dates
+
+
+def _freeze(plan: list[Any], reach: tuple[frozenset[str], int]) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
     partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
@@ -219,6 +237,7 @@ def _freeze(plan: list[Any]) -> Plan:
         min([row[3] for row in plan[_MUE_DAY]], default=0),
         tuple(plan[_COUNTS]),
         tuple(plan[_COUNTS_BY_PROVIDER]),
+        reach,
     )
 
 
@@ -293,6 +312,7 @@ class _TableBuilder:
         self._validities: dict[int, tuple[m.Validity, int, int]] = {}
         self._shared: dict[object, Any] = {}
         self._groups: dict[tuple[frozenset[str], bool], int] = {}
+        self._group_codes: list[frozenset[str]] = []  # group number -> its codes
 
     def plan(self, code: str) -> list[Any]:
         found = self.plans.get(code)
@@ -318,6 +338,7 @@ class _TableBuilder:
         number = self._groups.get((codes, by_provider))
         if number is None:
             number = self._groups[codes, by_provider] = len(self._groups)
+            self._group_codes.append(codes)
             for code in sorted(codes):
                 target = self.plan(code)
                 target[_BITS] |= BIT_COUNTED
@@ -355,10 +376,26 @@ class _TableBuilder:
             longest_global=self.longest_global,
             **self.flags,
         )
-        plans = {code: _freeze(self.plans[code]) for code in sorted(self.plans)}
+        plans = {code: _freeze(self.plans[code], self.reach(self.plans[code]))
+                 for code in sorted(self.plans)}
         return Tables(plans, {code: _paid(plan) for code, plan in plans.items()},
                       tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
                       features)
+
+    def reach(self, plan: list[Any]) -> tuple[frozenset[str], int]:
+        """Plan field 13: the codes and the days back of the paid lines that the history
+        rules and global periods of a line of this plan can look at."""
+        history: list[Row] = plan[_HISTORY]
+        global_: dict[str, list[Row]] = plan[_GLOBAL]
+        reach: tuple[frozenset[str], int]
+        if not history and not global_:
+            reach = self.share((frozenset(), 0))
+            return reach
+        codes = frozenset().union(*[self._group_codes[row[4]] for row in history], global_)
+        days = max([_days_back(row[6], row[7]) for row in history]
+                   + [row[3] for rows in global_.values() for row in rows])
+        reach = self.share((self.share(codes), days))
+        return reach
 
     def line(self, r: int, lo: int, hi: int, kind: str, rule: m.Rule) -> None:
         a: object = None
@@ -658,15 +695,32 @@ class _Generator:
                     # history lines (numbered from n on) go first: on a tie of date, claim and
                     # line number, a paid line comes before a judged one
                     everything = [*lines, *history]
-                    paid = list(map(PAID_get, map(line_code, history)))
-                    plans += paid
+                    codes = list(map(line_code, history))
                     earlier = defaultdict(list)
                     if len(members) == 1:  # one member's claim: the real-time path
                         (member,) = members
-                        earlier[member] = list(compress(range(n, n + len(paid)), map(
-                            and_, map(truth, paid),
-                            map(eq, map(line_member, history), repeat(member)))))
+                        # only the paid lines that can change a verdict (plan field 13): of
+                        # the claim's dates, or of a code its rules look back at, near enough
+                        claim_days = list(map(toordinal, batch.dates))
+                        claim_plans = plans[:n]
+                        reach = list(map(plan_reach, compress(claim_plans, claim_plans)))
+                        wanted = frozenset().union(*map(reach_codes, reach))
+                        back = max(map(reach_days, reach))
+                        near = range(min(claim_days) - back, max(claim_days) + 2).__contains__
+                        days = list(map(toordinal, map(line_date, history)))
+                        kept = compress(range(len(codes)), map(or_, map(
+                            and_, map(wanted.__contains__, codes), map(near, days)),
+                            map(set(claim_days).__contains__, days)))
+                        plans += repeat(None, len(codes))
+                        positions = earlier[member]
+                        for i in kept:
+                            plan = PAID_get(codes[i])
+                            if plan is not None and history[i].member_id == member:
+                                plans[n + i] = plan
+                                positions.append(n + i)
                     else:
+                        paid = list(map(PAID_get, codes))
+                        plans += paid
                         owners = list(map(line_member, history))
                         kept = list(compress(range(len(paid)), map(
                             and_, map(truth, paid), map(members.__contains__, owners))))

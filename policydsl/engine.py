@@ -41,8 +41,8 @@ PAUSE_GC_FROM = 20_000
 T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "any", "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum",
-    "tuple")}
+    "any", "enumerate", "frozenset", "len", "list", "map", "max", "min", "range", "set",
+    "sorted", "sum", "tuple")}
 
 
 # --- building claims objects fast ---------------------------------------------------------
@@ -362,6 +362,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "line_member": _get["member_id"], "line_units": attrgetter("units"),
         "defaultdict": defaultdict, "deque": deque, "list_append": list.append,
         "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
+        "plan_reach": itemgetter(13), "reach_codes": itemgetter(0), "reach_days": itemgetter(1),
         "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
         "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
         "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,
