@@ -46,12 +46,14 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
    10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
    11 counts     the counting groups a counted line of this code joins (member-wide)
    12 counts by provider   the same, for limits by provider
-   13 reach      (codes, days): the paid history lines that can change the verdict on a line
-                 of this code, besides those of its own date: lines of ``codes`` (what its
-                 limits and prerequisites count, the procedures of its global periods) dated
-                 at most ``days`` days before it (``OPEN_HI``: any earlier date) or the day
-                 after it. A real-time call looks only at these (an upper bound: the rules
-                 then decide exactly)
+   13 reach      (codes, days, same-day codes): the paid history lines that can change the
+                 verdict on a line of this code: lines of ``codes`` (what its limits and
+                 prerequisites count, the procedures of its global periods) dated at most
+                 ``days`` days before it (``OPEN_HI``: any earlier date) or the day after it;
+                 and lines of its own date whose code is a same-day partner (a forbid trigger,
+                 an exclusive code listed before it, its own code under a mue per day, an
+                 add-on's primary). A real-time call looks only at these paid lines: an upper
+                 bound, within which the rules decide exactly
 
 A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
 provider): the generated code keeps, per group, the positions of the lines counted so far, in
@@ -105,7 +107,8 @@ Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
              tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
-             tuple[int, ...], tuple[frozenset[str], int]]
+             tuple[int, ...], "Reach"]
+Reach = tuple[frozenset[str], int, frozenset[str]]
 
 
 def shown_source(source: str) -> str:
@@ -219,7 +222,7 @@ def _days_back(window: int, count: int) -> int:
     return OPEN_HI  # WINDOW_CLAIM: the claim's lines, whatever their dates
 
 
-def _freeze(plan: list[Any], reach: tuple[frozenset[str], int]) -> Plan:
+def _freeze(plan: list[Any], reach: Reach) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
     partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
@@ -376,25 +379,23 @@ class _TableBuilder:
             longest_global=self.longest_global,
             **self.flags,
         )
-        plans = {code: _freeze(self.plans[code], self.reach(self.plans[code]))
+        plans = {code: _freeze(self.plans[code], self.reach(code, self.plans[code]))
                  for code in sorted(self.plans)}
         return Tables(plans, {code: _paid(plan) for code, plan in plans.items()},
                       tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
                       features)
 
-    def reach(self, plan: list[Any]) -> tuple[frozenset[str], int]:
-        """Plan field 13: the codes and the days back of the paid lines that the history
-        rules and global periods of a line of this plan can look at."""
+    def reach(self, code: str, plan: list[Any]) -> Reach:
+        """Plan field 13: which paid lines the rules of a line of this plan can look at."""
         history: list[Row] = plan[_HISTORY]
         global_: dict[str, list[Row]] = plan[_GLOBAL]
-        reach: tuple[frozenset[str], int]
-        if not history and not global_:
-            reach = self.share((frozenset(), 0))
-            return reach
         codes = frozenset().union(*[self._group_codes[row[4]] for row in history], global_)
         days = max([_days_back(row[6], row[7]) for row in history]
-                   + [row[3] for rows in global_.values() for row in rows])
-        reach = self.share((self.share(codes), days))
+                   + [row[3] for rows in global_.values() for row in rows], default=0)
+        same_day = frozenset().union(plan[_FORBID], plan[_BEATEN_BY],
+                                     *[row[3] for row in plan[_ADDON]],
+                                     [code] if plan[_MUE_DAY] else [])
+        reach: Reach = self.share((self.share(codes), days, self.share(same_day)))
         return reach
 
     def line(self, r: int, lo: int, hi: int, kind: str, rule: m.Rule) -> None:
@@ -700,24 +701,28 @@ class _Generator:
                     if len(members) == 1:  # one member's claim: the real-time path
                         (member,) = members
                         # only the paid lines that can change a verdict (plan field 13): of
-                        # the claim's dates, or of a code its rules look back at, near enough
-                        claim_days = list(map(toordinal, batch.dates))
+                        # a code the claim's rules look back at, near enough; or of a same-day
+                        # partner, on one of the claim's dates
                         claim_plans = plans[:n]
                         reach = list(map(plan_reach, compress(claim_plans, claim_plans)))
-                        wanted = frozenset().union(*map(reach_codes, reach))
-                        back = max(map(reach_days, reach))
-                        near = range(min(claim_days) - back, max(claim_days) + 2).__contains__
-                        days = list(map(toordinal, map(line_date, history)))
-                        kept = compress(range(len(codes)), map(or_, map(
-                            and_, map(wanted.__contains__, codes), map(near, days)),
-                            map(set(claim_days).__contains__, days)))
+                        back_codes = frozenset().union(*map(reach_codes, reach))
+                        day_codes = frozenset().union(*map(reach_same_day, reach))
+                        claim_days = set(map(toordinal, batch.dates))
+                        first = min(claim_days) - max(map(reach_days, reach))
+                        last = max(claim_days) + 1
                         plans += repeat(None, len(codes))
                         positions = earlier[member]
-                        for i in kept:
-                            plan = PAID_get(codes[i])
-                            if plan is not None and history[i].member_id == member:
-                                plans[n + i] = plan
-                                positions.append(n + i)
+                        for i in compress(range(len(codes)), map(
+                                (back_codes | day_codes).__contains__, codes)):
+                            code = codes[i]
+                            line = history[i]
+                            day = line.date.toordinal()
+                            if (code in back_codes and first <= day <= last
+                                    or code in day_codes and day in claim_days):
+                                plan = PAID_get(code)
+                                if plan is not None and line.member_id == member:
+                                    plans[n + i] = plan
+                                    positions.append(n + i)
                     else:
                         paid = list(map(PAID_get, codes))
                         plans += paid

@@ -363,6 +363,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "defaultdict": defaultdict, "deque": deque, "list_append": list.append,
         "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
         "plan_reach": itemgetter(13), "reach_codes": itemgetter(0), "reach_days": itemgetter(1),
+        "reach_same_day": itemgetter(2),
         "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
         "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
         "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,

@@ -358,6 +358,12 @@ def one_members_claim(draw: st.DrawFn) -> tuple[list[ClaimLine], list[ClaimLine]
     ("global 63650 90d", "2024-05-01 99213", "2024-01-31 63650", "allow"),
     ("global 63650 90d", "2024-05-01 99213", "2024-05-02 63650", "deny"),
     ("global 63650 90d", "2024-05-01 99213", "2024-05-03 63650", "allow"),
+    # same-day partners
+    ("when 64483 forbid 77002", "2024-06-30 77002", "2024-06-30 64483", "deny"),
+    ("exclusive 20553, 20552", "2024-06-30 20552", "2024-06-30 20553", "deny"),
+    ("mue 64483 <= 1", "2024-06-30 64483", "2024-06-30 64483", "deny"),
+    ("addon 64484 requires 64483", "2024-06-30 64484", "2024-06-30 64483", "allow"),
+    ("addon 64484 requires 64483", "2024-06-30 64484", "2024-06-29 64483", "deny"),
 ])
 def test_paid_lines_at_the_edges_of_a_window(engine: Engine, policy: str, claim: str,
                                              paid: str, decision: str) -> None:
