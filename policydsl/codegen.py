@@ -750,7 +750,11 @@ class _Generator:
                 L = list(map(everything.__getitem__, X))
                 has_paid = X[0] >= n  # the member has history lines
                 if len(X) > 1 and not ordered:
-                    keys = list(map(order_of, L))
+                    if has_paid:  # a date's paid lines first (claims.order_key)
+                        keys = list(zip(map(line_date, L), map(gt, repeat(n), X),
+                                        map(line_claim, L), map(line_number, L)))
+                    else:
+                        keys = list(map(order_of, L))
                     if any(map(ge, keys, keys[1:])):  # not in strict order already
                         order = sorted(range(len(X)), key=keys.__getitem__)
                         if len(set(keys)) < len(X):
