@@ -155,8 +155,10 @@ class Decision:
 
 def order_key(line: ClaimLine, judged: bool = True) -> tuple[object, ...]:
     """A member's lines are judged in order of date of service, then claim id, then line
-    number; the remaining fields only make the order total, so input order never matters."""
-    return (line.date, line.claim_id, line.line, judged, line.code, line.provider_id,
+    number; on each date, the paid history lines (``judged=False``) come first: they were paid
+    before any line judged now. The remaining fields only make the order total, so input order
+    never matters."""
+    return (line.date, judged, line.claim_id, line.line, line.code, line.provider_id,
             line.modifiers, line.units, line.dx, line.pos, line.auth)
 
 

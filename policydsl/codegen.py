@@ -46,6 +46,14 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
    10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
    11 counts     the counting groups a counted line of this code joins (member-wide)
    12 counts by provider   the same, for limits by provider
+   13 reach      (codes, days, same-day codes): the paid history lines that can change the
+                 verdict on a line of this code: lines of ``codes`` (what its limits and
+                 prerequisites count, the procedures of its global periods) dated at most
+                 ``days`` days before it (``OPEN_HI``: any earlier date) or the day after it;
+                 and lines of its own date whose code is a same-day partner (a forbid trigger,
+                 an exclusive code listed before it, its own code under a mue per day, an
+                 add-on's primary). A real-time call looks only at these paid lines: an upper
+                 bound, within which the rules decide exactly
 
 A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
 provider): the generated code keeps, per group, the positions of the lines counted so far, in
@@ -99,7 +107,8 @@ Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
              tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
-             tuple[int, ...]]
+             tuple[int, ...], "Reach"]
+Reach = tuple[frozenset[str], int, frozenset[str]]
 
 
 def shown_source(source: str) -> str:
@@ -201,7 +210,19 @@ def _new_plan() -> list[Any]:
     return [0, [], {}, [], {}, [], [], [], [], [], set()]
 
 
-def _freeze(plan: list[Any]) -> Plan:
+def _days_back(window: int, count: int) -> int:
+    """The most days before a line that a window of this kind and count can reach (an upper
+    bound); ``OPEN_HI`` when any earlier date can count."""
+    if window == WINDOW_DAYS:
+        return count - 1 if count < OPEN_HI else OPEN_HI
+    if window == WINDOW_MONTHS:
+        return 31 * count
+    if window == WINDOW_YEAR:
+        return 366
+    return OPEN_HI  # WINDOW_CLAIM: the claim's lines, whatever their dates
+
+
+def _freeze(plan: list[Any], reach: Reach) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
     partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
@@ -219,6 +240,7 @@ def _freeze(plan: list[Any]) -> Plan:
         min([row[3] for row in plan[_MUE_DAY]], default=0),
         tuple(plan[_COUNTS]),
         tuple(plan[_COUNTS_BY_PROVIDER]),
+        reach,
     )
 
 
@@ -293,6 +315,7 @@ class _TableBuilder:
         self._validities: dict[int, tuple[m.Validity, int, int]] = {}
         self._shared: dict[object, Any] = {}
         self._groups: dict[tuple[frozenset[str], bool], int] = {}
+        self._group_codes: list[frozenset[str]] = []  # group number -> its codes
 
     def plan(self, code: str) -> list[Any]:
         found = self.plans.get(code)
@@ -318,6 +341,7 @@ class _TableBuilder:
         number = self._groups.get((codes, by_provider))
         if number is None:
             number = self._groups[codes, by_provider] = len(self._groups)
+            self._group_codes.append(codes)
             for code in sorted(codes):
                 target = self.plan(code)
                 target[_BITS] |= BIT_COUNTED
@@ -355,10 +379,24 @@ class _TableBuilder:
             longest_global=self.longest_global,
             **self.flags,
         )
-        plans = {code: _freeze(self.plans[code]) for code in sorted(self.plans)}
+        plans = {code: _freeze(self.plans[code], self.reach(code, self.plans[code]))
+                 for code in sorted(self.plans)}
         return Tables(plans, {code: _paid(plan) for code, plan in plans.items()},
                       tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
                       features)
+
+    def reach(self, code: str, plan: list[Any]) -> Reach:
+        """Plan field 13: which paid lines the rules of a line of this plan can look at."""
+        history: list[Row] = plan[_HISTORY]
+        global_: dict[str, list[Row]] = plan[_GLOBAL]
+        codes = frozenset().union(*[self._group_codes[row[4]] for row in history], global_)
+        days = max([_days_back(row[6], row[7]) for row in history]
+                   + [row[3] for rows in global_.values() for row in rows], default=0)
+        same_day = frozenset().union(plan[_FORBID], plan[_BEATEN_BY],
+                                     *[row[3] for row in plan[_ADDON]],
+                                     [code] if plan[_MUE_DAY] else [])
+        reach: Reach = self.share((self.share(codes), days, self.share(same_day)))
+        return reach
 
     def line(self, r: int, lo: int, hi: int, kind: str, rule: m.Rule) -> None:
         a: object = None
@@ -658,15 +696,36 @@ class _Generator:
                     # history lines (numbered from n on) go first: on a tie of date, claim and
                     # line number, a paid line comes before a judged one
                     everything = [*lines, *history]
-                    paid = list(map(PAID_get, map(line_code, history)))
-                    plans += paid
+                    codes = list(map(line_code, history))
                     earlier = defaultdict(list)
                     if len(members) == 1:  # one member's claim: the real-time path
                         (member,) = members
-                        earlier[member] = list(compress(range(n, n + len(paid)), map(
-                            and_, map(truth, paid),
-                            map(eq, map(line_member, history), repeat(member)))))
+                        # only the paid lines that can change a verdict (plan field 13): of
+                        # a code the claim's rules look back at, near enough; or of a same-day
+                        # partner, on one of the claim's dates
+                        claim_plans = plans[:n]
+                        reach = list(map(plan_reach, compress(claim_plans, claim_plans)))
+                        back_codes = frozenset().union(*map(reach_codes, reach))
+                        day_codes = frozenset().union(*map(reach_same_day, reach))
+                        claim_days = set(map(toordinal, batch.dates))
+                        first = min(claim_days) - max(map(reach_days, reach))
+                        last = max(claim_days) + 1
+                        plans += repeat(None, len(codes))
+                        positions = earlier[member]
+                        for i in compress(range(len(codes)), map(
+                                (back_codes | day_codes).__contains__, codes)):
+                            code = codes[i]
+                            line = history[i]
+                            day = line.date.toordinal()
+                            if (code in back_codes and first <= day <= last
+                                    or code in day_codes and day in claim_days):
+                                plan = PAID_get(code)
+                                if plan is not None and line.member_id == member:
+                                    plans[n + i] = plan
+                                    positions.append(n + i)
                     else:
+                        paid = list(map(PAID_get, codes))
+                        plans += paid
                         owners = list(map(line_member, history))
                         kept = list(compress(range(len(paid)), map(
                             and_, map(truth, paid), map(members.__contains__, owners))))
@@ -691,7 +750,11 @@ class _Generator:
                 L = list(map(everything.__getitem__, X))
                 has_paid = X[0] >= n  # the member has history lines
                 if len(X) > 1 and not ordered:
-                    keys = list(map(order_of, L))
+                    if has_paid:  # a date's paid lines first (claims.order_key)
+                        keys = list(zip(map(line_date, L), map(gt, repeat(n), X),
+                                        map(line_claim, L), map(line_number, L)))
+                    else:
+                        keys = list(map(order_of, L))
                     if any(map(ge, keys, keys[1:])):  # not in strict order already
                         order = sorted(range(len(X)), key=keys.__getitem__)
                         if len(set(keys)) < len(X):

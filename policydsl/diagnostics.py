@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "W304": "identical rules",
     "W305": "limit made redundant by a stricter one",
     "W306": "unused set",
+    "W307": "disable of an unnamed rule, by its line",
 }
 
 

@@ -24,7 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
-from operator import add, and_, attrgetter, eq, ge, itemgetter, ne, not_, or_, truth
+from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import attrs
@@ -41,8 +41,8 @@ PAUSE_GC_FROM = 20_000
 T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "any", "enumerate", "frozenset", "len", "list", "map", "range", "set", "sorted", "sum",
-    "tuple")}
+    "any", "enumerate", "frozenset", "len", "list", "map", "max", "min", "range", "set",
+    "sorted", "sum", "tuple")}
 
 
 # --- building claims objects fast ---------------------------------------------------------
@@ -358,14 +358,17 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "has_primary": has_primary, "uncount": uncount,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
-        "line_code": _get["code"], "line_date": _get["date"],
+        "line_code": _get["code"], "line_date": _get["date"], "line_claim": _get["claim_id"],
+        "line_number": _get["line"],
         "line_member": _get["member_id"], "line_units": attrgetter("units"),
         "defaultdict": defaultdict, "deque": deque, "list_append": list.append,
         "order_of": attrgetter("date", "claim_id", "line"), "plan_bits": itemgetter(0),
+        "plan_reach": itemgetter(13), "reach_codes": itemgetter(0), "reach_days": itemgetter(1),
+        "reach_same_day": itemgetter(2),
         "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
         "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
         "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,
-        "ge": ge, "ne": ne, "zip": zip,
+        "ge": ge, "gt": gt, "ne": ne, "zip": zip,
         "truth": truth,
     }
     exec(code, namespace)  # our own source: it holds no text from the policy

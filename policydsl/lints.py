@@ -18,12 +18,15 @@ text, the one thing an analyst can change. A finding between two rules is found 
 - W304 ``identical_rules``: two rules equal in all but id, source and message.
 - W305 ``redundant_limit``: a limit that never denies a line a stricter limit does not.
 - W306 ``unused_sets``: a set that no rule uses.
+- W307 ``disable_by_line``: ``disable`` of an unnamed rule, whose id (``KIND@LINE``) follows
+  its line and so changes when the lines of its file move.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 import attrs
@@ -511,6 +514,25 @@ def unused_sets(ws: Workspace) -> None:
                     scope.module.path, node.name.span))
 
 
+# --- W307 ---------------------------------------------------------------------------------
+
+_UNNAMED_ID = re.compile(r"[a-z_]+@[0-9]+")
+
+
+def disable_by_line(ws: Workspace) -> None:
+    """W307: ``disable`` of an unnamed rule: its id holds the rule's line, which ``policyc fmt``
+    or a comment added above it changes, and the ``disable`` then names no rule."""
+    for scope in ws.scopes.values():
+        for ref in scope.disables:
+            policy, _, rule = ref.text.partition("/")
+            if _UNNAMED_ID.fullmatch(rule):
+                ws.diagnostics.append(warning(
+                    "W307", f"disable names the unnamed rule '{ref.text}' by its line, which "
+                    f"changes when the lines of {policy} move (a comment added above it, "
+                    "policyc fmt); name the rule (rule NAME: ...) and disable it by name",
+                    scope.module.path, ref.span))
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -518,6 +540,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("identical-rules", identical_rules),
     ("redundant-limit", redundant_limit),
     ("unused-sets", unused_sets),
+    ("disable-by-line", disable_by_line),
 ]
 
 

@@ -185,6 +185,18 @@ def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
     assert "no extended policy has" in diagnostics[0].message
 
 
+def test_w307_disable_of_an_unnamed_rule_by_its_line(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/forbid@2
+        disable t.b/acu
+        """, b="policy t.b\nwhen 64483 forbid 77002\nrule acu: limit 97810 per day <= 1\n")
+    assert where(diagnostics) == [("W307", "x.pol", 3, 9)]
+    assert one(diagnostics, "W307").message.startswith(
+        "disable names the unnamed rule 't.b/forbid@2' by its line")
+
+
 def test_e106_not_reported_for_an_inherited_rule(tmp_path: Path) -> None:
     assert check(tmp_path, """
         policy t.a
@@ -653,7 +665,7 @@ def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
 def test_every_code_tested_here_is_documented() -> None:
     tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
-              "W302", "W303", "W304", "W305", "W306"}
+              "W302", "W303", "W304", "W305", "W306", "W307"}
     assert tested <= set(CODES)
 
 

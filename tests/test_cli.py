@@ -77,6 +77,16 @@ def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:
     assert "error W306" in strict.output
 
 
+def test_check_of_a_path_that_does_not_exist_is_an_e002_finding(policy: Path,
+                                                                 tmp_path: Path) -> None:
+    """Like a linter, ``check`` reports a missing path as a finding (exit 1) and still checks
+    the other paths."""
+    missing = tmp_path / "missing.pol"
+    result = policyc("check", str(policy), str(missing))
+    assert result.exit_code == 1
+    assert f"{missing}:0:0: error E002: no such file or folder: {missing}" in result.output
+
+
 def test_usage_errors_exit_2() -> None:
     assert policyc("check").exit_code == 2
     assert policyc("run", "--policy", "nowhere.pol", "claims.csv").exit_code == 2

@@ -78,8 +78,9 @@ def test_forbid_sees_history_and_a_line_of_the_same_code(engine: Engine) -> None
     out = engine(rs, [_line("C1", 2, 0, "20553"), _line("C1", 3, 0, "20553")],
                  [_line("H1", 1, 0, "20552")])
     assert _verdicts(out) == ["deny", "deny"]
-    assert _related(out[0]) == [("C1", 3), ("H1", 1)]
-    assert _related(out[1]) == [("C1", 2), ("H1", 1)]
+    # in the member's order: on a date, the paid lines come first
+    assert _related(out[0]) == [("H1", 1), ("C1", 3)]
+    assert _related(out[1]) == [("H1", 1), ("C1", 2)]
 
 
 def test_exclusive_first_listed_code_wins(engine: Engine) -> None:
@@ -311,6 +312,77 @@ def claim_lines(draw: st.DrawFn, claims: tuple[str, ...], max_size: int) -> list
 @given(rulesets(), claim_lines(("C1", "C2", "C3"), 12), claim_lines(("H1", "C1"), 5))
 def test_compiled_engine_equals_reference_interpreter(
         ruleset: m.RuleSet, lines: list[ClaimLine], history: list[ClaimLine]) -> None:
+    assert compile_ruleset(ruleset).adjudicate(lines, history) == interpret(
+        ruleset, lines, history)
+
+
+@st.composite
+def one_members_claim(draw: st.DrawFn) -> tuple[list[ClaimLine], list[ClaimLine]]:
+    """A claim of member M1 and a paid history over two years around it (a few lines of
+    another member's too): lines the day before, of, and after a claim line, at the edges of
+    windows and far away, of every code."""
+    lines = [attrs.evolve(line, member_id="M1")
+             for line in draw(claim_lines(("C1", "C2"), 6))]
+    days = [line.date for line in lines] or [DAY0]
+    offsets = (st.sampled_from([-1, 0, 1, 2]) | st.integers(-130, 10)
+               | st.integers(-500, 130))
+    history = []
+    for number in range(draw(st.integers(0, 30))):
+        history.append(ClaimLine(
+            draw(st.sampled_from(["H1", "H2", "C1"])), number + 1,
+            draw(st.sampled_from(["M1", "M1", "M1", "M2"])),
+            draw(st.sampled_from(days)) + dt.timedelta(draw(offsets)),
+            draw(st.sampled_from((*CODES, UNMENTIONED))), draw(st.sampled_from(["P1", "P2", ""])),
+            draw(st.lists(st.sampled_from(MODIFIERS), max_size=1)), draw(st.integers(1, 3))))
+    return lines, history
+
+
+@pytest.mark.parametrize(("policy", "claim", "paid", "decision"), [
+    # rolling 90 days: 89 days before counts, 90 days before does not
+    ("limit 97810 per 90d <= 1 sessions", "2024-06-30 97810", "2024-04-02 97810", "deny"),
+    ("limit 97810 per 90d <= 1 sessions", "2024-06-30 97810", "2024-04-01 97810", "allow"),
+    # rolling months from a month's end: 1mo before March 31 reaches back to March 1
+    ("limit 97810 per 1mo <= 1 sessions", "2024-03-31 97810", "2024-03-01 97810", "deny"),
+    ("limit 97810 per 1mo <= 1 sessions", "2024-03-31 97810", "2024-02-29 97810", "allow"),
+    # the calendar year: December 31 reaches back to January 1
+    ("limit 97810 per year <= 1 sessions", "2024-12-31 97810", "2024-01-01 97810", "deny"),
+    ("limit 97810 per year <= 1 sessions", "2024-12-31 97810", "2023-12-31 97810", "allow"),
+    ("limit 97810 per lifetime <= 1 sessions", "2024-06-30 97810", "2009-01-01 97810", "deny"),
+    # the claim's lines, whatever their dates
+    ("limit 97810 per claim <= 1 units", "2024-06-30 97810", "2021-01-01 97810", "deny"),
+    ("require 1 of 64490 within 12mo before 64633", "2024-06-30 64633", "2023-07-01 64490",
+     "allow"),
+    ("require 1 of 64490 within 12mo before 64633", "2024-06-30 64633", "2023-06-30 64490",
+     "deny"),
+    # a 90-day global period: from the procedure 90 days before, and the day before it
+    ("global 63650 90d", "2024-05-01 99213", "2024-02-01 63650", "deny"),
+    ("global 63650 90d", "2024-05-01 99213", "2024-01-31 63650", "allow"),
+    ("global 63650 90d", "2024-05-01 99213", "2024-05-02 63650", "deny"),
+    ("global 63650 90d", "2024-05-01 99213", "2024-05-03 63650", "allow"),
+    # same-day partners
+    ("when 64483 forbid 77002", "2024-06-30 77002", "2024-06-30 64483", "deny"),
+    ("exclusive 20553, 20552", "2024-06-30 20552", "2024-06-30 20553", "deny"),
+    ("mue 64483 <= 1", "2024-06-30 64483", "2024-06-30 64483", "deny"),
+    ("addon 64484 requires 64483", "2024-06-30 64484", "2024-06-30 64483", "allow"),
+    ("addon 64484 requires 64483", "2024-06-30 64484", "2024-06-29 64483", "deny"),
+])
+def test_paid_lines_at_the_edges_of_a_window(engine: Engine, policy: str, claim: str,
+                                             paid: str, decision: str) -> None:
+    """The paid line that decides sits on a window's first or last day: the real-time path
+    (one member's claim) must still look at it."""
+    rs = _ruleset(f"policy t\n{policy}\n")
+    history = [_line("C1", 9, *paid.split())]
+    lines = [_line("C1", 1, *claim.split())]
+    assert [d.decision for d in engine(rs, lines, history)] == [decision]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rulesets(), one_members_claim())
+def test_compiled_engine_equals_reference_interpreter_on_one_members_claim(
+        ruleset: m.RuleSet, claim: tuple[list[ClaimLine], list[ClaimLine]]) -> None:
+    """One member's claim against a long history: the real-time path, which looks only at
+    the paid lines within reach of the claim's rules (plan field 13)."""
+    lines, history = claim
     assert compile_ruleset(ruleset).adjudicate(lines, history) == interpret(
         ruleset, lines, history)
 

@@ -159,6 +159,19 @@ def test_history_lines_count_as_allowed_and_are_not_printed(adjudicate: Adjudica
     assert [r.claim_id for r in out[0].findings[0].related] == ["H1", "H2", "H3"]
 
 
+def test_a_paid_line_counts_before_the_claim_lines_of_its_date(adjudicate: Adjudicate) -> None:
+    """Paid lines were paid before anything judged now: on their date they come before the
+    claim lines, whatever the claim ids (Z9 sorts after C1)."""
+    text = "policy t\nlimit 97810 per day <= 1\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810")],
+                     [line("Z9", 1, "M1", "2024-03-01", "97810")])
+    assert verdicts(out) == ["deny"]
+    assert [r.claim_id for r in out[0].findings[0].related] == ["Z9"]
+    later = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810")],
+                       [line("Z9", 1, "M1", "2024-03-02", "97810")])
+    assert verdicts(later) == ["allow"]  # a window ends on the judged line's date
+
+
 def test_history_line_satisfies_addon_and_forbids(adjudicate: Adjudicate) -> None:
     text = "policy t\naddon 64484 requires 64483\nwhen 64483 forbid 77002\n"
     history = [line("H1", 1, "M1", "2024-03-01", "64483")]
