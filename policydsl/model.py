@@ -27,9 +27,7 @@ NCCI_MODIFIERS: frozenset[str] = frozenset(
 )
 
 #: E/M office visits a global period covers unless the rule says otherwise.
-DEFAULT_GLOBAL_COVERS: frozenset[str] = frozenset(
-    [f"992{n:02d}" for n in range(2, 6)] + [f"992{n:02d}" for n in range(11, 16)]
-)
+DEFAULT_GLOBAL_COVERS: frozenset[str] = frozenset(f"992{n:02d}" for n in range(2, 16))
 #: Modifiers that let an E/M through a global period unless the rule says otherwise.
 DEFAULT_GLOBAL_BYPASS: frozenset[str] = frozenset(["24", "25", "57", "79"])
 
