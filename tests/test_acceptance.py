@@ -41,10 +41,6 @@ ACCEPT = REPO / "tests" / "acceptance"
 RUN_CASES = sorted(p.name for p in (ACCEPT / "run").iterdir() if p.is_dir())
 CHECK_CASES = sorted(p.name for p in (ACCEPT / "check").iterdir() if p.is_dir())
 
-# Cases where the product disagrees with the spec: each reason says what it does instead.
-XFAIL: dict[str, str] = {}
-
-
 def policyc_exe() -> str:
     beside = Path(sys.executable).with_name("policyc")
     if beside.exists():
@@ -61,11 +57,6 @@ def policyc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
-def params(names: list[str]) -> list[object]:
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=XFAIL[n]))
-            if n in XFAIL else n for n in names]
-
-
 def test_policydsl_under_test_is_this_worktree() -> None:
     import policydsl
 
@@ -79,9 +70,11 @@ def test_policydsl_under_test_is_this_worktree() -> None:
 # ---------------------------------------------------------------------------- run cases
 
 
-def parse_expected(path: Path) -> tuple[dict[str, str], list[dict[str, object]]]:
+def expected_lines(path: Path) -> tuple[dict[str, str], list[str]]:
+    """An ``expected.txt``: its ``@key value`` directives, and its other lines (stripped),
+    without blank lines and ``#`` comments."""
     directives: dict[str, str] = {}
-    rows: list[dict[str, object]] = []
+    lines = []
     for raw in path.read_text().splitlines():
         text = raw.strip()
         if not text or text.startswith("#"):
@@ -89,7 +82,15 @@ def parse_expected(path: Path) -> tuple[dict[str, str], list[dict[str, object]]]
         if text.startswith("@"):
             key, _, value = text[1:].partition(" ")
             directives[key] = value.strip()
-            continue
+        else:
+            lines.append(text)
+    return directives, lines
+
+
+def parse_expected(path: Path) -> tuple[dict[str, str], list[dict[str, object]]]:
+    directives, lines = expected_lines(path)
+    rows: list[dict[str, object]] = []
+    for text in lines:
         head, *parts = [p.strip() for p in text.split("|")]
         ident, decision = head.split()
         claim, _, number = ident.rpartition("/")
@@ -146,7 +147,7 @@ def check_decision_shape(out: dict[str, object]) -> None:
         assert not findings and out["decision"] == "allow"
 
 
-@pytest.mark.parametrize("case", params(RUN_CASES))
+@pytest.mark.parametrize("case", RUN_CASES)
 def test_run_case(case: str) -> None:
     folder = ACCEPT / "run" / case
     assert (folder / "case.md").exists(), "every case cites the sentence it tests"
@@ -214,7 +215,7 @@ def parse_check_text(stdout: str) -> list[dict[str, object]]:
     return diags
 
 
-@pytest.mark.parametrize("case", params(CHECK_CASES))
+@pytest.mark.parametrize("case", CHECK_CASES)
 def test_check_case(case: str) -> None:
     """``check/<case>/``: ``policy.pol`` and ``expected.txt`` with ``@exit``, ``@strict-exit``
     and one ``LINE[|LINE] SEVERITY TOKEN`` row per diagnostic that must be reported (SEVERITY
@@ -222,16 +223,9 @@ def test_check_case(case: str) -> None:
     the text the caret must sit under, ``-`` to skip)."""
     folder = ACCEPT / "check" / case
     assert (folder / "case.md").exists()
-    directives: dict[str, str] = {}
+    directives, lines = expected_lines(folder / "expected.txt")
     wanted = []
-    for raw in (folder / "expected.txt").read_text().splitlines():
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue
-        if text.startswith("@"):
-            key, _, value = text[1:].partition(" ")
-            directives[key] = value.strip()
-            continue
+    for text in lines:
         line, sev, token = text.split(maxsplit=2)
         wanted.append(({int(n) for n in line.split("|")}, sev, token))
     target = directives.get("path", "policy.pol")
