@@ -525,17 +525,21 @@ _FINDINGS = st.builds(Finding, ids, st.sampled_from(["deny", "review", "error"])
                       st.lists(_REFS, max_size=3).map(tuple))
 
 
-@given(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
-                          st.sampled_from(["allow", "deny", "review", "error"]),
-                          st.lists(st.integers(0, 3), max_size=3)), max_size=6),
-       st.lists(_FINDINGS, min_size=4, max_size=4))
-def test_jsonl_records_are_orjson_of_decision_dict(
-        rows: list[tuple[str, int | str, str, str, str, str, list[int]]],
-        findings: list[Finding]) -> None:
-    # findings drawn from a pool of four objects, as the engine shares one among lines
-    decisions = [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
-                          tuple(findings[i] for i in picks))
-                 for c, n, m, d, code, verdict, picks in rows]
+@st.composite
+def _decisions(draw: st.DrawFn) -> list[Decision]:
+    """Up to six decisions whose findings come from a pool of four objects, as the engine
+    shares one finding among lines."""
+    findings = draw(st.lists(_FINDINGS, min_size=4, max_size=4))
+    rows = draw(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
+                                   st.sampled_from(["allow", "deny", "review", "error"]),
+                                   st.lists(st.integers(0, 3), max_size=3)), max_size=6))
+    return [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
+                     tuple(findings[i] for i in picks))
+            for c, n, m, d, code, verdict, picks in rows]
+
+
+@given(_decisions())
+def test_jsonl_records_are_orjson_of_decision_dict(decisions: list[Decision]) -> None:
     assert list(jsonl_records(decisions)) == [
         orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
 
@@ -565,14 +569,7 @@ def _csv_reference(d: Decision) -> str:
     return ",".join(quoted) + "\n"
 
 
-@given(st.lists(st.tuples(ids, st.one_of(st.integers(1, 10**6), ids), ids, ids, ids,
-                          st.sampled_from(["allow", "deny", "review", "error"]),
-                          st.lists(st.integers(0, 3), max_size=3)), max_size=6),
-       st.lists(_FINDINGS, min_size=4, max_size=4))
-def test_csv_records_with_shared_findings(
-        rows: list[tuple[str, int | str, str, str, str, str, list[int]]],
-        findings: list[Finding]) -> None:
-    decisions = [Decision(c, n, m, d, code, verdict,  # type: ignore[arg-type]
-                          tuple(findings[i] for i in picks))
-                 for c, n, m, d, code, verdict, picks in rows * 2]
+@given(_decisions())
+def test_csv_records_with_shared_findings(drawn: list[Decision]) -> None:
+    decisions = drawn * 2
     assert list(csv_records(decisions)) == [_csv_reference(d) for d in decisions]
