@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
 from typing import Generic, TypeVar, cast
 
@@ -32,7 +32,7 @@ from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_m
 from .scatter import owned_by, write_together
 
 Record = TypeVar("Record", bytes, str)
-Render = Callable[[Iterable[Decision]], Iterator[Record]]
+Render = Callable[[Iterable[Decision | ClaimLine]], Iterator[Record]]
 
 #: At most this many workers: which worker owns a row is kept in a byte.
 MAX_JOBS = 250
@@ -55,10 +55,12 @@ class Batch(Generic[Record]):
     # one. None: free them.
     keep: list[object] | None = None
 
-    def judge(self, lines: list[ClaimLine], paid: list[ClaimLine]) -> list[Decision]:
+    def judge(self, lines: list[ClaimLine], paid: list[ClaimLine]
+              ) -> Sequence[Decision | ClaimLine]:
+        """Each line's decision, or the line itself where it is allowed without findings."""
         if self.reference:
             return self.policy.interpret(lines, paid)
-        return self.policy.adjudicate(lines, paid)
+        return self.policy.program.judge(lines, paid)
 
 
 @attrs.frozen

@@ -678,10 +678,10 @@ class _Generator:
 
     def adjudicate(self) -> None:
         self.block("""
-            def adjudicate(lines, history):
-                \"""One decision per claim line, in input order (see Program.adjudicate).\"""
-                batch = columns(lines)
-                out = allow_all(batch)
+            def adjudicate(lines, history, batch, out):
+                \"""Judge ``lines`` (``batch``: their columns) against the paid ``history``:
+                ``out`` holds what stands for each line while it is allowed without findings;
+                the decision of every other line replaces it (see Program.adjudicate).\"""
                 n = len(lines)
                 plans = list(map(PLAN_get, batch.codes))
                 # the lines some rule mentions, by member (C-level: no Python step per line)
@@ -785,9 +785,7 @@ class _Generator:
             self.later_stages()
         self.block("""
             for k, found in FS.items():
-                decision = out[X[k]]
-                set_decision(decision, "deny" if DN[k] else "review")
-                set_findings(decision, tuple(found))
+                out[X[k]] = decided(L[k], "deny" if DN[k] else "review", tuple(found))
         """)
         self.w.outdent()
 

@@ -107,6 +107,19 @@ def allow_all(batch: Columns) -> list[Decision]:
     return out
 
 
+def decided(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]) -> Decision:
+    """The decision ``verdict`` (deny or review) on ``line``, with its findings."""
+    decision: Decision = _new(Decision)
+    _set_claim(decision, line.claim_id)
+    _set_line(decision, line.line)
+    _set_member(decision, line.member_id)
+    _set_date(decision, line.date.isoformat())
+    _set_code(decision, line.code)
+    _set_decision(decision, verdict)
+    _set_findings(decision, findings)
+    return decision
+
+
 def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
 
     def finding(number: int, positions: list[int], lines: list[ClaimLine],
@@ -279,17 +292,39 @@ class Program:
     def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                    ) -> list[Decision]:
         """Judge ``lines`` against the paid ``history``; one decision per line, in order."""
+        lines, history = self._prepared(lines, history)
+        batch = columns(lines)
+        decisions: list[Decision] = self._run(lines, history, batch, allow_all(batch))
+        return decisions
+
+    def judge(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = (),
+              batch: Columns | None = None) -> list[Decision | ClaimLine]:
+        """``adjudicate`` for a batch that renders its decisions: where a line is allowed
+        without findings, the line itself stands for its decision (no ``Decision`` is made for
+        it). ``batch``: the lines' columns, when the caller has them already."""
+        lines, history = self._prepared(lines, history)
+        if batch is None:
+            batch = columns(lines)
+        judged: list[Decision | ClaimLine] = self._run(lines, history, batch, list(lines))
+        return judged
+
+    def _prepared(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine]
+                  ) -> tuple[Sequence[ClaimLine], Sequence[ClaimLine]]:
         if not isinstance(lines, (list, tuple)):
             lines = list(lines)
         if not isinstance(history, (list, tuple)):
             history = list(history)
         if self._before is not None:
             self._before(lines, history)
+        return lines, history
+
+    def _run(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine], batch: Columns,
+             out: list[Any]) -> list[Any]:
         if len(lines) < PAUSE_GC_FROM or not gc.isenabled():
-            return self._adjudicate(lines, history)
+            return self._adjudicate(lines, history, batch, out)
         gc.disable()
         try:
-            return self._adjudicate(lines, history)
+            return self._adjudicate(lines, history, batch, out)
         finally:
             gc.enable()
 
@@ -338,9 +373,15 @@ RuntimeTables = tuple[Callable[[str], Any], Callable[[str], Any], RuleTable[Any]
                       RuleTable[Any], RuleTable[FindingText]]
 
 
+#: The generated ``adjudicate(lines, history, batch, out)``: ``out`` holds what stands for each
+#: line while it is allowed without findings; it is returned with the decision of every other
+#: line in its place.
+Judge = Callable[[Sequence[ClaimLine], Sequence[ClaimLine], Columns, list[Any]], list[Any]]
+
+
 def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], Any],
          deny: RuleTable[Any], fired: RuleTable[Any], texts: RuleTable[FindingText]
-         ) -> Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], list[Decision]]:
+         ) -> Judge:
     """Run the compiled program into a fresh namespace holding only its tables and the
     helpers above; return its ``adjudicate``."""
     namespace: dict[str, Any] = {
@@ -349,9 +390,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "PLAN_get": plans_get, "PAID_get": paid_get,
         "DENY": deny, "FIRED": fired,
         # decisions and findings
-        "columns": columns, "in_order": in_order, "allow_all": allow_all,
-        "set_decision": _set_decision,
-        "set_findings": _set_findings, "finding": _finding_maker(texts),
+        "in_order": in_order, "decided": decided, "finding": _finding_maker(texts),
         # helpers of the stages
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
@@ -372,8 +411,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "truth": truth,
     }
     exec(code, namespace)  # our own source: it holds no text from the policy
-    adjudicate: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], list[Decision]] = \
-        namespace["adjudicate"]
+    adjudicate: Judge = namespace["adjudicate"]
     return adjudicate
 
 

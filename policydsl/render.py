@@ -2,6 +2,9 @@
 
 ``jsonl_records`` and ``csv_records`` render decisions one record each (bytes and text);
 ``write_jsonl`` and ``write_csv`` print them. The same decisions always give the same bytes.
+Where a batch's line is allowed without findings, the engine's batch entry
+(``Program.judge``) gives the ``ClaimLine`` itself instead of a ``Decision``: it renders as
+that line's ``allow`` decision.
 
 JSON Lines are exactly what ``orjson.dumps(decision_dict(decision))`` makes, plus a newline, but
 put together from pieces: every string is still encoded by ``orjson.dumps``, and the pieces that
@@ -19,7 +22,7 @@ from typing import IO, Any, AnyStr, BinaryIO, TextIO
 
 import orjson
 
-from policydsl.claims import Decision, Finding
+from policydsl.claims import ClaimLine, Decision, Finding
 
 #: A cache of rendered pieces that grows past this is emptied.
 _CACHE_LIMIT = 1 << 16
@@ -61,10 +64,12 @@ _RELATED = b'{"claim_id":%b,"line":%b}'
 _BATCH = 4096
 
 
-def jsonl_records(decisions: Iterable[Decision]) -> Iterator[bytes]:
-    """One compact JSON object and newline per decision: ``decision_dict`` as JSON."""
+def jsonl_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[bytes]:
+    """One compact JSON object and newline per decision: ``decision_dict`` as JSON (a line's
+    ``allow`` decision for a ``ClaimLine``)."""
     dumps = orjson.dumps
-    cache: dict[object, bytes] = {}  # JSON of line numbers, dates and codes
+    # JSON of line numbers, dates (ISO text, or the date of a ClaimLine) and codes
+    cache: dict[object, bytes] = {}
     get = cache.get
     heads: dict[tuple[str, str, str, str, str], bytes] = {}  # findings up to their related
     refs: dict[tuple[str, int | str], bytes] = {}  # related lines
@@ -104,8 +109,11 @@ def jsonl_records(decisions: Iterable[Decision]) -> Iterator[bytes]:
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
             jline = cache[line] = dumps(line)
-            jdate = cache[date] = dumps(date)
+            jdate = cache[date] = dumps(date)  # a date as ISO text, as orjson does
             jcode = cache[code] = dumps(code)
+        if not isinstance(d, Decision):
+            yield _ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode)
+            continue
         findings = d.findings
         if findings:
             yield _DECIDED % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode,
@@ -117,7 +125,7 @@ def jsonl_records(decisions: Iterable[Decision]) -> Iterator[bytes]:
                               dumps(d.decision), b"")
 
 
-def write_jsonl(decisions: Iterable[Decision], out: BinaryIO) -> None:
+def write_jsonl(decisions: Iterable[Decision | ClaimLine], out: BinaryIO) -> None:
     """``jsonl_records``, written in large chunks."""
     _write_chunks(jsonl_records(decisions), out, b"")
 
@@ -144,40 +152,48 @@ def _csv_field(value: object) -> str:
     return text
 
 
-def csv_records(decisions: Iterable[Decision]) -> Iterator[str]:
-    """A CSV row per decision, findings flattened, ``\n`` line end; no header."""
+def csv_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[str]:
+    """A CSV row per decision (a line's ``allow`` decision for a ``ClaimLine``), findings
+    flattened, ``\n`` line end; no header."""
     # the decision and findings columns of the findings the engine shares between lines, by
     # the findings' ids (each entry keeps its findings alive, so no other object takes an id)
     tails: dict[tuple[object, ...], tuple[tuple[Finding, ...], str]] = {}
+    isos: dict[object, str] = {}  # the dates of ClaimLines, as ISO text
     for d in decisions:
-        cid, line, mid, date, code, findings = (
-            d.claim_id, d.line, d.member_id, d.date, d.code, d.findings
-        )
+        cid, line, mid, code = d.claim_id, d.line, d.member_id, d.code
+        findings: tuple[Finding, ...]
+        if isinstance(d, Decision):
+            date, decision, findings = d.date, d.decision, d.findings
+        else:
+            day = d.date
+            date = isos.get(day) or isos.setdefault(day, day.isoformat())
+            decision, findings = "allow", ()
         echo = cid + mid + date + code
         if type(line) is not int or (
             '"' in echo or "," in echo or "\n" in echo or "\r" in echo
         ):
-            yield ",".join(map(_csv_field, (cid, line, mid, date, code, *_csv_tail(d)))) + "\n"
-        elif not findings and d.decision == "allow":
+            yield ",".join(map(_csv_field, (cid, line, mid, date, code,
+                                            *_csv_tail(decision, findings)))) + "\n"
+        elif not findings and decision == "allow":
             yield f"{cid},{line},{mid},{date},{code},allow,,,\n"
         else:
-            key = (d.decision, *map(id, findings))
+            key = (decision, *map(id, findings))
             known = tails.get(key)
             if known is None:
                 if len(tails) >= _CACHE_LIMIT:
                     tails.clear()
-                known = tails[key] = (findings, ",".join(map(_csv_field, _csv_tail(d))))
+                known = tails[key] = (findings, ",".join(map(_csv_field,
+                                                             _csv_tail(decision, findings))))
             yield f"{cid},{line},{mid},{date},{code},{known[1]}\n"
 
 
-def _csv_tail(d: Decision) -> tuple[str, str, str, str]:
+def _csv_tail(decision: str, findings: tuple[Finding, ...]) -> tuple[str, str, str, str]:
     """The decision, CARCs, rules and messages columns."""
-    findings = d.findings
-    return (d.decision, " ".join(str(f.carc) for f in findings),
+    return (decision, " ".join(str(f.carc) for f in findings),
             " ".join(f.rule for f in findings), " | ".join(f.message for f in findings))
 
 
-def write_csv(decisions: Iterable[Decision], out: TextIO) -> None:
+def write_csv(decisions: Iterable[Decision | ClaimLine], out: TextIO) -> None:
     """The header, then ``csv_records`` (open ``out`` with newline='')."""
     out.write(CSV_HEADER)
     _write_chunks(csv_records(decisions), out, "")

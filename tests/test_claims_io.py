@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policydsl import claims_io
-from policydsl.claims import ClaimLine, Decision, Finding, LineRef, stored_line
+from policydsl.claims import ClaimLine, Decision, Finding, LineRef, decision_for, stored_line
 from policydsl.claims_io import (
     ClaimsFileError,
     RowError,
@@ -542,6 +542,17 @@ def _decisions(draw: st.DrawFn) -> list[Decision]:
 def test_jsonl_records_are_orjson_of_decision_dict(decisions: list[Decision]) -> None:
     assert list(jsonl_records(decisions)) == [
         orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
+
+
+@given(st.lists(st.builds(
+    ClaimLine, ids, st.integers(1, 10**6), ids, st.dates(), st.sampled_from(["99213", "J0585"])),
+    max_size=6))
+def test_a_claim_line_renders_as_its_allow_decision(lines: list[ClaimLine]) -> None:
+    """The engine's batch entry gives a line allowed without findings as the line itself: it
+    must render exactly as that line's decision, in both formats."""
+    decisions = [decision_for(line, ()) for line in lines]
+    assert list(jsonl_records(lines)) == list(jsonl_records(decisions))
+    assert list(csv_records(lines)) == list(csv_records(decisions))
 
 
 def test_many_chunks_with_errors_blank_lines_and_new_values(tmp_path: Path) -> None:

@@ -316,6 +316,23 @@ def test_compiled_engine_equals_reference_interpreter(
         ruleset, lines, history)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rulesets(), claim_lines(("C1", "C2", "C3"), 12), claim_lines(("H1", "C1"), 5))
+def test_the_batch_entry_gives_the_line_where_it_is_allowed_without_findings(
+        ruleset: m.RuleSet, lines: list[ClaimLine], history: list[ClaimLine]) -> None:
+    """``Program.judge`` (what ``policyc run`` renders) is ``adjudicate``, except that a line
+    allowed without findings stands for its own decision."""
+    program = compile_ruleset(ruleset)
+    decisions = program.adjudicate(lines, history)
+    judged = program.judge(lines, history)
+    assert len(judged) == len(lines)
+    for line, decision, got in zip(lines, decisions, judged, strict=True):
+        if decision.decision == "allow" and not decision.findings:
+            assert got is line
+        else:
+            assert got == decision
+
+
 @st.composite
 def one_members_claim(draw: st.DrawFn) -> tuple[list[ClaimLine], list[ClaimLine]]:
     """A claim of member M1 and a paid history over two years around it (a few lines of
