@@ -25,7 +25,7 @@ from typing import Generic, TypeVar, cast
 import attrs
 
 from .api import Policy
-from .claims import ClaimLine, Decision
+from .claims import ClaimLine, Columns, Decision
 from .claims_io import ClaimItem, RowError, csv_items, error_decision, items_of, json_items
 from .claims_text import ClaimsText, Rows, frame
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
@@ -55,12 +55,13 @@ class Batch(Generic[Record]):
     # one. None: free them.
     keep: list[object] | None = None
 
-    def judge(self, lines: list[ClaimLine], paid: list[ClaimLine]
+    def judge(self, lines: list[ClaimLine], paid: list[ClaimLine], batch: Columns | None
               ) -> Sequence[Decision | ClaimLine]:
-        """Each line's decision, or the line itself where it is allowed without findings."""
+        """Each line's decision, or the line itself where it is allowed without findings
+        (``batch``: the lines' columns, if the reader collected them)."""
         if self.reference:
             return self.policy.interpret(lines, paid)
-        return self.policy.program.judge(lines, paid)
+        return self.policy.program.judge(lines, paid, batch)
 
 
 @attrs.frozen
@@ -130,17 +131,19 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
     gc.disable()  # a batch makes millions of objects and no cycles
     try:
         keep = batch.keep if batch.keep is not None else []
-        items, order = _own_items(batch.claims, team, keep)
+        read = Columns([], [], [], [], [])
+        items, order = _own_items(batch.claims, team, keep, read)
         paid: list[ClaimLine] = []
         history_errors: list[RowError] = []
         if batch.history is not None:
-            for item in _own_items(batch.history, team, keep)[0]:
+            for item in _own_items(batch.history, team, keep, None)[0]:
                 if isinstance(item, ClaimLine):
                     paid.append(item)
                 else:
                     history_errors.append(item)
         lines = [item for item in items if isinstance(item, ClaimLine)]
-        decisions = batch.judge(lines, paid)
+        # the columns the reader collected, when it read every line (a CSV file it could frame)
+        decisions = batch.judge(lines, paid, read if len(read.codes) == len(lines) else None)
         keep += (items, paid, lines, decisions)
         records = list(batch.render(decisions))
         malformed = len(lines) < len(items)
@@ -161,12 +164,13 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             gc.enable()
 
 
-def _own_items(source: ClaimsText, team: Team | None, keep: list[object]
-               ) -> tuple[list[ClaimItem], bytes]:
+def _own_items(source: ClaimsText, team: Team | None, keep: list[object],
+               into: Columns | None) -> tuple[list[ClaimItem], bytes]:
     """The rows of ``source`` the team member owns, parsed, in file order; and the owner of
-    every row, in file order. The framed rows are left in ``keep``."""
+    every row, in file order. The framed rows are left in ``keep``; with ``into``, a CSV
+    file's reader appends the columns of the lines it read to it."""
     if team is None:
-        items = items_of(source)
+        items = items_of(source, into)
         return items, bytes(len(items))
     owners = _Owners(team.size)
     if not source.framable:  # read by the streaming reader: every member reads every row
@@ -182,7 +186,7 @@ def _own_items(source: ClaimsText, team: Team | None, keep: list[object]
     owner = b"".join(team.gather(_owner_of_lines(rows, source.columns, owners, start, stop)))
     lines = compress(range(count), owner.translate(owned_by(team.index)))
     if source.fmt == "csv":
-        mine = csv_items(rows, source.columns, lines)
+        mine = csv_items(rows, source.columns, lines, into)
     else:
         mine = json_items(rows, lines)
     return mine, owner.translate(None, bytes([_NO_ROW]))

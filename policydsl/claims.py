@@ -9,8 +9,9 @@ map one to one onto the CSV and JSON formats of ``policyc run``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, Literal, cast
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple, cast
 
 import attrs
 
@@ -151,6 +152,27 @@ class Decision:
     code: str
     decision: DecisionValue
     findings: tuple[Finding, ...] = ()
+
+
+class Columns(NamedTuple):
+    """A batch's lines as columns (one list per field), read once for every use."""
+
+    claim_ids: list[str]
+    numbers: list[int]
+    members: list[str]
+    dates: list[dt.date]
+    codes: list[str]
+
+    def extend(self, other: Columns) -> None:
+        """Append ``other``'s lines."""
+        for mine, theirs in zip(self, other, strict=True):
+            mine += theirs  # type: ignore[operator]
+
+
+def columns(lines: Sequence[ClaimLine]) -> Columns:
+    """The columns of ``lines`` (C-level passes over the lines)."""
+    return Columns(*[list(map(attrgetter(name), lines))
+                     for name in ("claim_id", "line", "member_id", "date", "code")])
 
 
 def order_key(line: ClaimLine, judged: bool = True) -> tuple[object, ...]:

@@ -23,14 +23,15 @@ import gc
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import attrs
 import orjson
 
-from policydsl.claims import ClaimLine, Decision, Finding, stored_line
+from policydsl.claims import ClaimLine, Columns, Decision, Finding, stored_line
+from policydsl.claims import columns as line_columns
 from policydsl.claims_text import (
     FIELDS,
     REQUIRED,
@@ -193,10 +194,11 @@ def _parser(caches: _Caches | None = None) -> _Parse:
     return parse
 
 
-def _well_formed(caches: _Caches, columns: list[list[str]]) -> list[ClaimItem] | None:
+def _well_formed(caches: _Caches, columns: list[list[str]]
+                 ) -> tuple[list[ClaimItem], Columns] | None:
     """Rows given as columns of raw texts (in ``FIELDS`` order) as ``ClaimLine``s, a column at
-    a time; None when a value is missing or does not parse (then the rows are read one by one,
-    for their errors)."""
+    a time, and their columns; None when a value is missing or does not parse (then the rows
+    are read one by one, for their errors)."""
     cid, line, mid, date, code, prov, mods, units, dx, pos, auth = columns
     parsed: list[list[Any]] = []
     cache: dict[str, Any]
@@ -224,8 +226,9 @@ def _well_formed(caches: _Caches, columns: list[list[str]]) -> list[ClaimItem] |
     cids, mids = list(map(strip, cid)), list(map(strip, mid))
     if "" in cids or "" in mids:
         return None
-    return list(map(stored_line, cids, line_no, mids, day, proc, map(strip, prov), modifiers,
-                    count, diagnoses, map(strip, pos), map(strip, auth)))
+    return (list(map(stored_line, cids, line_no, mids, day, proc, map(strip, prov), modifiers,
+                     count, diagnoses, map(strip, pos), map(strip, auth))),
+            Columns(cids, line_no, mids, day, proc))
 
 
 _Values = tuple[int, dt.date, str, int, tuple[str, ...], tuple[str, ...]]
@@ -329,10 +332,12 @@ def _csv_rows(
             raise ClaimsFileError(f"{name}: after line {lineno}: {exc}") from exc
 
 
-def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None
-              ) -> list[ClaimItem]:
+def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None,
+              into: Columns | None = None) -> list[ClaimItem]:
     """The items of the CSV rows starting on ``lines`` (indexes into ``rows.lines``, each the
-    start of a row, see ``Rows.is_row``), in that order; by default every row of ``rows``."""
+    start of a row, see ``Rows.is_row``), in that order; by default every row of ``rows``.
+    With ``into``, the columns of the ``ClaimLine``s among them are appended to it (what the
+    engine reads of a batch: the parser has them at hand)."""
     width = len(columns)
     caches = _Caches()
     item, parse, get, pad = _row_reader(columns, caches)
@@ -348,6 +353,8 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             found = item(row, fields)
             if found is not None:
                 append(found)
+        if into is not None:
+            into.extend(claim_columns(out))
         return out
     # Lines without a quote, all columns there: CHUNK rows at a time, a column at a time, when
     # every row of the chunk has the header's width; the rows joined by a cell holding a line
@@ -362,8 +369,11 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
         if len(cells) == count * stride - 1 and cells[width::stride].count("\n") == count - 1:
             well_formed = _well_formed(caches, [cells[at::stride] for at in order])
             if well_formed is not None:
-                out += well_formed
+                out += well_formed[0]
+                if into is not None:
+                    into.extend(well_formed[1])
                 continue
+        first = len(out)
         for index in chunk:
             fields = text[index].split(",")
             if len(fields) == width:
@@ -372,7 +382,14 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
                 found = item(base + index, fields)
                 if found is not None:
                     append(found)
+        if into is not None:
+            into.extend(claim_columns(out[first:]))
     return out
+
+
+def claim_columns(items: Sequence[ClaimItem]) -> Columns:
+    """The columns of the ``ClaimLine``s among ``items``."""
+    return line_columns([item for item in items if isinstance(item, ClaimLine)])
 
 
 _CHUNK = 2048
@@ -474,13 +491,14 @@ def _stream(handle: TextIO, name: str, kind: str) -> Iterator[ClaimItem]:
         raise
 
 
-def items_of(source: ClaimsText) -> list[ClaimItem]:
-    """Every row of a file read whole, as ``read_claims`` gives them."""
+def items_of(source: ClaimsText, into: Columns | None = None) -> list[ClaimItem]:
+    """Every row of a file read whole, as ``read_claims`` gives them; ``into``: see
+    ``csv_items`` (a file read any other way leaves it as it is)."""
     if not source.framable:
         return list(_stream(source.stream(), source.name, source.fmt))
     rows = frame(source)
     if source.fmt == "csv":
-        return csv_items(rows, source.columns)
+        return csv_items(rows, source.columns, None, into)
     return json_items(rows)
 
 

@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
 from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from . import codegen
 from . import model as m
-from .claims import ClaimLine, Decision, Finding, LineRef, order_key
+from .claims import ClaimLine, Columns, Decision, Finding, LineRef, columns, order_key
 
 #: From this many claim lines on, the cyclic garbage collector is paused while judging: the
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
@@ -68,22 +68,6 @@ _new = object.__new__
                                          "related"))
 _set_ref_claim, _set_ref_line = _slot_setters(LineRef, ("claim_id", "line"))
 _get = {name: attrgetter(name) for name in ("claim_id", "line", "member_id", "date", "code")}
-
-
-class Columns(NamedTuple):
-    """A batch's lines as columns (one list per field), read once for every use."""
-
-    claim_ids: list[str]
-    numbers: list[int]
-    members: list[str]
-    dates: list[dt.date]
-    codes: list[str]
-
-
-def columns(lines: Sequence[ClaimLine]) -> Columns:
-    """The columns of ``lines`` (C-level passes over the lines)."""
-    return Columns(*[list(map(_get[name], lines))
-                     for name in ("claim_id", "line", "member_id", "date", "code")])
 
 
 def in_order(batch: Columns) -> bool:

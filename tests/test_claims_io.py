@@ -15,7 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policydsl import claims_io
-from policydsl.claims import ClaimLine, Decision, Finding, LineRef, decision_for, stored_line
+from policydsl.claims import (
+    ClaimLine,
+    Columns,
+    Decision,
+    Finding,
+    LineRef,
+    columns,
+    decision_for,
+    stored_line,
+)
 from policydsl.claims_io import (
     ClaimsFileError,
     RowError,
@@ -23,6 +32,7 @@ from policydsl.claims_io import (
     csv_records,
     decision_dict,
     error_decision,
+    items_of,
     iter_claims,
     jsonl_records,
     read_claims,
@@ -419,6 +429,23 @@ def test_whole_file_reader_agrees_with_the_streaming_reader_on_csv(text: str) ->
     assert whole == streamed
 
 
+@given(csv_texts())
+def test_the_whole_file_reader_collects_the_columns_of_its_lines(text: str) -> None:
+    """What the engine reads of a batch (``Columns``) comes from the reader itself: it must be
+    exactly the columns of the lines it read, whatever the rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            source = read_text(write(Path(folder), text, "claims.csv"))
+        except ClaimsFileError:
+            return
+    into = Columns([], [], [], [], [])
+    items = items_of(source, into)
+    if source.framable:
+        assert into == columns([item for item in items if isinstance(item, ClaimLine)])
+    else:
+        assert into == Columns([], [], [], [], [])  # the streaming reader collects none
+
+
 _JSON_LINES = st.sampled_from([
     '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}',
     '{"claim_id":"C1","line":"2","member_id":" M2 ","date":"2024-01-01","code":"97810",'
@@ -568,6 +595,9 @@ def test_many_chunks_with_errors_blank_lines_and_new_values(tmp_path: Path) -> N
     items = read_claims(path)
     assert items == list(iter_claims(path))
     assert [e.row for e in items if isinstance(e, RowError)] == [3002, 5002, 7002, 9001]
+    into = Columns([], [], [], [], [])
+    assert items_of(read_text(path), into) == items
+    assert into == columns([item for item in items if isinstance(item, ClaimLine)])
 
 
 def _csv_reference(d: Decision) -> str:
