@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
 from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import attrs
 
@@ -91,17 +91,56 @@ def allow_all(batch: Columns) -> list[Decision]:
     return out
 
 
-def decided(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]) -> Decision:
-    """The decision ``verdict`` (deny or review) on ``line``, with its findings."""
+def _fill_decision(self: Any, line: ClaimLine, verdict: str,
+                   findings: tuple[Finding, ...]) -> None:
+    self.claim_id = line.claim_id
+    self.line = line.line
+    self.member_id = line.member_id
+    self.date = line.date.isoformat()
+    self.code = line.code
+    self.decision = verdict
+    self.findings = findings
+    self.__class__ = Decision
+
+
+class _UnfrozenDecision(Decision):
+    """A ``Decision`` under construction, as ``claims._Unfrozen`` builds a ``ClaimLine``: each
+    slot filled by one store instruction, then the object becomes a ``Decision`` by
+    ``__class__`` assignment (the layouts are the same: this class adds no slot)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__  # with __setattr__: the plain C slot, not a Python lookup
+    __init__ = _fill_decision
+
+
+def _by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
+                ) -> Decision:  # pragma: no cover - an interpreter without __class__ assignment
     decision: Decision = _new(Decision)
-    _set_claim(decision, line.claim_id)
-    _set_line(decision, line.line)
-    _set_member(decision, line.member_id)
-    _set_date(decision, line.date.isoformat())
-    _set_code(decision, line.code)
-    _set_decision(decision, verdict)
-    _set_findings(decision, findings)
+    for setter, value in zip((_set_claim, _set_line, _set_member, _set_date, _set_code,
+                              _set_decision, _set_findings),
+                             (line.claim_id, line.line, line.member_id, line.date.isoformat(),
+                              line.code, verdict, findings), strict=True):
+        setter(decision, value)
     return decision
+
+
+def _decision_builder() -> Callable[[ClaimLine, str, tuple[Finding, ...]], Decision]:
+    """``_UnfrozenDecision`` where the interpreter allows it (CPython does), else setters."""
+    sample = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
+    try:
+        built: object = _UnfrozenDecision(sample, "deny", ())
+    except TypeError:  # pragma: no cover
+        built = None
+    if type(built) is Decision and built == _by_setters(sample, "deny", ()):
+        return cast(Callable[[ClaimLine, str, tuple[Finding, ...]], Decision],
+                    _UnfrozenDecision)
+    return _by_setters  # pragma: no cover
+
+
+#: ``decided(line, verdict, findings)``: the decision ``verdict`` (deny or review) on ``line``,
+#: with its findings (what the generated code makes for every line with findings).
+decided = _decision_builder()
 
 
 def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
