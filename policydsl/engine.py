@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
 from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
+from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar, cast
 
 import attrs
@@ -103,19 +104,46 @@ def _fill_decision(self: Any, line: ClaimLine, verdict: str,
     self.__class__ = Decision
 
 
-class _UnfrozenDecision(Decision):
-    """A ``Decision`` under construction, as ``claims._Unfrozen`` builds a ``ClaimLine``: each
-    slot filled by one store instruction, then the object becomes a ``Decision`` by
-    ``__class__`` assignment (the layouts are the same: this class adds no slot)."""
+def _fill_finding(self: Any, info: FindingText, related: tuple[LineRef, ...]) -> None:
+    self.rule = info.id
+    self.action = info.action
+    self.carc = info.carc
+    self.message = info.message
+    self.source = info.source
+    self.related = related
+    self.__class__ = Finding
 
-    __slots__ = ()
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__  # with __setattr__: the plain C slot, not a Python lookup
-    __init__ = _fill_decision
+
+def _fill_ref(self: Any, line: ClaimLine) -> None:
+    self.claim_id = line.claim_id
+    self.line = line.line
+    self.__class__ = LineRef
 
 
-def _by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
-                ) -> Decision:  # pragma: no cover - an interpreter without __class__ assignment
+Built = TypeVar("Built")
+
+
+def _unfrozen(cls: type[Built], fill: Callable[..., None]) -> Callable[..., Built] | None:
+    """A constructor of the frozen attrs class ``cls`` that fills its slots by plain stores,
+    as ``claims.stored_line`` does: a subclass whose ``__init__`` is ``fill``, which ends by
+    making the object a ``cls`` (``__class__`` assignment: the subclass adds no slot). Both
+    ``__setattr__`` and ``__delattr__`` are object's, or the type would look them up in
+    Python on every store. None where the interpreter does not allow it."""
+    namespace = {"__slots__": (), "__setattr__": object.__setattr__,
+                 "__delattr__": object.__delattr__, "__init__": fill}
+    subclass = type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+    sample = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
+    texts = SimpleNamespace(id="r", action="deny", carc="97", message="m", source="s")
+    samples = {Decision: (sample, "deny", ()), Finding: (texts, ()), LineRef: (sample,)}
+    try:
+        built = subclass(*samples[cls])
+    except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
+        return None
+    return cast(Callable[..., Built], subclass) if type(built) is cls else None
+
+
+def _decision_by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
+                         ) -> Decision:  # pragma: no cover - see _unfrozen
     decision: Decision = _new(Decision)
     for setter, value in zip((_set_claim, _set_line, _set_member, _set_date, _set_code,
                               _set_decision, _set_findings),
@@ -125,22 +153,33 @@ def _by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
     return decision
 
 
-def _decision_builder() -> Callable[[ClaimLine, str, tuple[Finding, ...]], Decision]:
-    """``_UnfrozenDecision`` where the interpreter allows it (CPython does), else setters."""
-    sample = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
-    try:
-        built: object = _UnfrozenDecision(sample, "deny", ())
-    except TypeError:  # pragma: no cover
-        built = None
-    if type(built) is Decision and built == _by_setters(sample, "deny", ()):
-        return cast(Callable[[ClaimLine, str, tuple[Finding, ...]], Decision],
-                    _UnfrozenDecision)
-    return _by_setters  # pragma: no cover
+def _finding_by_setters(info: FindingText, related: tuple[LineRef, ...]
+                        ) -> Finding:  # pragma: no cover - see _unfrozen
+    found: Finding = _new(Finding)
+    for setter, value in zip((_set_rule, _set_action, _set_carc, _set_message, _set_source,
+                              _set_related),
+                             (info.id, info.action, info.carc, info.message, info.source,
+                              related), strict=True):
+        setter(found, value)
+    return found
+
+
+def _ref_by_setters(line: ClaimLine) -> LineRef:  # pragma: no cover - see _unfrozen
+    ref: LineRef = _new(LineRef)
+    _set_ref_claim(ref, line.claim_id)
+    _set_ref_line(ref, line.line)
+    return ref
 
 
 #: ``decided(line, verdict, findings)``: the decision ``verdict`` (deny or review) on ``line``,
 #: with its findings (what the generated code makes for every line with findings).
-decided = _decision_builder()
+decided: Callable[[ClaimLine, str, tuple[Finding, ...]], Decision] = (
+    _unfrozen(Decision, _fill_decision) or _decision_by_setters)
+#: ``finding_of(info, related)``: a rule's finding (its texts from ``info``) naming ``related``.
+finding_of: Callable[[FindingText, tuple[LineRef, ...]], Finding] = (
+    _unfrozen(Finding, _fill_finding) or _finding_by_setters)
+#: ``line_ref(line)``: the reference to ``line`` a finding names.
+line_ref: Callable[[ClaimLine], LineRef] = _unfrozen(LineRef, _fill_ref) or _ref_by_setters
 
 
 def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
@@ -158,19 +197,9 @@ def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
         for position in positions:
             ref = made.get(position)
             if ref is None:
-                line = lines[position]
-                ref = made[position] = _new(LineRef)
-                _set_ref_claim(ref, line.claim_id)
-                _set_ref_line(ref, line.line)
+                ref = made[position] = line_ref(lines[position])
             related.append(ref)
-        info = infos[number]
-        found = made[key] = _new(Finding)
-        _set_rule(found, info.id)
-        _set_action(found, info.action)
-        _set_carc(found, info.carc)
-        _set_message(found, info.message)
-        _set_source(found, info.source)
-        _set_related(found, tuple(related))
+        found = made[key] = finding_of(infos[number], tuple(related))
         return found
 
     return finding

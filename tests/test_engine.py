@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from policydsl import model as m
 from policydsl.api import compile_text
-from policydsl.claims import ClaimLine, Decision, LineRef
+from policydsl.claims import ClaimLine, Decision, Finding, LineRef
 from policydsl.codegen import COMMENTED_RULES_PER_KIND, safe_comment, shown_source
 from policydsl.engine import Program, adjudicate, compile_ruleset
 from policydsl.interpreter import interpret
@@ -578,3 +578,21 @@ def test_related_refs_are_line_refs() -> None:
     rs = _ruleset("policy t\nwhen 64483 forbid 77002\n")
     out = compile_ruleset(rs).adjudicate([_line("C1", 1, 0, "64483"), _line("C1", 2, 0, "77002")])
     assert out[1].findings[0].related == (LineRef("C1", 1),)
+
+
+def test_decisions_findings_and_refs_are_the_frozen_classes() -> None:
+    """The engine builds them by plain slot stores on a subclass that then becomes the class
+    itself: what a caller gets must be exactly the frozen attrs classes."""
+    rs = _ruleset("policy t\nwhen 64483 forbid 77002\n")
+    program = compile_ruleset(rs)
+    lines = [_line("C1", 1, 0, "64483"), _line("C1", 2, 0, "77002")]
+    for judged in (program.adjudicate(lines), program.judge(lines)):
+        decision = judged[1]
+        assert isinstance(decision, Decision)
+        finding = decision.findings[0]
+        ref = finding.related[0]
+        assert (type(decision), type(finding), type(ref)) == (Decision, Finding, LineRef)
+        for obj, field in ((decision, "decision"), (finding, "rule"), (ref, "line")):
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                setattr(obj, field, "x")
+        assert decision == Decision("C1", 2, "M1", decision.date, "77002", "deny", (finding,))
