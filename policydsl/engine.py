@@ -26,13 +26,22 @@ from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
 from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
 from types import SimpleNamespace
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from . import codegen
 from . import model as m
-from .claims import ClaimLine, Columns, Decision, Finding, LineRef, columns, order_key
+from .claims import (
+    ClaimLine,
+    Columns,
+    Decision,
+    Finding,
+    LineRef,
+    columns,
+    order_key,
+    unfrozen,
+)
 
 #: From this many claim lines on, the cyclic garbage collector is paused while judging: the
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
@@ -120,30 +129,8 @@ def _fill_ref(self: Any, line: ClaimLine) -> None:
     self.__class__ = LineRef
 
 
-Built = TypeVar("Built")
-
-
-def _unfrozen(cls: type[Built], fill: Callable[..., None]) -> Callable[..., Built] | None:
-    """A constructor of the frozen attrs class ``cls`` that fills its slots by plain stores,
-    as ``claims.stored_line`` does: a subclass whose ``__init__`` is ``fill``, which ends by
-    making the object a ``cls`` (``__class__`` assignment: the subclass adds no slot). Both
-    ``__setattr__`` and ``__delattr__`` are object's, or the type would look them up in
-    Python on every store. None where the interpreter does not allow it."""
-    namespace = {"__slots__": (), "__setattr__": object.__setattr__,
-                 "__delattr__": object.__delattr__, "__init__": fill}
-    subclass = type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
-    sample = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
-    texts = SimpleNamespace(id="r", action="deny", carc="97", message="m", source="s")
-    samples = {Decision: (sample, "deny", ()), Finding: (texts, ()), LineRef: (sample,)}
-    try:
-        built = subclass(*samples[cls])
-    except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
-        return None
-    return cast(Callable[..., Built], subclass) if type(built) is cls else None
-
-
 def _decision_by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
-                         ) -> Decision:  # pragma: no cover - see _unfrozen
+                         ) -> Decision:  # pragma: no cover - see claims.unfrozen
     decision: Decision = _new(Decision)
     for setter, value in zip((_set_claim, _set_line, _set_member, _set_date, _set_code,
                               _set_decision, _set_findings),
@@ -154,7 +141,7 @@ def _decision_by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding,
 
 
 def _finding_by_setters(info: FindingText, related: tuple[LineRef, ...]
-                        ) -> Finding:  # pragma: no cover - see _unfrozen
+                        ) -> Finding:  # pragma: no cover - see claims.unfrozen
     found: Finding = _new(Finding)
     for setter, value in zip((_set_rule, _set_action, _set_carc, _set_message, _set_source,
                               _set_related),
@@ -164,7 +151,7 @@ def _finding_by_setters(info: FindingText, related: tuple[LineRef, ...]
     return found
 
 
-def _ref_by_setters(line: ClaimLine) -> LineRef:  # pragma: no cover - see _unfrozen
+def _ref_by_setters(line: ClaimLine) -> LineRef:  # pragma: no cover - see claims.unfrozen
     ref: LineRef = _new(LineRef)
     _set_ref_claim(ref, line.claim_id)
     _set_ref_line(ref, line.line)
@@ -173,13 +160,16 @@ def _ref_by_setters(line: ClaimLine) -> LineRef:  # pragma: no cover - see _unfr
 
 #: ``decided(line, verdict, findings)``: the decision ``verdict`` (deny or review) on ``line``,
 #: with its findings (what the generated code makes for every line with findings).
+_SAMPLE = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
 decided: Callable[[ClaimLine, str, tuple[Finding, ...]], Decision] = (
-    _unfrozen(Decision, _fill_decision) or _decision_by_setters)
+    unfrozen(Decision, _fill_decision, _SAMPLE, "deny", ()) or _decision_by_setters)
 #: ``finding_of(info, related)``: a rule's finding (its texts from ``info``) naming ``related``.
 finding_of: Callable[[FindingText, tuple[LineRef, ...]], Finding] = (
-    _unfrozen(Finding, _fill_finding) or _finding_by_setters)
+    unfrozen(Finding, _fill_finding, SimpleNamespace(
+        id="r", action="deny", carc="97", message="m", source="s"), ()) or _finding_by_setters)
 #: ``line_ref(line)``: the reference to ``line`` a finding names.
-line_ref: Callable[[ClaimLine], LineRef] = _unfrozen(LineRef, _fill_ref) or _ref_by_setters
+line_ref: Callable[[ClaimLine], LineRef] = (
+    unfrozen(LineRef, _fill_ref, _SAMPLE) or _ref_by_setters)
 
 
 def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
