@@ -6,6 +6,9 @@ and runs it into a fresh namespace that holds only the tables and the few helper
 minimal set of builtins. ``Program.adjudicate`` then judges claim lines exactly as the reference
 interpreter does (``interpret``), much faster: lines whose code no rule mentions are allowed in
 bulk, and a member's lines are sorted once and judged date by date against per-code indexes.
+``Program.judge`` is the same for a batch that only renders its decisions (``policyc run``):
+where a line is allowed without findings, the line itself stands for its decision, so no
+object is made for most lines.
 
 A ``Program`` holds no mutable state: ``adjudicate`` keeps everything in locals, so one program
 serves many threads (a large batch pauses the process's cyclic garbage collector while it runs,
