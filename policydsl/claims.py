@@ -76,52 +76,67 @@ def _fill(self: Any, claim_id: str, line: int, member_id: str, date: dt.date, co
 Built = TypeVar("Built")
 
 
+class _Stores:
+    """Stands for an object under construction on an interpreter that cannot assign
+    ``__class__``: it keeps what a fill stores, and ignores the fill's last store, the class."""
+
+    def _ignore(self, cls: type) -> None:
+        pass
+
+    __class__ = property(lambda self: _Stores, _ignore)
+
+
+def by_slot_setters(cls: type[Built], fill: Callable[..., None]) -> Callable[..., Built]:
+    """``cls``'s constructor from ``fill`` the slow way: ``fill`` stores into a ``_Stores``,
+    then each value goes into a new ``cls`` by its slot's setter."""
+    setters = {f.name: vars(cls)[f.name].__set__ for f in attrs.fields(cast(Any, cls))}
+
+    def build(*args: object) -> Built:
+        stores = _Stores()
+        fill(stores, *args)
+        if vars(stores).keys() != setters.keys():  # pragma: no cover - a fill out of step
+            raise RuntimeError(f"the fill of {cls.__name__} does not store every field")
+        built: Built = object.__new__(cls)
+        for name, value in vars(stores).items():
+            setters[name](built, value)
+        return built
+
+    return build
+
+
 def unfrozen(cls: type[Built], fill: Callable[..., None], *sample: object
-             ) -> Callable[..., Built] | None:
-    """A constructor of the frozen attrs class ``cls`` that fills its slots by plain stores:
+             ) -> Callable[..., Built]:
+    """A constructor of the frozen attrs class ``cls`` that fills its slots by plain stores,
+    skipping any converter or validator (the caller's values must be in their stored form):
     a subclass whose ``__init__`` is ``fill``, which stores every field and then makes the
     object a ``cls`` by ``__class__`` assignment (allowed: the subclass adds no slot, so the
     layouts are the same). Both ``__setattr__`` and ``__delattr__`` are object's, or the type
     would look them up in Python on every store. A few times faster than ``cls(...)`` or slot
-    setters; None where the interpreter does not allow it (tried on ``sample``, the
-    arguments of one call)."""
+    setters; where the interpreter does not allow it (tried on ``sample``, the arguments of
+    one call, against ``by_slot_setters``), the slot setters."""
     namespace = {"__slots__": (), "__setattr__": object.__setattr__,
                  "__delattr__": object.__delattr__, "__init__": fill}
     subclass = type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+    slow = by_slot_setters(cls, fill)
     try:
         built = subclass(*sample)
     except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
-        return None
-    return cast(Callable[..., Built], subclass) if type(built) is cls else None
+        return slow
+    if type(built) is cls and built == slow(*sample):
+        return cast(Callable[..., Built], subclass)
+    return slow  # pragma: no cover
 
 
 StoredLine = Callable[[str, int, str, dt.date, str, str, tuple[str, ...], int, tuple[str, ...],
                        str, str], ClaimLine]
 
-
-def _stored_line_builder() -> StoredLine:
-    """``unfrozen`` where the interpreter allows it (CPython does), else slot setters."""
-    fields = tuple(a.name for a in attrs.fields(ClaimLine))
-    sample = ("C", 1, "M", dt.date(2024, 1, 1), "99213", "P", ("25",), 2, ("M545",), "11", "A")
-    built = unfrozen(ClaimLine, _fill, *sample)
-    if built is not None and built(*sample) == ClaimLine(*sample):
-        return built
-    setters = [vars(ClaimLine)[name].__set__ for name in fields]  # pragma: no cover
-
-    def by_setters(*values: object) -> ClaimLine:  # pragma: no cover
-        line = object.__new__(ClaimLine)
-        for setter, value in zip(setters, values, strict=True):
-            setter(line, value)
-        return line
-
-    return by_setters  # pragma: no cover
-
-
 #: ``stored_line(claim_id, line, member_id, date, code, provider_id, modifiers, units, dx, pos,
 #: auth)``: a ``ClaimLine`` from values already in their stored form (stripped, upper case,
 #: tuples), skipping the converters, about three times faster than ``ClaimLine(...)``. For
 #: readers that have checked and converted every value; equal to ``ClaimLine(...)`` of the same.
-stored_line: StoredLine = _stored_line_builder()
+stored_line: StoredLine = unfrozen(
+    ClaimLine, _fill, "C", 1, "M", dt.date(2024, 1, 1), "99213", "P", ("25",), 2, ("M545",),
+    "11", "A")
 
 
 @attrs.frozen(slots=True)

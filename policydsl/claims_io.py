@@ -354,7 +354,7 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             if found is not None:
                 append(found)
         if into is not None:
-            into.extend(claim_columns(out))
+            into.extend(_claim_columns(out))
         return out
     # Lines without a quote, all columns there: CHUNK rows at a time, a column at a time, when
     # every row of the chunk has the header's width; the rows joined by a cell holding a line
@@ -383,11 +383,11 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
                 if found is not None:
                     append(found)
         if into is not None:
-            into.extend(claim_columns(out[first:]))
+            into.extend(_claim_columns(out[first:]))
     return out
 
 
-def claim_columns(items: Sequence[ClaimItem]) -> Columns:
+def _claim_columns(items: Sequence[ClaimItem]) -> Columns:
     """The columns of the ``ClaimLine``s among ``items``."""
     return line_columns([item for item in items if isinstance(item, ClaimLine)])
 

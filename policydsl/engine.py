@@ -63,12 +63,16 @@ _BUILTINS = {name: getattr(builtins, name) for name in (
 # validators: filling their slots directly makes the same objects as their __init__, at a
 # fraction of the cost. Checked here, so a change to claims.py cannot go unnoticed.
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
+def _check_plain(cls: type, names: tuple[str, ...]) -> None:
     fields = attrs.fields(cls)
     if tuple(f.name for f in fields) != names or any(
             f.converter is not None or f.validator is not None for f in fields) or hasattr(
             cls, "__attrs_post_init__"):  # pragma: no cover - guards against claims.py changes
         raise RuntimeError(f"engine: {cls.__name__} no longer has the fields {names}")
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
+    _check_plain(cls, names)
     return [vars(cls)[name].__set__ for name in names]
 
 
@@ -76,10 +80,8 @@ _new = object.__new__
 (_set_claim, _set_line, _set_member, _set_date, _set_code, _set_decision,
  _set_findings) = _slot_setters(Decision, ("claim_id", "line", "member_id", "date", "code",
                                            "decision", "findings"))
-(_set_rule, _set_action, _set_carc, _set_message, _set_source,
- _set_related) = _slot_setters(Finding, ("rule", "action", "carc", "message", "source",
-                                         "related"))
-_set_ref_claim, _set_ref_line = _slot_setters(LineRef, ("claim_id", "line"))
+_check_plain(Finding, ("rule", "action", "carc", "message", "source", "related"))
+_check_plain(LineRef, ("claim_id", "line"))  # built by claims.unfrozen, below
 _get = {name: attrgetter(name) for name in ("claim_id", "line", "member_id", "date", "code")}
 
 
@@ -132,47 +134,17 @@ def _fill_ref(self: Any, line: ClaimLine) -> None:
     self.__class__ = LineRef
 
 
-def _decision_by_setters(line: ClaimLine, verdict: str, findings: tuple[Finding, ...]
-                         ) -> Decision:  # pragma: no cover - see claims.unfrozen
-    decision: Decision = _new(Decision)
-    for setter, value in zip((_set_claim, _set_line, _set_member, _set_date, _set_code,
-                              _set_decision, _set_findings),
-                             (line.claim_id, line.line, line.member_id, line.date.isoformat(),
-                              line.code, verdict, findings), strict=True):
-        setter(decision, value)
-    return decision
-
-
-def _finding_by_setters(info: FindingText, related: tuple[LineRef, ...]
-                        ) -> Finding:  # pragma: no cover - see claims.unfrozen
-    found: Finding = _new(Finding)
-    for setter, value in zip((_set_rule, _set_action, _set_carc, _set_message, _set_source,
-                              _set_related),
-                             (info.id, info.action, info.carc, info.message, info.source,
-                              related), strict=True):
-        setter(found, value)
-    return found
-
-
-def _ref_by_setters(line: ClaimLine) -> LineRef:  # pragma: no cover - see claims.unfrozen
-    ref: LineRef = _new(LineRef)
-    _set_ref_claim(ref, line.claim_id)
-    _set_ref_line(ref, line.line)
-    return ref
-
-
+_SAMPLE = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
 #: ``decided(line, verdict, findings)``: the decision ``verdict`` (deny or review) on ``line``,
 #: with its findings (what the generated code makes for every line with findings).
-_SAMPLE = ClaimLine("C", 1, "M", dt.date(2024, 1, 1), "99213")
-decided: Callable[[ClaimLine, str, tuple[Finding, ...]], Decision] = (
-    unfrozen(Decision, _fill_decision, _SAMPLE, "deny", ()) or _decision_by_setters)
+decided: Callable[[ClaimLine, str, tuple[Finding, ...]], Decision] = unfrozen(
+    Decision, _fill_decision, _SAMPLE, "deny", ())
 #: ``finding_of(info, related)``: a rule's finding (its texts from ``info``) naming ``related``.
-finding_of: Callable[[FindingText, tuple[LineRef, ...]], Finding] = (
-    unfrozen(Finding, _fill_finding, SimpleNamespace(
-        id="r", action="deny", carc="97", message="m", source="s"), ()) or _finding_by_setters)
+finding_of: Callable[[FindingText, tuple[LineRef, ...]], Finding] = unfrozen(
+    Finding, _fill_finding,
+    SimpleNamespace(id="r", action="deny", carc="97", message="m", source="s"), ())
 #: ``line_ref(line)``: the reference to ``line`` a finding names.
-line_ref: Callable[[ClaimLine], LineRef] = (
-    unfrozen(LineRef, _fill_ref, _SAMPLE) or _ref_by_setters)
+line_ref: Callable[[ClaimLine], LineRef] = unfrozen(LineRef, _fill_ref, _SAMPLE)
 
 
 def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:

@@ -596,3 +596,26 @@ def test_decisions_findings_and_refs_are_the_frozen_classes() -> None:
             with pytest.raises(attrs.exceptions.FrozenInstanceError):
                 setattr(obj, field, "x")
         assert decision == Decision("C1", 2, "M1", decision.date, "77002", "deny", (finding,))
+
+
+def test_the_slot_setter_fallback_builds_what_the_fast_constructors_build() -> None:
+    """Where ``__class__`` cannot be assigned, ``claims.unfrozen`` falls back to slot
+    setters: they must build equal objects of the frozen classes from the same fills."""
+    from types import SimpleNamespace
+
+    from policydsl import claims, engine
+
+    line = _line("C1", 2, 0, "77002", mods="59", dx="M54.50", auth="A1")
+    texts = SimpleNamespace(id="t/r", action="deny", carc="97", message="m", source="t.pol:2:1")
+    ref = LineRef("C1", 1)
+    cases = [
+        (ClaimLine, claims._fill, claims.stored_line, attrs.astuple(line, recurse=False)),
+        (Decision, engine._fill_decision, engine.decided, (line, "review", ())),
+        (Finding, engine._fill_finding, engine.finding_of, (texts, (ref,))),
+        (LineRef, engine._fill_ref, engine.line_ref, (line,)),
+    ]
+    for cls, fill, fast, args in cases:
+        slow = claims.by_slot_setters(cls, fill)(*args)
+        assert type(slow) is cls
+        assert slow == fast(*args)
+    assert claims.stored_line(*attrs.astuple(line, recurse=False)) == line
