@@ -9,6 +9,7 @@ difference per claim line for each source tree it is given.
 
     python benchmarks/instructions.py                   # this checkout, 100,000 lines
     python benchmarks/instructions.py /tmp/base .       # two checkouts, side by side
+    python benchmarks/instructions.py --phases .         # and per step: parse, judge, render
 
 A tree is a folder holding ``policydsl/``, put first on ``PYTHONPATH``. The data are those of
 ``run.py`` (generated on first use). Each tree's compiled policy is cached in
@@ -36,6 +37,8 @@ from pathlib import Path
 gc.disable()
 from policydsl import load
 from policydsl.batch import Batch, adjudicate_files
+from policydsl.claims import ClaimLine, Columns
+from policydsl.claims_io import items_of
 from policydsl.claims_text import read_text
 from policydsl.render import jsonl_records
 policy, claims, cache, mode = sys.argv[1:5]
@@ -44,6 +47,13 @@ text = read_text(Path(claims))
 if mode == "batch":
     outcome = adjudicate_files(Batch(program, text, None, jsonl_records, "claims.csv"), 1)
     assert len(outcome.records) > 0
+elif mode != "setup":  # the batch's steps, up to and including the one named
+    columns = Columns([], [], [], [], [])
+    lines = [i for i in items_of(text, columns) if isinstance(i, ClaimLine)]
+    if mode != "parse":
+        decisions = program.program.judge(lines, [], columns)
+        if mode != "judge":
+            records = list(jsonl_records(decisions))
 os._exit(0)
 """
 
@@ -69,6 +79,8 @@ def main() -> None:
                         help="Source trees to measure (default: this checkout).")
     parser.add_argument("--lines", type=int, default=100_000,
                         help="Claim lines of the batch (default 100,000).")
+    parser.add_argument("--phases", action="store_true",
+                        help="Also count each step apart: parse, judge, render (3 more runs).")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -95,6 +107,14 @@ def main() -> None:
         setup = instructions(tree, policy, claims, cache, "setup")
         batch = total - setup
         print(f"{tree}: {batch / 1e6:,.0f} M instructions, {batch / args.lines:,.0f} per line")
+        if args.phases:
+            before = setup
+            steps = []
+            for step in ("parse", "judge", "render"):
+                upto = instructions(tree, policy, claims, cache, step)
+                steps.append(f"{step} {(upto - before) / args.lines:,.0f}")
+                before = upto
+            print("    per line: " + ", ".join(steps))
 
 
 if __name__ == "__main__":
