@@ -8,8 +8,9 @@ without parsing the row (``claims_text``), and maps it to the member of the team
 (by a hash of the member id); the team pools these owners (``Team.gather``), so each member
 knows the owner of every row. Each parses only its own rows, judges them against its members'
 history and renders the decisions. When the output is a file, the team writes it together
-(``scatter``); else the workers send the rendered records back (records travel through a pipe
-far faster than objects) and member 0 puts them in input order by the owners. Malformed rows
+(``scatter``); else the workers send the rendered records back, joined run by run (records
+travel through a pipe far faster than objects), and member 0 puts them in input order by the
+owners. Malformed rows
 are rendered by the member that owns them: their member's, or member 0 when there is no member
 id to go by.
 """
@@ -29,7 +30,7 @@ from .claims import ClaimLine, Columns, Decision
 from .claims_io import ClaimItem, RowError, csv_items, error_decision, items_of, json_items
 from .claims_text import ClaimsText, Rows, frame
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
-from .scatter import owned_by, write_together
+from .scatter import Runs, in_order, owned_by, pieces, runs, write_together
 
 Record = TypeVar("Record", bytes, str)
 Render = Callable[[Iterable[Decision | ClaimLine]], Iterator[Record]]
@@ -78,7 +79,7 @@ class Outcome(Generic[Record]):
     """A batch's records in input order (none when the team wrote them to the output file),
     and what went wrong in its files."""
 
-    records: list[Record]
+    records: list[Record]  # one per claim row, or runs of them joined: the caller joins all
     written: bool  # the records are in the output file
     history_errors: list[RowError]  # malformed history rows, in file order
     malformed: bool  # some claim rows were malformed (their records are error decisions)
@@ -88,10 +89,10 @@ class Outcome(Generic[Record]):
 class _Share(Generic[Record]):
     """What one member of the team found."""
 
-    records: list[Record]  # its rows' records, in input order
+    records: list[Record]  # its rows' records, in input order (in a team: joined run by run)
     history_errors: list[RowError]
     malformed: bool
-    order: bytes | None  # member 0: the owner of every claim row, in input order
+    runs: Runs | None  # member 0: the runs of the claim rows
 
 
 def default_jobs() -> int:
@@ -114,10 +115,9 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     malformed = any(share.malformed for share in shares)
     if out is not None:
         return Outcome([], True, history_errors, malformed)
-    order = shares[0].order
-    assert order is not None
-    records = [iter(share.records) for share in shares]
-    merged = list(map(next, map(records.__getitem__, order)))
+    found = shares[0].runs
+    assert found is not None
+    merged = in_order([share.records for share in shares], found)
     if len(merged) != sum(len(share.records) for share in shares):  # pragma: no cover
         raise RuntimeError("the members of the team did not render one record per row")
     return Outcome(merged, False, history_errors, malformed)
@@ -152,13 +152,18 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             render, source = batch.render, batch.source
             records = [next(render([error_decision(item, source)]))
                        if isinstance(item, RowError) else next(judged) for item in items]
-        if team is not None and out is not None:
+        if team is None:
+            return _Share(records, history_errors, malformed, None)
+        found = runs(order)
+        if out is not None:
             encoded = _encoded(records)
-            write_together(team, out.path, out.header, encoded, order)
+            write_together(team, out.path, out.header, encoded, found)
             keep += (records, encoded)
             records = []
-        return _Share(records, history_errors, malformed, order if team is not None and
-                      team.index == 0 else None)
+        else:
+            keep.append(records)
+            records = pieces(records, found, team.index)
+        return _Share(records, history_errors, malformed, found if team.index == 0 else None)
     finally:
         if paused:
             gc.enable()

@@ -1,10 +1,14 @@
-"""A team writes one output file together: each member copies its own records to their places.
+"""A team puts its records in input order: each member holds the records of its own rows.
 
-The records of a batch are in input order in the file, and each member of the team holds the
-records of its own rows. Rather than sending them all to one process to be put in order and
-written, the members pool the lengths of their records (``Team.gather``), so that each knows
-where every record goes, and copy their own into the file, mapped in memory. The file then holds
-exactly the bytes one process writing the records in order would have written.
+The work goes by runs, not records: a run is records in a row of one owner (a claim's lines
+belong to one member, so a run holds a few records). ``runs`` finds them in the owner of every
+record; ``pieces`` joins a member's runs into one piece each. ``in_order`` puts the pieces of
+every member in input order, in one process.
+
+``write_together`` writes them to a file without sending them to one process: the members pool
+how long their pieces are (``Team.gather``), so that each knows where its pieces go, and copy
+them into the file, mapped in memory. The file then holds exactly the bytes one process writing
+the records in order would have written.
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
-from itertools import accumulate, compress
+from itertools import accumulate, compress, repeat
+from operator import add
+from typing import NamedTuple, TypeVar
 
 from .parallel import Team
+
+Record = TypeVar("Record", bytes, str)
 
 
 def owned_by(index: int) -> bytes:
@@ -22,31 +30,74 @@ def owned_by(index: int) -> bytes:
     return bytes(1 if by == index else 0 for by in range(256))
 
 
+_NONZERO = bytes(1 if by else 0 for by in range(256))  # ``bytes.translate``: 1 for all but 0
+
+
+class Runs(NamedTuple):
+    """The runs of the records of a batch."""
+
+    lengths: list[int]  # how many records each run holds
+    owners: bytes  # the member owning each run
+
+
+def runs(order: bytes) -> Runs:
+    """The runs of ``order``, the owner of every record in file order."""
+    if not order:
+        return Runs([], b"")
+    # a byte of ``changed`` is not 0 where a record's owner differs from the one before it
+    changed = (int.from_bytes(order[1:], "big") ^ int.from_bytes(order[:-1], "big")
+               ).to_bytes(len(order) - 1, "big")
+    # between two changes, a run: its length is one more than the unchanged bytes in it
+    lengths = list(map(add, map(len, changed.translate(_NONZERO).split(b"\x01")), repeat(1)))
+    starts = accumulate(lengths[:-1], initial=0)
+    return Runs(lengths, bytes(map(order.__getitem__, starts)))
+
+
+def pieces(records: list[Record], found: Runs, index: int) -> list[Record]:
+    """The records of member ``index`` (``records``, in file order), joined run by run."""
+    mine = compress(found.lengths, found.owners.translate(owned_by(index)))
+    bounds = list(accumulate(mine, initial=0))
+    if bounds[-1] != len(records):
+        raise ValueError(f"member {index} holds {len(records)} records, "
+                         f"the order gives it {bounds[-1]}")
+    if not records:
+        return []
+    join = records[0][:0].join
+    return list(map(join, map(records.__getitem__, map(slice, bounds, bounds[1:]))))
+
+
+def in_order(shares: list[list[Record]], found: Runs) -> list[Record]:
+    """Every member's ``pieces``, by member index, put in file order."""
+    each = [iter(share) for share in shares]
+    return list(map(next, map(each.__getitem__, found.owners)))
+
+
 def write_together(team: Team, path: str, header: bytes, records: list[bytes],
-                   order: bytes) -> None:
-    """Write ``header`` and then every member's records to ``path``, in ``order`` (the member
-    owning each record, in file order); ``records`` are this member's, in file order."""
+                   found: Runs) -> None:
+    """Write ``header`` and then every member's records to ``path``, in file order (``found``:
+    the runs of the records); ``records`` are this member's, in file order."""
     if team.index == 0:
         with open(path, "wb") as out:  # emptied before any member maps it
             out.write(header)
-    lengths = array("Q", map(len, records))
-    pooled = team.gather(lengths.tobytes())
+    mine = pieces(records, found, team.index)
+    pooled = team.gather(array("Q", map(len, mine)).tobytes())
+    owners = found.owners
     every = [iter(array("Q", piece)) for piece in pooled]
-    offsets = list(accumulate(map(next, map(every.__getitem__, order)), initial=len(header)))
+    offsets = list(accumulate(map(next, map(every.__getitem__, owners)), initial=len(header)))
     size = offsets[-1]
-    if not records:
+    if not mine:
         return
-    places = compress(offsets, order.translate(owned_by(team.index)))
+    places = compress(offsets, owners.translate(owned_by(team.index)))
     with open(path, "r+b") as out:
         out.truncate(size)  # every member makes it the same size: the order does not matter
         try:
             # No MAP_POPULATE: on a new (sparse) file it reads every page in, and each then
             # faults again when first written, which doubled the time of the copy below.
             mapped = mmap.mmap(out.fileno(), size, flags=mmap.MAP_SHARED)
-        except OSError:  # a file system that cannot map files: one write per record
-            for offset, record in zip(places, records, strict=True):
-                os.pwrite(out.fileno(), record, offset)
+        except OSError:  # a file system that cannot map files: one write per run
+            for offset, piece in zip(places, mine, strict=True):
+                os.pwrite(out.fileno(), piece, offset)
             return
         with mapped:
-            for offset, record in zip(places, records, strict=True):
-                mapped[offset:offset + len(record)] = record
+            for offset, piece in zip(places, mine, strict=True):
+                mapped[offset:offset + len(piece)] = piece
