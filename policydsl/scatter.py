@@ -6,9 +6,9 @@ record; ``pieces`` joins a member's runs into one piece each. ``in_order`` puts 
 every member in input order, in one process.
 
 ``write_together`` writes them to a file without sending them to one process: the members pool
-how long their pieces are (``Team.gather``), so that each knows where its pieces go, and copy
-them into the file, mapped in memory. The file then holds exactly the bytes one process writing
-the records in order would have written.
+how long their runs are (``Team.gather``), so that each knows where its runs go, and copy them,
+a run at a time, into the file, mapped in memory. The file then holds exactly the bytes one
+process writing the records in order would have written.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
-from itertools import accumulate, compress, repeat
-from operator import add
+from itertools import accumulate, compress, pairwise, repeat
+from operator import add, sub
 from typing import NamedTuple, TypeVar
 
 from .parallel import Team
@@ -55,15 +55,21 @@ def runs(order: bytes) -> Runs:
 
 def pieces(records: list[Record], found: Runs, index: int) -> list[Record]:
     """The records of member ``index`` (``records``, in file order), joined run by run."""
-    mine = compress(found.lengths, found.owners.translate(owned_by(index)))
-    bounds = list(accumulate(mine, initial=0))
-    if bounds[-1] != len(records):
-        raise ValueError(f"member {index} holds {len(records)} records, "
-                         f"the order gives it {bounds[-1]}")
+    bounds = _bounds(records, found, index)
     if not records:
         return []
     join = records[0][:0].join
     return list(map(join, map(records.__getitem__, map(slice, bounds, bounds[1:]))))
+
+
+def _bounds(records: list[Record], found: Runs, index: int) -> list[int]:
+    """Where the runs of member ``index`` start in its ``records``, and where the last ends."""
+    bounds = list(accumulate(compress(found.lengths, found.owners.translate(owned_by(index))),
+                             initial=0))
+    if bounds[-1] != len(records):
+        raise ValueError(f"member {index} holds {len(records)} records, "
+                         f"the order gives it {bounds[-1]}")
+    return bounds
 
 
 def in_order(shares: list[list[Record]], found: Runs) -> list[Record]:
@@ -79,15 +85,21 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     if team.index == 0:
         with open(path, "wb") as out:  # emptied before any member maps it
             out.write(header)
-    mine = pieces(records, found, team.index)
-    pooled = team.gather(array("Q", map(len, mine)).tobytes())
-    owners = found.owners
+    bounds = _bounds(records, found, team.index)
+    ends = list(accumulate(map(len, records), initial=0))  # of each record, in my bytes
+    at = list(map(ends.__getitem__, bounds))  # where my runs start in my bytes
+    pooled = team.gather(array("Q", map(sub, at[1:], at)).tobytes())  # my runs' sizes
     every = [iter(array("Q", piece)) for piece in pooled]
-    offsets = list(accumulate(map(next, map(every.__getitem__, owners)), initial=len(header)))
+    offsets = list(accumulate(map(next, map(every.__getitem__, found.owners)),
+                              initial=len(header)))
     size = offsets[-1]
-    if not mine:
+    if not records:
         return
-    places = compress(offsets, owners.translate(owned_by(team.index)))
+    places = compress(offsets, found.owners.translate(owned_by(team.index)))
+    # each run is joined when it is copied, into memory that the run before just freed: the
+    # pieces are not kept (75 MB of new memory for a million lines, which cost more to get
+    # than the copy itself)
+    join = b"".join
     with open(path, "r+b") as out:
         out.truncate(size)  # every member makes it the same size: the order does not matter
         try:
@@ -95,9 +107,10 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
             # faults again when first written, which doubled the time of the copy below.
             mapped = mmap.mmap(out.fileno(), size, flags=mmap.MAP_SHARED)
         except OSError:  # a file system that cannot map files: one write per run
-            for offset, piece in zip(places, mine, strict=True):
-                os.pwrite(out.fileno(), piece, offset)
+            for place, (start, stop) in zip(places, pairwise(bounds), strict=True):
+                os.pwrite(out.fileno(), join(records[start:stop]), place)
             return
         with mapped:
-            for offset, piece in zip(places, mine, strict=True):
-                mapped[offset:offset + len(piece)] = piece
+            for place, (start, stop) in zip(places, pairwise(bounds), strict=True):
+                piece = join(records[start:stop])
+                mapped[place:place + len(piece)] = piece
