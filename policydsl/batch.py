@@ -8,9 +8,8 @@ without parsing the row (``claims_text``), and maps it to the member of the team
 (by a hash of the member id); the team pools these owners (``Team.gather``), so each member
 knows the owner of every row. Each parses only its own rows, judges them against its members'
 history and renders the decisions. When the output is a file, the team writes it together
-(``scatter``); else the workers send the rendered records back, joined run by run (records
-travel through a pipe far faster than objects), and member 0 puts them in input order by the
-owners. Malformed rows
+(``scatter``); else the workers send the rendered records back (records travel through a pipe
+far faster than objects) and member 0 puts them in input order by the owners. Malformed rows
 are rendered by the member that owns them: their member's, or member 0 when there is no member
 id to go by.
 """
@@ -30,7 +29,7 @@ from .claims import ClaimLine, Columns, Decision
 from .claims_io import ClaimItem, RowError, csv_items, error_decision, items_of, json_items
 from .claims_text import ClaimsText, Rows, frame
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
-from .scatter import Runs, in_order, owned_by, pieces, runs, write_together
+from .scatter import owned_by, write_together
 
 Record = TypeVar("Record", bytes, str)
 Render = Callable[[Iterable[Decision | ClaimLine]], Iterator[Record]]
@@ -79,7 +78,7 @@ class Outcome(Generic[Record]):
     """A batch's records in input order (none when the team wrote them to the output file),
     and what went wrong in its files."""
 
-    records: list[Record]  # one per claim row, or runs of them joined: the caller joins all
+    records: list[Record]
     written: bool  # the records are in the output file
     history_errors: list[RowError]  # malformed history rows, in file order
     malformed: bool  # some claim rows were malformed (their records are error decisions)
@@ -89,10 +88,10 @@ class Outcome(Generic[Record]):
 class _Share(Generic[Record]):
     """What one member of the team found."""
 
-    records: list[Record]  # its rows' records, in input order (in a team: joined run by run)
+    records: list[Record]  # its rows' records, in input order
     history_errors: list[RowError]
     malformed: bool
-    runs: Runs | None  # member 0: the runs of the claim rows
+    order: bytes | None  # member 0: the owner of every claim row, in input order
 
 
 def default_jobs() -> int:
@@ -115,9 +114,10 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     malformed = any(share.malformed for share in shares)
     if out is not None:
         return Outcome([], True, history_errors, malformed)
-    found = shares[0].runs
-    assert found is not None
-    merged = in_order([share.records for share in shares], found)
+    order = shares[0].order
+    assert order is not None
+    records = [iter(share.records) for share in shares]
+    merged = list(map(next, map(records.__getitem__, order)))
     if len(merged) != sum(len(share.records) for share in shares):  # pragma: no cover
         raise RuntimeError("the members of the team did not render one record per row")
     return Outcome(merged, False, history_errors, malformed)
@@ -152,18 +152,13 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             render, source = batch.render, batch.source
             records = [next(render([error_decision(item, source)]))
                        if isinstance(item, RowError) else next(judged) for item in items]
-        if team is None:
-            return _Share(records, history_errors, malformed, None)
-        found = runs(order)
-        if out is not None:
+        if team is not None and out is not None:
             encoded = _encoded(records)
-            write_together(team, out.path, out.header, encoded, found)
+            write_together(team, out.path, out.header, encoded, order)
             keep += (records, encoded)
             records = []
-        else:
-            keep.append(records)
-            records = pieces(records, found, team.index)
-        return _Share(records, history_errors, malformed, found if team.index == 0 else None)
+        return _Share(records, history_errors, malformed, order if team is not None and
+                      team.index == 0 else None)
     finally:
         if paused:
             gc.enable()

@@ -18,11 +18,9 @@ import os
 from array import array
 from itertools import accumulate, compress, pairwise, repeat
 from operator import add, sub
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from .parallel import Team
-
-Record = TypeVar("Record", bytes, str)
 
 
 def owned_by(index: int) -> bytes:
@@ -53,39 +51,19 @@ def runs(order: bytes) -> Runs:
     return Runs(lengths, bytes(map(order.__getitem__, starts)))
 
 
-def pieces(records: list[Record], found: Runs, index: int) -> list[Record]:
-    """The records of member ``index`` (``records``, in file order), joined run by run."""
-    bounds = _bounds(records, found, index)
-    if not records:
-        return []
-    join = records[0][:0].join
-    return list(map(join, map(records.__getitem__, map(slice, bounds, bounds[1:]))))
-
-
-def _bounds(records: list[Record], found: Runs, index: int) -> list[int]:
-    """Where the runs of member ``index`` start in its ``records``, and where the last ends."""
-    bounds = list(accumulate(compress(found.lengths, found.owners.translate(owned_by(index))),
-                             initial=0))
-    if bounds[-1] != len(records):
-        raise ValueError(f"member {index} holds {len(records)} records, "
-                         f"the order gives it {bounds[-1]}")
-    return bounds
-
-
-def in_order(shares: list[list[Record]], found: Runs) -> list[Record]:
-    """Every member's ``pieces``, by member index, put in file order."""
-    each = [iter(share) for share in shares]
-    return list(map(next, map(each.__getitem__, found.owners)))
-
-
 def write_together(team: Team, path: str, header: bytes, records: list[bytes],
-                   found: Runs) -> None:
-    """Write ``header`` and then every member's records to ``path``, in file order (``found``:
-    the runs of the records); ``records`` are this member's, in file order."""
+                   order: bytes) -> None:
+    """Write ``header`` and then every member's records to ``path``, in ``order`` (the member
+    owning each record, in file order); ``records`` are this member's, in file order."""
     if team.index == 0:
         with open(path, "wb") as out:  # emptied before any member maps it
             out.write(header)
-    bounds = _bounds(records, found, team.index)
+    found = runs(order)
+    mine = found.owners.translate(owned_by(team.index))
+    bounds = list(accumulate(compress(found.lengths, mine), initial=0))  # my runs, in records
+    if bounds[-1] != len(records):
+        raise ValueError(f"member {team.index} holds {len(records)} records, "
+                         f"the order gives it {bounds[-1]}")
     ends = list(accumulate(map(len, records), initial=0))  # of each record, in my bytes
     at = list(map(ends.__getitem__, bounds))  # where my runs start in my bytes
     pooled = team.gather(array("Q", map(sub, at[1:], at)).tobytes())  # my runs' sizes
@@ -95,7 +73,7 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     size = offsets[-1]
     if not records:
         return
-    places = compress(offsets, found.owners.translate(owned_by(team.index)))
+    places = compress(offsets, mine)
     # each run is joined when it is copied, into memory that the run before just freed: the
     # pieces are not kept (75 MB of new memory for a million lines, which cost more to get
     # than the copy itself)
