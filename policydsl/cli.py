@@ -139,6 +139,10 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     decision "error"), 2 when the policy or a file cannot be used."""
     from .cache import default_cache_dir
 
+    if out is not None:
+        problem = _cannot_write(out)
+        if problem:
+            _fail(f"cannot write {out}: {problem}")
     cache = None if no_cache or engine == "reference" else Path(cache_dir or default_cache_dir())
     # A batch builds millions of small objects that all live to the end: the cyclic garbage
     # collector would scan them again and again and find nothing to free.
@@ -209,13 +213,31 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
 def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
                      header: Record, mode: str, keep: list[object]) -> int:
     encoded = header.encode("utf-8") if isinstance(header, str) else header
-    outcome = adjudicate_files(batch, jobs, OutputFile(out, encoded) if _regular(out) else None)
-    keep.append(outcome)
+    try:
+        outcome = adjudicate_files(batch, jobs,
+                                   OutputFile(out, encoded) if _regular(out) else None)
+        keep.append(outcome)
+        if not outcome.written:
+            _emit(outcome.records, out, header, mode)
+    except OSError as exc:  # e.g. the disk is full, or the file was removed meanwhile
+        if out is None or exc.filename not in (None, out):
+            raise
+        click.echo(f"policyc: cannot write {out}: {exc.strerror or exc}", err=True)
+        return EXIT_UNUSABLE
     for row in outcome.history_errors:
         click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
-    if not outcome.written:
-        _emit(outcome.records, out, header, mode)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
+
+
+def _cannot_write(out: str) -> str | None:
+    """Why ``out`` cannot be written, found before the run: its folder is missing, or it or
+    its folder is not writable; None when it looks writable."""
+    folder = os.path.dirname(out) or "."
+    if not os.path.isdir(folder):
+        return f"no such folder: {folder}"
+    if os.path.exists(out):
+        return None if os.access(out, os.W_OK) else "permission denied"
+    return None if os.access(folder, os.W_OK) else f"permission denied in {folder}"
 
 
 def _regular(out: str | None) -> TypeGuard[str]:

@@ -80,6 +80,10 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     join = b"".join
     with open(path, "r+b") as out:
         out.truncate(size)  # every member makes it the same size: the order does not matter
+        if hasattr(os, "posix_fallocate"):
+            # the disk space now, or an OSError here: a write into the map that finds the
+            # disk full would kill the process (SIGBUS) instead
+            os.posix_fallocate(out.fileno(), 0, size)
         try:
             # No MAP_POPULATE: on a new (sparse) file it reads every page in, and each then
             # faults again when first written, which doubled the time of the copy below.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -168,6 +170,23 @@ def test_run_claims_file_without_required_columns_exits_2(policy: Path, tmp_path
     result = policyc("run", "--policy", str(policy), str(claims))
     assert result.exit_code == 2
     assert "code" in result.stderr
+
+
+def test_run_output_in_a_missing_folder_exits_2_before_judging(policy: Path,
+                                                              tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    out = tmp_path / "missing" / "out.jsonl"
+    result = policyc("run", "--policy", str(policy), "--out", str(out), str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == f"policyc: cannot write {out}: no such folder: {out.parent}\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="this system has no /dev/full")
+def test_run_output_that_cannot_be_written_exits_2(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    result = policyc("run", "--policy", str(policy), "--out", "/dev/full", str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == "policyc: cannot write /dev/full: No space left on device\n"
 
 
 def test_run_reference_engine_agrees(policy: Path, tmp_path: Path) -> None:
@@ -447,6 +466,21 @@ def test_run_parallel_writes_the_output_file_together(
     only_errors = write(tmp_path / "bad.csv", HEADER + "C1,x,M1,P1,2024-03-01,97810,,,,,\n")
     policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out), str(only_errors))
     assert out.read_bytes().count(b'"decision":"error"') == 1
+
+
+def test_run_parallel_output_file_on_a_full_disk_exits_2(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    monkeypatch.setattr("policydsl.scatter.os.posix_fallocate", disk_full, raising=False)
+    out = tmp_path / "out.jsonl"
+    result = policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out),
+                     str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == f"policyc: cannot write {out}: No space left on device\n"
 
 
 def test_run_parallel_output_file_without_memory_mapping(
