@@ -175,7 +175,7 @@ def _finding_maker(infos: RuleTable[FindingText]) -> Callable[..., Finding]:
 def months_first(day: int, months: int, firsts: dict[int, int]) -> int:
     """The first date ordinal of an ``Nmo`` window ending on ``day``; remembered in
     ``firsts`` under ``months * OPEN_HI + day`` (the generated code looks there first)."""
-    first = m.months_before(dt.date.fromordinal(day), months).toordinal() + 1
+    first = m.months_window_first(dt.date.fromordinal(day), months).toordinal()
     firsts[months * codegen.OPEN_HI + day] = first
     return first
 

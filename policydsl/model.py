@@ -59,6 +59,14 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
+def months_window_first(day: dt.date, months: int) -> dt.date:
+    """The first date of the ``months``-month window ending on ``day``: the day after the same
+    day ``months`` months before (``date.min`` when that is before the year 1)."""
+    if (day.year * 12 + day.month - 1) - months < 12:  # the month before the window: year 0-
+        return dt.date.min
+    return months_before(day, months) + dt.timedelta(days=1)
+
+
 @attrs.frozen
 class Window:
     """A counting window that ends on a line's date of service.
@@ -73,10 +81,10 @@ class Window:
 
     def first_day(self, day: dt.date) -> dt.date:
         """The earliest date inside the window that ends on ``day`` (``claim``: no bound)."""
-        if self.kind == "days":
-            return day - dt.timedelta(days=self.count - 1)
+        if self.kind == "days":  # no earlier than date.min
+            return dt.date.fromordinal(max(1, day.toordinal() - self.count + 1))
         if self.kind == "months":
-            return months_before(day, self.count) + dt.timedelta(days=1)
+            return months_window_first(day, self.count)
         if self.kind == "day":
             return day
         if self.kind == "year":

@@ -120,6 +120,25 @@ def test_rolling_months_use_the_month_end_when_the_day_does_not_exist(
     assert verdicts(out) == ["allow", "deny"]
 
 
+def test_windows_that_would_start_before_the_year_1_start_at_its_first_day(
+        adjudicate: Adjudicate) -> None:
+    # the same day 12 months (or 90 days) before 0001-01-02 does not exist: every earlier date
+    # is inside the window
+    text = ("policy t\nlimit 97810 per 12mo <= 1\nlimit 97813 per 90d <= 1\n"
+            "limit 97814 per 1200mo <= 1\nrequire 1 of 64490 within 12mo before 64633\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "0001-01-01", "97810"),
+                            line("C1", 2, "M1", "0001-01-02", "97810"),
+                            line("C2", 1, "M1", "0001-01-01", "97813"),
+                            line("C2", 2, "M1", "0001-01-02", "97813"),
+                            line("C3", 1, "M1", "0001-01-01", "64490"),
+                            line("C3", 2, "M1", "0001-01-03", "64633"),
+                            line("C4", 1, "M1", "0050-01-01", "97814"),
+                            line("C4", 2, "M1", "0050-01-02", "97814"),
+                            line("C5", 1, "M1", "9999-12-31", "97810")])
+    assert verdicts(out) == ["allow", "deny", "allow", "deny", "allow", "allow", "allow",
+                             "deny", "allow"]
+
+
 def test_calendar_year_and_lifetime_and_claim_windows(adjudicate: Adjudicate) -> None:
     year = adjudicate("policy t\nlimit 97810 per year <= 1\n",
                       [line("C1", 1, "M1", "2023-12-31", "97810"),
