@@ -8,7 +8,9 @@ JSON, or into SARIF 2.1.0 for code-scanning tools.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import quote
 
 import attrs
 import orjson
@@ -125,6 +127,15 @@ def as_json(diagnostics: Iterable[Diagnostic]) -> bytes:
     return orjson.dumps(items, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def file_uri(file: str) -> str:
+    """A file name as a SARIF ``uri``: a relative reference for a relative path, a ``file:``
+    URI for an absolute one; percent-encoded either way."""
+    path = PurePath(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return quote(path.as_posix())
+
+
 def as_sarif(diagnostics: Iterable[Diagnostic], tool_version: str) -> bytes:
     items = list(diagnostics)
     rules = [
@@ -139,7 +150,7 @@ def as_sarif(diagnostics: Iterable[Diagnostic], tool_version: str) -> bytes:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": d.file},
+                        "artifactLocation": {"uri": file_uri(d.file)},
                         "region": {
                             "startLine": max(d.span.line, 1),
                             "startColumn": max(d.span.column, 1),

@@ -69,6 +69,18 @@ def test_check_json_and_sarif(tmp_path: Path) -> None:
     assert [r["ruleId"] for r in results] == ["W306", "E101"]
     region = results[1]["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (3, 7)
+    assert results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        bad.as_uri()
+
+
+def test_sarif_uris_are_percent_encoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    (tmp_path / "sp ace").mkdir()
+    write(tmp_path / "sp ace" / "w#2.pol", "policy t\nset UNUSED = 97810\n")
+    monkeypatch.chdir(tmp_path)
+    sarif = json.loads(policyc("check", "--format", "sarif", "sp ace/w#2.pol").output)
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "sp%20ace/w%232.pol"
 
 
 def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:
