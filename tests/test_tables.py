@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policydsl import compile_text
+from policydsl.diagnostics import PolicyError
 from policydsl.model import (
     DEFAULT_GLOBAL_BYPASS,
     DEFAULT_GLOBAL_COVERS,
@@ -498,3 +500,12 @@ def test_cms_ptp_rows_round_trip(tmp_path_factory: pytest.TempPathFactory, rows:
         if isinstance(r, Forbid)
     ]
     assert got == expected
+
+
+@pytest.mark.parametrize("kind", TABLE_KINDS)
+def test_compile_text_refuses_a_table_rather_than_drop_its_rules(kind: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        compile_text(f'policy a\ntable {kind} "x.txt"\nlimit 97810 per day <= 1\n')
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column) == ("E210", 2, 1)
+    assert diagnostic.message.startswith("a table is read from a file beside the policy")
