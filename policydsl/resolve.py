@@ -512,10 +512,10 @@ class _RuleBuilder:
         if isinstance(body, n.Prerequisite):
             targets, required = self.codes(body.targets), self.codes(body.required)
             window = window_of(self.ws, body.window, self.file)
-            if window is not None and window.kind == "day":
+            if window is not None and (window.kind == "day" or window == m.Window("days", 1)):
                 self.ws.report("E208", "a prerequisite counts sessions on earlier dates; "
-                               "'within day' has none (write 'within 1d' or more)", self.file,
-                               body.window.span)
+                               f"'within {body.window.text}' has none (write 'within 2d' or "
+                               "more)", self.file, body.window.span)
                 return None
             if body.count.value < 1:
                 self.ws.report("E211", "a prerequisite needs at least 1 earlier session",

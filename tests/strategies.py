@@ -191,8 +191,10 @@ class _Builder:
         if kind == "require_auth":
             return ["require", "auth", "for", *self.codes()]
         if kind == "prerequisite":
-            # a prerequisite 'within day' is an error (E208): no earlier date is in it
-            window = self.pick([w for w in WINDOWS if w != "day"]) if self.resolvable \
+            # a prerequisite 'within day' or 'within 1d' is an error (E208): no earlier date
+            # is in it
+            window = self.pick([w for w in WINDOWS if w not in ("day", "1d")]) \
+                if self.resolvable \
                 else self.window()
             return ["require", self.number(1 if self.resolvable else 0, 9), "of", *self.codes(),
                     "within", window, "before", *self.codes()]

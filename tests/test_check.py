@@ -288,6 +288,22 @@ def test_e207_bad_modifier(tmp_path: Path) -> None:
     assert "'X9U' is not a modifier" in diagnostics[0].message
 
 
+@pytest.mark.parametrize("window", ["day", "1d"])
+def test_e208_prerequisite_within_a_window_of_one_date(tmp_path: Path, window: str) -> None:
+    diagnostics = check(tmp_path, f"""
+        policy t.a
+        require 1 of 64490 within {window} before 64633
+        """)
+    assert where(diagnostics) == [("E208", "x.pol", 2, 27)]
+    assert diagnostics[0].message == (
+        f"a prerequisite counts sessions on earlier dates; 'within {window}' has none "
+        "(write 'within 2d' or more)")
+    assert check(tmp_path, """
+        policy t.a
+        require 1 of 64490 within 2d before 64633
+        """) == []
+
+
 def test_e208_global_with_months(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
