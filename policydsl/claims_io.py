@@ -21,11 +21,12 @@ import csv
 import datetime as dt
 import gc
 import itertools
+import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, Protocol, TextIO, TypeVar
 
 import attrs
 import orjson
@@ -84,15 +85,23 @@ class RowError:
 ClaimItem = ClaimLine | RowError
 
 
+#: Line numbers and units are below this (what JSON output and most systems hold: 64 bits).
+INT_LIMIT = 2**63
+
+
 def _positive_int(text: str) -> int | None:
     text = text.strip()
-    if not _DIGITS.fullmatch(text):
+    if not _DIGITS.fullmatch(text) or len(text.lstrip("0")) > 19:
         return None
-    try:
-        value = int(text)
-    except ValueError:  # more digits than int() takes
-        return None
-    return value if value > 0 else None
+    value = int(text)
+    return value if 0 < value < INT_LIMIT else None
+
+
+def _not_a_count(text: str) -> str:
+    """Why ``text``, which ``_positive_int`` refuses, is no line number or units."""
+    if _DIGITS.fullmatch(text) and text.strip("0"):
+        return f"is not below {INT_LIMIT}"
+    return "is not a positive integer"
 
 
 def _date(text: str) -> dt.date | None:
@@ -135,7 +144,9 @@ def _remember(cache: dict[str, _T], key: str, value: _T) -> None:
     cache[key] = value
 
 
-_Parse = Callable[[int, tuple[str, ...], str], ClaimItem]
+class _Parse(Protocol):
+    def __call__(self, row: int, raw: tuple[str, ...], problem: str,
+                 reported: frozenset[str] = ..., /) -> ClaimItem: ...
 
 
 @attrs.define
@@ -152,9 +163,10 @@ class _Caches:
 
 
 def _parser(caches: _Caches | None = None) -> _Parse:
-    """``parse(row, raw, problem)``: a row's texts, in ``FIELDS`` order, to an item.
+    """``parse(row, raw, problem, reported)``: a row's texts, in ``FIELDS`` order, to an item.
 
-    ``problem`` is one found already ('' if none).
+    ``problem`` is one found already ('' if none), about the fields in ``reported``: their
+    texts are not checked again.
     """
     caches = caches or _Caches()
     lines, dates, codes, units_, mods_, dxs = (
@@ -163,7 +175,8 @@ def _parser(caches: _Caches | None = None) -> _Parse:
         lines.get, dates.get, codes.get, units_.get, mods_.get, dxs.get
     )
 
-    def parse(row: int, raw: tuple[str, ...], problem: str) -> ClaimItem:
+    def parse(row: int, raw: tuple[str, ...], problem: str,
+              reported: frozenset[str] = frozenset(), /) -> ClaimItem:
         cid, line, mid, date, code, prov, mods, units, dx, pos, auth = raw
         cid = cid.strip()
         mid = mid.strip()
@@ -177,7 +190,7 @@ def _parser(caches: _Caches | None = None) -> _Parse:
             line_no is None or day is None or proc is None or count is None or modifiers is None
             or diagnoses is None or not cid or not mid or problem
         ):
-            values = _check(row, raw, problem)
+            values = _check(row, raw, problem, reported)
             if isinstance(values, RowError):
                 return values
             line_no, day, proc, count, modifiers, diagnoses = values
@@ -234,8 +247,10 @@ def _well_formed(caches: _Caches, columns: list[list[str]]
 _Values = tuple[int, dt.date, str, int, tuple[str, ...], tuple[str, ...]]
 
 
-def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
-    """Check every field of a row; its parsed line, date, code, units, modifiers and dx."""
+def _check(row: int, raw: tuple[str, ...], problem: str,
+           reported: frozenset[str] = frozenset()) -> RowError | _Values:
+    """Check every field of a row (but those ``problem`` is about, in ``reported``); its parsed
+    line, date, code, units, modifiers and dx."""
     cid, line, mid, date, code = (t.strip() for t in raw[:5])
     mods, units, dx = raw[6], raw[7].strip(), raw[8]
     problems = [problem] if problem else []
@@ -244,19 +259,21 @@ def _check(row: int, raw: tuple[str, ...], problem: str) -> RowError | _Values:
     proc = _code(code)
     for name, text, valid, what in (
         ("claim_id", cid, True, ""),
-        ("line", line, line_no is not None, "a positive integer"),
+        ("line", line, line_no is not None, ""),
         ("member_id", mid, True, ""),
         ("date", date, day is not None, "a valid YYYY-MM-DD date"),
         ("code", code, proc is not None, "a valid procedure code"),
     ):
+        if name in reported:
+            continue
         if not text:
             problems.append(f"{name} is missing")
         elif not valid:
-            problems.append(f"{name} {text!r} is not {what}")
+            problems.append(f"{name} {text!r} {f'is not {what}' if what else _not_a_count(text)}")
     count = _units(units)
-    if count is None:
-        problems.append(f"units {units!r} is not a positive integer")
-    for m in mods.split():
+    if count is None and "units" not in reported:
+        problems.append(f"units {units!r} {_not_a_count(units)}")
+    for m in mods.split() if "modifiers" not in reported else ():
         if _modifiers(m) is None:
             problems.append(f"modifier {m!r} is not exactly 2 letters or digits")
     if problems:
@@ -395,8 +412,9 @@ def _claim_columns(items: Sequence[ClaimItem]) -> Columns:
 _CHUNK = 2048
 
 
-def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str]:
-    """A JSON object's fields as the texts CSV cells would hold, and what has no such text."""
+def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[str]]:
+    """A JSON object's fields as the texts CSV cells would hold, what has no such text, and
+    the fields that is about (their JSON text stands for them)."""
     values = list(map(obj.get, FIELDS, _BLANKS))
     for i in 1, 7:  # line, units: numbers or numeric strings
         if type(values[i]) is int:
@@ -405,8 +423,8 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str]:
         if type(values[i]) is list and _ONLY_STR.issuperset(map(type, values[i])):
             values[i] = " ".join(values[i])
     if _ONLY_STR.issuperset(map(type, values)):
-        return tuple(values), ""
-    problems = []
+        return tuple(values), "", frozenset()
+    problems, reported = [], set()
     for i, (key, value) in enumerate(zip(FIELDS, values, strict=True)):
         if value is None:
             values[i] = ""
@@ -414,9 +432,10 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str]:
             values[i] = str(value)
         elif type(value) is not str:
             what = "a list of strings" if i in (6, 8) else "an integer"
-            problems.append(f"{key} {orjson.dumps(value).decode()} is not a string or {what}")
-            values[i] = ""
-    return tuple(values), "; ".join(problems)
+            values[i] = orjson.dumps(value).decode()
+            problems.append(f"{key} {values[i]} is not a string or {what}")
+            reported.add(key)
+    return tuple(values), "; ".join(problems), frozenset(reported)
 
 
 _BLANKS = ("",) * len(FIELDS)
@@ -433,7 +452,11 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
         text = raw.strip()
         text = text if len(text) <= 40 else text[:37] + "..."
         return RowError(row, f"row {row}: not a JSON object: {text!r}")
-    return parse(row, *_json_texts(obj))
+    texts, problem, reported = _json_texts(obj)
+    if problem and float in set(map(type, obj.values())):
+        # orjson reads an integer past 64 bits as a float; the json module keeps it exact
+        texts, problem, reported = _json_texts(json.loads(raw))
+    return parse(row, texts, problem, reported)
 
 
 def _jsonl_rows(handle: TextIO, name: str) -> Iterator[ClaimItem]:

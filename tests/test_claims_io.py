@@ -242,6 +242,34 @@ def test_jsonl_malformed_lines(tmp_path: Path) -> None:
     assert items[4] == RowError(6, items[4].reason, "C1", "-2", "M1", "2024-02-30", "99213")
 
 
+def test_jsonl_values_of_the_wrong_type_are_reported_once_and_echoed(tmp_path: Path) -> None:
+    text = ('{"claim_id":"C1","line":4.0,"member_id":"M1","date":2024.5,"code":true,'
+            '"modifiers":["25",3]}\n')
+    [item] = read_claims(write(tmp_path, text, "claims.jsonl"))
+    assert item == RowError(
+        1, "row 1: line 4.0 is not a string or an integer; date 2024.5 is not a string or an "
+        'integer; code true is not a string or an integer; modifiers ["25",3] is not a string '
+        "or a list of strings", "C1", "4.0", "M1", "2024.5", "true")
+
+
+@pytest.mark.parametrize("name", ["claims.csv", "claims.jsonl"])
+def test_line_numbers_and_units_fit_in_64_bits(tmp_path: Path, name: str) -> None:
+    rows = [("C1", "9223372036854775807", "1"), ("C2", "1", "0009223372036854775807"),
+            ("C3", "9223372036854775808", "99999999999999999999")]
+    if name == "claims.csv":
+        text = "claim_id,line,member_id,date,code,units\n" + "".join(
+            f"{c},{n},M1,2024-01-01,97810,{u}\n" for c, n, u in rows)
+    else:  # numbers as JSON integers, which orjson reads as floats past 64 bits
+        text = "".join(f'{{"claim_id":"{c}","line":{n},"member_id":"M1","date":"2024-01-01",'
+                       f'"code":"97810","units":{int(u)}}}\n' for c, n, u in rows)
+    items = read_claims(write(tmp_path, text, name))
+    assert reasons(items) == [
+        "C1", "C2",
+        (items[2].row, f"row {items[2].row}: line '9223372036854775808' is not below "
+         "9223372036854775808; units '99999999999999999999' is not below 9223372036854775808")]
+    assert [item.units for item in items[:2] if isinstance(item, ClaimLine)] == [1, 2**63 - 1]
+
+
 def test_format_override_beats_the_extension(tmp_path: Path) -> None:
     jsonl = '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}\n'
     path = write(tmp_path, jsonl, "claims.txt")
