@@ -306,24 +306,75 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     if isinstance(exc, UnexpectedCharacters):
         position = exc.pos_in_stream or 0
         char = text[position] if position < len(text) else ""
+        if char == '"' and not _STRING_START.match(text, position):
+            return ("this quoted text is not closed: a '\"' must end it on the same line",
+                    n.Span(line, column, line, column + 1))
         hint = "; list items are separated by ','" if char in ";|/&" else ""
         return (f"unexpected character {char!r}{hint}", n.Span(line, column, line, column + 1))
     if isinstance(exc, UnexpectedEOF):
-        last = text.rstrip().splitlines() or [""]
-        line = len(last)
-        column = len(last[-1]) + 1
-        return (f"the statement is incomplete at the end of the file; expected "
-                f"{_expected(set(exc.expected), lark)}", n.Span(line, column, line, column + 1))
+        return _incomplete(text, set(exc.expected), lark, "at the end of the file")
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
     if tok.type == "$END":
-        last = text.rstrip().splitlines() or [""]
-        line = len(last)
-        column = len(last[-1]) + 1
-        return (f"the statement is incomplete at the end of the file; expected "
-                f"{_expected(_accepted(exc), lark)}", n.Span(line, column, line, column + 1))
+        return _incomplete(text, _accepted(exc), lark, "at the end of the file")
+    swallowed = _swallowed_keyword(text, tok)
+    if swallowed is not None:
+        # e.g. 'unless modifier' at a line's end, then 'exclusive …': the keyword was read as
+        # a modifier. Blame the statement before it, as if the file ended there.
+        try:
+            lark.parse(text[:swallowed])
+        except UnexpectedEOF as inner:
+            return _incomplete(text[:swallowed], set(inner.expected), lark, "")
+        except UnexpectedToken as inner:
+            if inner.token.type == "$END":
+                return _incomplete(text[:swallowed], _accepted(inner), lark, "")
+        except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
+            pass
     return (f"unexpected {str(tok)!r}; expected {_expected(_accepted(exc), lark)}",
             _tok_span(tok))
+
+
+_STRING_START = re.compile(r'"([^"\\\n]|\\.)*"')
+
+
+def _incomplete(text: str, expected: set[str], lark: Lark, where: str) -> tuple[str, n.Span]:
+    """The statement that ``text`` ends in the middle of: the error is just after its last
+    token (comments after it do not count)."""
+    line, column, offset = _end_of_code(text)
+    wanted = _expected(expected, lark)
+    if _AFTER_MODIFIER.search(text, 0, offset):
+        wanted = wanted.replace("a code or name", "a modifier (2 letters or digits)")
+    return (f"the statement is incomplete{' ' + where if where else ''}; expected {wanted}",
+            n.Span(line, column, line, column + 1))
+
+
+_AFTER_MODIFIER = re.compile(r"\bmodifier(\s*[A-Za-z0-9]+\s*,)*\s*\Z")
+
+
+def _end_of_code(text: str) -> tuple[int, int, int]:
+    """Line, column and offset just after the last character of ``text`` that is not blank
+    or in a comment."""
+    lines = text.split("\n")
+    starts = {c.span.line: c.span.column - 1 for c in _comments(text)}
+    for number in range(len(lines), 0, -1):
+        code = lines[number - 1][:starts.get(number)].rstrip()
+        if code:
+            return number, len(code) + 1, sum(map(len, lines[:number - 1])) + number - 1 + len(
+                code)
+    return 1, 1, 0
+
+
+def _swallowed_keyword(text: str, tok: Token) -> int | None:
+    """Where a statement keyword starts that the parser read as a value just before ``tok``:
+    the first word of its line, while ``tok`` is on that line too."""
+    start = tok.start_pos or 0
+    line_start = text.rfind("\n", 0, start) + 1
+    found = re.match(r"[ \t]*([a-z]+)[ \t]", text[line_start:start])
+    if found is None or found.group(1) not in _STATEMENT_KEYWORDS or line_start == 0:
+        return None
+    if text[line_start + found.end():start].strip():  # more than the keyword before tok
+        return None
+    return line_start + found.start(1)
 
 
 def parse(text: str, path: str = "<policy>") -> n.Module:

@@ -92,6 +92,38 @@ def test_syntax_error_message_pinned_incomplete_statement() -> None:
     )
 
 
+def test_an_incomplete_last_statement_is_blamed_before_the_comments_after_it() -> None:
+    assert _error("policy p\nlimit 97810 per 90d <=\n\n\n# c\n") == (
+        "bad.pol:2:23: error E001: the statement is incomplete at the end of the file; "
+        "expected a number\n"
+        "    limit 97810 per 90d <=\n"
+        "                          ^"
+    )
+
+
+def test_a_statement_keyword_read_as_a_modifier_blames_the_statement_before_it() -> None:
+    # 'exclusive' would do as a modifier's text, so the parser only fails at '20553'
+    assert _error("policy p\nlimit 97810 per day <= 1 unless modifier\n"
+                  "exclusive 20553, 20552\n") == (
+        "bad.pol:2:41: error E001: the statement is incomplete; expected a modifier "
+        "(2 letters or digits)\n"
+        "    limit 97810 per day <= 1 unless modifier\n"
+        "                                            ^"
+    )
+    assert _error("policy p\nwhen 64483 forbid 77002 unless modifier 59,\n  # note\n"
+                  "limit 97810 per day <= 1\n").startswith(
+        "bad.pol:2:44: error E001: the statement is incomplete; expected a modifier")
+
+
+def test_an_unclosed_quote_says_so() -> None:
+    assert _error('policy p\nrule x "unterminated: require auth for 63650\n') == (
+        "bad.pol:2:8: error E001: this quoted text is not closed: a '\"' must end it on the "
+        "same line\n"
+        '    rule x "unterminated: require auth for 63650\n'
+        "           ^"
+    )
+
+
 def test_syntax_error_message_pinned_unknown_statement() -> None:
     assert _error("policy p\nlimits 97810 per 90d <= 3\n") == (
         "bad.pol:2:1: error E001: unexpected 'limits'; expected end of file or a new statement\n"
