@@ -80,7 +80,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     status = EXIT_OK
     for raw in paths:
         for file in policy_files(Path(raw)):
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")
             try:
                 formatted = format_text(text, str(file))
             except PolicyError as exc:

@@ -70,7 +70,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
         if shown in modules or shown in sources:
             return modules.get(shown)
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             diagnostics.append(error("E002", f"cannot read {shown}: {exc}", shown,
                                      n.Span(0, 0, 0, 0)))
@@ -131,7 +131,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
 def _peek(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -56,6 +56,16 @@ def test_check_error_points_at_file_line_col_with_caret(tmp_path: Path) -> None:
     assert "    limit 97810, 9781 per 90d <= 2\n                 ^^^^\n" in result.output
 
 
+def test_a_policy_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.pol"
+    path.write_bytes("\ufeffpolicy t\nset UNUSED = 97810\n".encode())
+    result = policyc("check", str(path))
+    assert result.output.startswith(f"{path}:2:5: warning W306: ")
+    assert policyc("fmt", "--check", str(path)).exit_code == 0
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    assert policyc("run", "--policy", str(path), str(claims)).exit_code == 0
+
+
 def test_check_json_and_sarif(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.pol", "policy t\nset UNUSED = 97810\nlimit NOPE per 90d <= 2\n")
     result = policyc("check", "--format", "json", str(bad))
