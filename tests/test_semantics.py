@@ -227,6 +227,19 @@ def test_addon_needs_an_allowed_primary(adjudicate: Adjudicate) -> None:
     assert out[1].findings[0].carc == "B15"
 
 
+def test_an_addon_denied_in_stage_4_counted_for_its_date_only(adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, stage 4: limits (stage 3) ran first, while the 64480 was allowed so far
+    text = ("policy t\naddon 64480 requires 64479\naddon 64484 requires 64483\n"
+            "limit 64480, 64484 per 2d by provider <= 1\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "64480"),
+                            line("C1", 3, "M1", "2024-03-01", "64484"),
+                            line("C2", 1, "M1", "2024-03-02", "64483"),
+                            line("C2", 2, "M1", "2024-03-02", "64484")])
+    assert verdicts(out) == ["allow", "deny", "deny", "allow", "allow"]
+    assert [fired(d) for d in out[1:3]] == [["t/addon@2"], ["t/limit@4"]]
+
+
 def test_several_addon_rules_any_primary_satisfies(adjudicate: Adjudicate) -> None:
     text = "policy t\naddon 77003 requires 62270\naddon 77003 requires 64510\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64510"),
