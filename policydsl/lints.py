@@ -439,7 +439,7 @@ def _validity_contains(outer: m.Validity, inner: m.Validity) -> bool:
 def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
     """Whether ``strict`` denies every line ``weak`` would (so ``weak`` never decides)."""
     return (strict.codes == weak.codes and strict.sessions == weak.sessions
-            and strict.by_provider == weak.by_provider and strict.bypass == weak.bypass
+            and strict.by_provider == weak.by_provider and strict.bypass <= weak.bypass
             and strict.maximum <= weak.maximum
             and window_contains(strict.window, weak.window)
             and _validity_contains(strict.info.validity, weak.info.validity)
@@ -449,8 +449,9 @@ def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
 def redundant_limit(ws: Workspace) -> None:
     """W305: a limit that a stricter one on the same codes makes redundant.
 
-    ``weak`` is redundant when ``strict`` has the same codes, measure, provider scope and
-    bypass modifiers, a window that holds ``weak``'s for every date, a maximum no higher, a
+    ``weak`` is redundant when ``strict`` has the same codes, measure and provider scope, no
+    bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a maximum no
+    higher, a
     validity that holds ``weak``'s, and an action at least as severe: whenever ``weak``
     would fire, ``strict`` already has. Reported at the redundant limit. Two limits that make
     each other redundant are reported once, at the later; identical ones are W304's.
@@ -470,8 +471,10 @@ def redundant_limit(ws: Workspace) -> None:
                     "W305",
                     f"this limit ({weak.maximum} per {weak.window}) is redundant: "
                     f"{index.describe(strict, site.file)}, {strict.maximum} per "
-                    f"{strict.window} on the same codes, measure and modifiers, already denies "
-                    "every line it would; remove this limit, or make it stricter than the other",
+                    f"{strict.window} on the same codes and measure"
+                    f"{'' if strict.bypass == weak.bypass else ', with fewer unless modifiers'}"
+                    ", already denies every line it would; remove this limit, or make it "
+                    "stricter than the other",
                     site.file, site.body.span)
                 break
 

@@ -556,7 +556,18 @@ def test_w305_wider_window_same_maximum(tmp_path: Path) -> None:
     assert where(diagnostics) == [("W305", "x.pol", 3, 15)]  # the weaker limit's body
     message = diagnostics[0].message
     assert "this limit (12 per 30d) is redundant" in message
-    assert "'t.a/limit@2' (line 2), 12 per 90d" in message
+    assert "'t.a/limit@2' (line 2), 12 per 90d on the same codes and measure, already" in message
+
+
+def test_w305_names_fewer_unless_modifiers(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 20552 per 90d <= 3 unless modifier KX
+        limit 20552 per 90d <= 3
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1)]
+    assert ("3 per 90d on the same codes and measure, with fewer unless modifiers, already "
+            "denies every line it would" in diagnostics[0].message)
 
 
 @pytest.mark.parametrize(("strict", "weak"), [
@@ -570,6 +581,8 @@ def test_w305_wider_window_same_maximum(tmp_path: Path) -> None:
     ("per lifetime <= 4", "per 12mo <= 4"),
     ("per claim <= 2", "per claim <= 3"),
     ("per 2d <= 1", "per day <= 1"),
+    ("per 90d <= 12", "per 30d <= 12 unless modifier KX"),  # KX lines are still counted
+    ("per 90d <= 12 unless modifier KX", "per 30d <= 12 unless modifier KX, GA"),
 ])
 def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak: str) -> None:
     diagnostics = check(tmp_path, f"""
@@ -590,7 +603,7 @@ def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak
     ("per 90d <= 12", "per 30d <= 6"),  # the narrower window is stricter: both matter
     ("per 90d <= 12", "per 30d by provider <= 12"),  # a different scope
     ("per 90d <= 12 sessions", "per 30d <= 12"),  # a different measure
-    ("per 90d <= 12", "per 30d <= 12 unless modifier KX"),  # different bypass
+    ("per 90d <= 12 unless modifier KX", "per 30d <= 12"),  # KX lines pass only one
 ])
 def test_w305_not_for_limits_that_both_matter(tmp_path: Path, first: str, second: str) -> None:
     assert check(tmp_path, f"""
