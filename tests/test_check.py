@@ -7,11 +7,15 @@ and what the message says. Each lint also has a near miss that must stay silent.
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from policydsl import ClaimLine, compile_text
 from policydsl.diagnostics import CODES, Diagnostic, render_text
 from policydsl.lints import window_contains
 from policydsl.loader import load_paths
@@ -720,3 +724,34 @@ def test_durations_longer_than_100_years_are_rejected(tmp_path: Path) -> None:
 def test_prerequisite_within_day_can_never_be_met(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, "policy t\nrequire 1 of 97810 within day before 97811\n")
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E208", 2, 27)]
+
+
+_LIMIT_TAILS = st.sampled_from([
+    "per day", "per 2d", "per 30d", "per 90d", "per 1mo", "per 3mo", "per year", "per lifetime",
+    "per claim"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
+       second=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
+       rows=st.lists(st.tuples(st.integers(0, 120), st.sampled_from(["", "KX", "GA"]),
+                               st.integers(1, 3)), min_size=1, max_size=12))
+def test_w305_a_redundant_limit_never_decides(
+        tmp_path_factory: pytest.TempPathFactory, first: tuple[str, int, str],
+        second: tuple[str, int, str], rows: list[tuple[int, str, int]]) -> None:
+    def limit(window: str, most: int, bypass: str) -> str:
+        return f"limit 97810 {window} <= {most}" + (f" unless modifier {bypass}" if bypass else "")
+
+    limits = [limit(*first), limit(*second)]
+    text = "policy t.a\n" + "\n".join(limits) + "\n"
+    diagnostics = load_paths([write(tmp_path_factory.mktemp("w305"), "x.pol", text)],
+                             lint=True).diagnostics
+    redundant = [d.span.line - 2 for d in diagnostics if d.code == "W305"]
+    if not redundant:
+        return
+    lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), "97810",
+                       "P1", modifiers=mods, units=units)
+             for i, (day, mods, units) in enumerate(rows)]
+    kept = "policy t.a\n" + limits[1 - redundant[0]] + "\n"
+    both = [d.decision for d in compile_text(text).adjudicate(lines)]
+    assert both == [d.decision for d in compile_text(kept).adjudicate(lines)]
