@@ -48,8 +48,11 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Lint policies: report errors and warnings with their location.
 
     Exits 0 when clean (warnings alone do not fail unless --strict), 1 on findings."""
-    from .loader import load_paths
+    from .loader import load_paths, policy_files
 
+    for raw in paths:
+        if os.path.isdir(raw) and not policy_files(Path(raw)):
+            click.echo(f"policyc: warning: no policy files (*.pol) in {raw}", err=True)
     loaded = load_paths(paths, lint=True)
     diagnostics: list[Diagnostic] = loaded.diagnostics
     if strict:

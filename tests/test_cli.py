@@ -66,6 +66,13 @@ def test_a_policy_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
     assert policyc("run", "--policy", str(path), str(claims)).exit_code == 0
 
 
+def test_check_of_a_folder_without_policies_warns(tmp_path: Path) -> None:
+    result = policyc("check", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr == f"policyc: warning: no policy files (*.pol) in {tmp_path}\n"
+    assert result.stdout == "0 error(s), 0 warning(s) in 0 file(s)\n"
+
+
 def test_check_json_and_sarif(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.pol", "policy t\nset UNUSED = 97810\nlimit NOPE per 90d <= 2\n")
     result = policyc("check", "--format", "json", str(bad))
