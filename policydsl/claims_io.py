@@ -259,7 +259,7 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
     proc = _code(code)
     for name, text, valid, what in (
         ("claim_id", cid, True, ""),
-        ("line", line, line_no is not None, ""),
+        ("line", line, line_no is not None, None),  # None: _not_a_count says why
         ("member_id", mid, True, ""),
         ("date", date, day is not None, "a valid YYYY-MM-DD date"),
         ("code", code, proc is not None, "a valid procedure code"),
@@ -269,7 +269,8 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
         if not text:
             problems.append(f"{name} is missing")
         elif not valid:
-            problems.append(f"{name} {text!r} {f'is not {what}' if what else _not_a_count(text)}")
+            why = f"is not {what}" if what is not None else _not_a_count(text)
+            problems.append(f"{name} {text!r} {why}")
     count = _units(units)
     if count is None and "units" not in reported:
         problems.append(f"units {units!r} {_not_a_count(units)}")
