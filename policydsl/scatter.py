@@ -1,14 +1,15 @@
-"""A team puts its records in input order: each member holds the records of its own rows.
+"""A team writes one output file together: each member copies its own records to their places.
 
-The work goes by runs, not records: a run is records in a row of one owner (a claim's lines
-belong to one member, so a run holds a few records). ``runs`` finds them in the owner of every
-record; ``pieces`` joins a member's runs into one piece each. ``in_order`` puts the pieces of
-every member in input order, in one process.
+The records of a batch are in input order in the file, and each member of the team holds the
+records of its own rows. Rather than sending them all to one process to be put in order and
+written, the members pool how long their records are (``Team.gather``), so that each knows
+where its records go, and copy them into the file, mapped in memory. The file then holds exactly
+the bytes one process writing the records in order would have written.
 
-``write_together`` writes them to a file without sending them to one process: the members pool
-how long their runs are (``Team.gather``), so that each knows where its runs go, and copy them,
-a run at a time, into the file, mapped in memory. The file then holds exactly the bytes one
-process writing the records in order would have written.
+The work goes by runs, not records: a run is records in a row of one owner (``runs``). A claim's
+lines belong to one member, so a run holds a few records (about 4 in the benchmark's file,
+sorted by date). The members pool the sizes of their runs; member 0 gives the file its size
+(and reserves the disk space), and once it has, each member copies its runs, one at a time.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     offsets = list(accumulate(map(next, map(every.__getitem__, found.owners)),
                               initial=len(header)))
     size = offsets[-1]
+    if team.index == 0:
+        with open(path, "r+b") as out:
+            out.truncate(size)
+            if hasattr(os, "posix_fallocate"):
+                # The disk space now, or an OSError here: a write into the map that finds the
+                # disk full would kill the process (SIGBUS) instead. Before any member copies:
+                # where the file system cannot allocate, the C library writes zeros instead.
+                os.posix_fallocate(out.fileno(), 0, size)
+    team.gather(b"")  # wait for the file to have its size
     if not records:
         return
     places = compress(offsets, mine)
@@ -79,11 +89,6 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     # than the copy itself)
     join = b"".join
     with open(path, "r+b") as out:
-        out.truncate(size)  # every member makes it the same size: the order does not matter
-        if hasattr(os, "posix_fallocate"):
-            # the disk space now, or an OSError here: a write into the map that finds the
-            # disk full would kill the process (SIGBUS) instead
-            os.posix_fallocate(out.fileno(), 0, size)
         try:
             # No MAP_POPULATE: on a new (sparse) file it reads every page in, and each then
             # faults again when first written, which doubled the time of the copy below.
