@@ -35,7 +35,7 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +43,11 @@ import attrs
 
 from . import __version__
 from . import image as im
+from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
+from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
+from .nodes import Span
 
 if TYPE_CHECKING:
     from . import nodes as n
@@ -175,9 +178,9 @@ def entry_path(path: Path, cache_dir: Path) -> Path:
     return cache_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + _SUFFIX)
 
 
-def read_entry(entry: Path) -> im.ProgramImage | None:
-    """The image in ``entry`` if every input is unchanged, else None. The file is mapped into
-    memory, so only the parts of the image a run uses are read."""
+def read_entry(entry: Path) -> tuple[Inputs, im.ProgramImage] | None:
+    """The inputs and image in ``entry`` if every input is unchanged, else None. The file is
+    mapped into memory, so only the parts of the image a run uses are read."""
     try:
         with open(entry, "rb") as handle:
             inputs = pickle.load(handle)
@@ -185,7 +188,8 @@ def read_entry(entry: Path) -> im.ProgramImage | None:
                 return None
             start = handle.tell()
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        return im.loads(memoryview(mapped)[start:])
+        image = im.loads(memoryview(mapped)[start:])
+        return None if image is None else (inputs, image)
     except Exception:  # missing, damaged or foreign: compile again
         return None
 
@@ -211,12 +215,30 @@ def load_cached(path: str | Path, cache_dir: Path) -> Policy:
     compiled and saved there. Raises ``PolicyError`` as ``load`` does."""
     path = Path(path)
     entry = entry_path(path, cache_dir)
-    saved = read_entry(entry)
-    if saved is not None:
-        return Policy(im.restore(saved, lambda: load_ruleset(path)))
+    found = read_entry(entry)
+    if found is not None:
+        inputs, saved = found
+        return Policy(im.restore(saved, _ruleset_as_restored(path, inputs)))
     from .loader import load_paths  # only to compile: a restored run never parses
 
     loaded = load_paths([path])
     program = compile_ruleset(ruleset_of(loaded, path))
     write_entry(entry, inputs_of(loaded, path), im.image_of(program))
     return Policy(program)
+
+
+def _ruleset_as_restored(path: Path, inputs: Inputs) -> Callable[[], m.RuleSet]:
+    """What a restored policy's ``ruleset`` is read with: the rule set of its files, while they
+    (and the working folder, which their paths are relative to) are as they were restored; a
+    ``PolicyError`` after that, rather than rules that disagree with the program."""
+    folder = os.getcwd()
+
+    def ruleset() -> m.RuleSet:
+        if os.getcwd() != folder or not inputs.unchanged():
+            raise PolicyError([error(
+                "E002", "the policy's files or the working folder changed since the policy was "
+                "restored from the cache, so its rules cannot be read again; load it again",
+                str(path), Span(0, 0, 0, 0))], {})
+        return load_ruleset(path)
+
+    return ruleset

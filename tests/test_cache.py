@@ -133,6 +133,25 @@ def test_a_restored_policy_reads_its_rules_on_demand(folder: Path) -> None:
     assert again.interpret(TWO_UNITS) == compiled.adjudicate(TWO_UNITS)
 
 
+def test_a_restored_policy_whose_files_changed_refuses_to_read_its_rules(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rules read from the edited file would disagree with the restored program
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    edited = policydsl.load(policy_file, cache_dir=where)
+    moved = policydsl.load(policy_file, cache_dir=where)
+    policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")
+    os.utime(policy_file, ns=(1, 1))
+    with pytest.raises(policydsl.PolicyError, match="changed since the policy was restored"):
+        edited.interpret(TWO_UNITS)
+    assert edited.adjudicate(TWO_UNITS)[0].decision == "allow"  # the program it was
+    policy_file.write_text(LIMIT.format(n=2), encoding="utf-8")
+    monkeypatch.chdir(folder / "plan")
+    with pytest.raises(policydsl.PolicyError, match="or the working folder changed"):
+        moved.interpret(TWO_UNITS)
+
+
 def test_an_image_of_a_restored_program_is_refused(folder: Path) -> None:
     where = folder / "cache"
     policydsl.load(folder / "plan" / "t.pol", cache_dir=where)
