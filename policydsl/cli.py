@@ -322,7 +322,10 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
             click.echo(f"coverage {percent:.1f}% is under the threshold {threshold:g}%")
             status = EXIT_FINDINGS
     if junit:
-        Path(junit).write_bytes(junit_xml(outcomes))
+        try:
+            Path(junit).write_bytes(junit_xml(outcomes))
+        except OSError as exc:
+            _fail(f"cannot write {junit}: {exc.strerror or exc}")
     failed = sum(1 for o in outcomes if not o.passed)
     click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
     sys.exit(status)

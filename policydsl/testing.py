@@ -18,6 +18,7 @@ of its codes) and rightly stayed quiet. A ``table`` statement is one rule.
 from __future__ import annotations
 
 import csv
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -235,6 +236,16 @@ def defined_rules(policy_files: Iterable[Path],
     return out
 
 
+#: Characters XML 1.0 cannot hold, not even escaped: C0 controls but tab and line ends,
+#: surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with what XML cannot hold shown as ``?``."""
+    return _NOT_XML.sub("?", text)
+
+
 def junit_xml(outcomes: Sequence[Outcome]) -> bytes:
     """JUnit XML: a test suite per cases file, a test case per case."""
     suites = ET.Element("testsuites", name="policyc test")
@@ -243,15 +254,15 @@ def junit_xml(outcomes: Sequence[Outcome]) -> bytes:
         by_file.setdefault(outcome.case.file, []).append(outcome)
     for file, group in by_file.items():
         failed = sum(1 for o in group if not o.passed)
-        suite = ET.SubElement(suites, "testsuite", name=file, tests=str(len(group)),
+        suite = ET.SubElement(suites, "testsuite", name=_xml_text(file), tests=str(len(group)),
                               failures=str(failed), errors="0", skipped="0")
         for outcome in group:
-            case = ET.SubElement(suite, "testcase", name=outcome.case.name,
-                                 classname=file.replace("/", ".").removesuffix(".csv"),
-                                 file=file, line=str(outcome.case.row))
+            case = ET.SubElement(suite, "testcase", name=_xml_text(outcome.case.name),
+                                 classname=_xml_text(file.replace("/", ".").removesuffix(".csv")),
+                                 file=_xml_text(file), line=str(outcome.case.row))
             if outcome.failures:
-                failure = ET.SubElement(case, "failure", message=outcome.failures[0])
-                failure.text = "\n".join(outcome.failures)
+                failure = ET.SubElement(case, "failure", message=_xml_text(outcome.failures[0]))
+                failure.text = _xml_text("\n".join(outcome.failures))
     suites.set("tests", str(len(outcomes)))
     suites.set("failures", str(sum(1 for o in outcomes if not o.passed)))
     ET.indent(suites)

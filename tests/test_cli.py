@@ -296,6 +296,24 @@ def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) 
     assert suite.get("failures") == "0"
 
 
+def test_policyc_test_junit_holds_only_what_xml_can(policy: Path, tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES.replace("two sessions are allowed",
+                                                     'two\x01 <&> "sessions"'))
+    junit = tmp_path / "junit.xml"
+    policyc("test", "--junit", str(junit), str(tmp_path))
+    names = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase")]
+    assert names == ['two? <&> "sessions"', "third session in 90 days is denied"]
+
+
+def test_policyc_test_junit_that_cannot_be_written_exits_2(policy: Path,
+                                                           tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES)
+    junit = tmp_path / "missing" / "junit.xml"
+    result = policyc("test", "--junit", str(junit), str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == f"policyc: cannot write {junit}: No such file or directory\n"
+
+
 def test_policyc_test_failure_shows_expected_and_actual(policy: Path, tmp_path: Path) -> None:
     write(tmp_path / "pain.cases.csv", CASES.replace(",deny,119,acu", ",allow,,"))
     result = policyc("test", str(tmp_path / "pain.cases.csv"))
