@@ -16,8 +16,9 @@ Kinds and layouts (detected from the content, not the file name):
     first line whose first field is a procedure code) or the tidy TSV with the header
     ``column1, column2, deletion_date, modifier_indicator, rationale`` (ISO dates or ``*``; no
     effective date, so the edit has an open start; an optional ``effective_date`` column is
-    honoured). A row denies column 2 when column 1 is billed the same day by the same
-    provider, from the effective date through the deletion date: ``Forbid({col1}, {col2})``,
+    honoured, where an empty cell or ``*`` is an open start). A row denies column 2 when
+    column 1 is billed the same day by the same provider, from the effective date through the
+    deletion date: ``Forbid({col1}, {col2})``,
     bypassed by :data:`~policydsl.model.NCCI_MODIFIERS` when the modifier indicator is 1, never
     when it is 0. Indicator 9 rows (deleted retroactively) produce no rule.
 ``mue`` (CARC 151)
@@ -368,7 +369,11 @@ def _ptp_rule(
         ctx.fail(number, f"invalid prior-to-1996 flag {fields[columns.prior_1996].strip()!r}")
     column1, triggers = ctx.code(fields[columns.column1], number)
     column2, targets = ctx.code(fields[columns.column2], number)
-    start = None if columns.effective is None else ctx.date(fields[columns.effective], number)
+    if columns.effective is None or (
+            columns is not _CMS_PTP and fields[columns.effective].strip() in ("", "*")):
+        start = None  # a tidy file's empty or '*' effective date: an open start
+    else:
+        start = ctx.date(fields[columns.effective], number)
     end = ctx.deletion(fields[columns.deletion], number)
     validity = ctx.validity(start, end)
     if indicator == "9" or validity is None:

@@ -165,6 +165,17 @@ def test_tidy_ptp_with_an_effective_date_column(tmp_path: Path) -> None:
     assert rule.info.validity == Validity(dt.date(2021, 4, 1), dt.date(2024, 6, 30))
 
 
+def test_tidy_ptp_effective_date_left_empty_or_star_is_an_open_start(tmp_path: Path) -> None:
+    text = (
+        "column1\tcolumn2\teffective_date\tdeletion_date\tmodifier_indicator\trationale\n"
+        "64483\t77002\t\t2024-06-30\t1\tx\n"
+        "64483\t77003\t*\t*\t1\tx\n"
+    )
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert [r.info.validity for r in rules] == [Validity(None, dt.date(2024, 6, 30)),
+                                                Validity(None, None)]
+
+
 # --- ptp: tidy subset -------------------------------------------------------------------------
 
 
