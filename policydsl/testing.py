@@ -22,6 +22,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -29,6 +30,9 @@ from . import model as m
 from .api import Policy, load
 from .claims import ClaimLine, Decision
 from .claims_io import ClaimsFileError, RowError, read_claims
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 CASES_SUFFIX = ".cases.csv"
 EXPECTATIONS = ("allow", "deny", "review", "history")
@@ -114,7 +118,7 @@ def read_cases(path: Path) -> list[Case]:
     try:
         items = read_claims(path, "csv")
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            records = list(_records(csv.reader(handle)))
+            records = list(_records(csv.reader(handle, strict=True), shown))
     except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
         raise CasesFileError(shown, None, str(exc)) from None
     if records and ("case" not in records[0][1] or "expect" not in records[0][1]):
@@ -146,16 +150,24 @@ def read_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(physical line number, {lower-case column: value})`` for each non-blank data row."""
+def _records(reader: Reader, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(physical line number, {lower-case column: value})`` for each non-blank data row of
+    a ``csv.reader`` in strict mode; ``CasesFileError`` at a row it cannot read."""
     header: list[str] | None = None
-    for fields in reader:
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a quote that is never closed
+            raise CasesFileError(shown, start, f"{exc}: check the quotes of this row") from None
         if not any(f.strip() for f in fields):
             continue
         if header is None:
             header = [f.strip().lower() for f in fields]
             continue
-        yield reader.line_num, dict(zip(header, fields, strict=False))  # type: ignore[attr-defined]
+        yield reader.line_num, dict(zip(header, fields, strict=False))
 
 
 def _rule_matches(expected: str, rule_id: str) -> bool:

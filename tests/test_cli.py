@@ -331,6 +331,16 @@ def test_policyc_test_bad_cases_file_exits_2(policy: Path, tmp_path: Path) -> No
     assert "pain.cases.csv:4: expect must be one of" in result.stderr
 
 
+def test_policyc_test_cases_file_with_a_quote_never_closed(policy: Path,
+                                                            tmp_path: Path) -> None:
+    rows = CASES.splitlines(keepends=True)
+    write(tmp_path / "pain.cases.csv", "".join([*rows[:2], '"' + rows[2], *rows[3:]]))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "pain.cases.csv:3: unexpected end of data: check the quotes of this row\n")
+
+
 def test_policyc_console_script_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "policydsl.cli", "--version"],
                           capture_output=True, text=True, check=True)
