@@ -8,6 +8,7 @@ pickle it to worker processes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,14 +55,39 @@ class Policy:
     def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                    ) -> list[Decision]:
         """One decision per line, in the order given, judged against the paid ``history``."""
-        return self.program.adjudicate(lines, history)
+        try:
+            return self.program.adjudicate(lines, history)
+        except (AttributeError, TypeError) as exc:
+            _explain(exc, lines, history)
+            raise
 
     def interpret(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                   ) -> list[Decision]:
         """The same, by the reference interpreter."""
         from .interpreter import interpret
 
-        return interpret(self.ruleset, lines, history)
+        try:
+            return interpret(self.ruleset, lines, history)
+        except (AttributeError, TypeError) as exc:
+            _explain(exc, lines, history)
+            raise
+
+
+def _explain(exc: Exception, lines: Sequence[ClaimLine], history: Sequence[ClaimLine]) -> None:
+    """After the engine failed: a ``TypeError`` naming the first line with a value of a type
+    the constructor does not check (docs/api.md), if there is one. Looked for only then, so a
+    good batch pays nothing for it."""
+    wanted = (("line", int, "an int"), ("date", dt.date, "a datetime.date"),
+              ("units", int, "an int"))
+    for group, kind in ((lines, "line"), (history, "history line")):
+        for item in group:
+            if not isinstance(item, ClaimLine):
+                raise TypeError(f"a {kind} is a {type(item).__name__}, not a ClaimLine") from exc
+            for name, cls, label in wanted:
+                value = getattr(item, name)
+                if not isinstance(value, cls) or isinstance(value, bool):
+                    raise TypeError(f"{kind} {item.claim_id}/{item.line}: {name} {value!r} is "
+                                    f"not {label}") from exc
 
 
 def combine(name: str, rulesets: Sequence[m.RuleSet]) -> m.RuleSet:

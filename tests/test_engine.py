@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import pickle
+import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -619,3 +620,20 @@ def test_the_slot_setter_fallback_builds_what_the_fast_constructors_build() -> N
         assert type(slow) is cls
         assert slow == fast(*args)
     assert claims.stored_line(*attrs.astuple(line, recurse=False)) == line
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("date", "2024-03-04", "date '2024-03-04' is not a datetime.date"),
+    ("units", "2", "units '2' is not an int"),
+    ("units", None, "units None is not an int"),
+])
+def test_a_value_of_the_wrong_type_is_named_with_its_line(field: str, value: object,
+                                                          said: str) -> None:
+    policy = compile_text("policy t\nlimit 97810 per day <= 1\n")
+    good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810")
+    bad = attrs.evolve(good, claim_id="C1", **{field: value})
+    for judge in (policy.adjudicate, policy.interpret):
+        with pytest.raises(TypeError, match=f"^line C1/1: {re.escape(said)}$"):
+            judge([good, bad])
+        with pytest.raises(TypeError, match=f"^history line C1/1: {re.escape(said)}$"):
+            judge([good], [bad])
