@@ -2,7 +2,9 @@
 row out, in input order; judged in this process, or split by member between forked workers.
 
 Members never influence each other, so a batch splits cleanly by member. This process reads the
-files whole and forks the workers (``parallel.fork_map``); it is member 0 of the team. Every
+files whole and forks the workers (``parallel.fork_map``); it is member 0 of the team, except
+when the team writes the output file and this process ends right after (``OutputFile.ending``):
+then every member is a worker, and none is waited for once the file is written. Every
 member then splits the text into lines, finds the member of each row of its stripe of the lines
 without parsing the row (``claims_text``), and maps it to the member of the team that owns it
 (by a hash of the member id); the team pools these owners (``Team.gather``), so each member
@@ -71,6 +73,9 @@ class OutputFile:
 
     path: str
     header: bytes
+    # This process ends once the file is written: the whole team is forked workers, and
+    # nobody waits for them to free their memory (``parallel.fork_map(..., detached=True)``).
+    ending: bool = False
 
 
 @attrs.frozen
@@ -108,7 +113,8 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     if jobs <= 1 or not batch.claims.has_lines(MIN_PARALLEL_LINES) or not can_fork():
         share = _judge_share(batch, None, None)
         return Outcome(share.records, False, share.history_errors, share.malformed)
-    shares = fork_map(lambda team: _judge_share(batch, team, out), jobs)
+    shares = fork_map(lambda team: _judge_share(batch, team, out), jobs,
+                      detached=out is not None and out.ending)
     history_errors = sorted((e for share in shares for e in share.history_errors),
                             key=lambda e: e.row)
     malformed = any(share.malformed for share in shares)
@@ -158,7 +164,7 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             keep += (records, encoded)
             records = []
         return _Share(records, history_errors, malformed, order if team is not None and
-                      team.index == 0 else None)
+                      team.index == 0 and out is None else None)
     finally:
         if paused:
             gc.enable()

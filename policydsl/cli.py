@@ -217,8 +217,9 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
                      header: Record, mode: str, keep: list[object]) -> int:
     encoded = header.encode("utf-8") if isinstance(header, str) else header
     try:
-        outcome = adjudicate_files(batch, jobs,
-                                   OutputFile(out, encoded) if _regular(out) else None)
+        outcome = adjudicate_files(
+            batch, jobs, OutputFile(out, encoded, ending=_is_the_program()) if _regular(out)
+            else None)
         keep.append(outcome)
         if not outcome.written:
             _emit(outcome.records, out, header, mode)

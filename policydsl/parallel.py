@@ -5,12 +5,20 @@ The workers are forked, so they start with everything this process has in memory
 pickled on the way in); each sends its result back through a pipe. While they work, the members
 of the team can pool small pieces of what they found (``Team.gather``). ``can_fork`` says whether
 this system can fork; ``available_cpus`` how many processors this process may run on.
+
+A process about to end can leave the whole task to workers (``fork_map(..., detached=True)``):
+every member is then a forked worker, this process only passes their pieces around, and it
+returns their results without waiting for them to end. Ending a process that made millions of
+objects takes a while (the system frees its memory page by page); a detached worker does that
+after it has answered, with its standard streams closed, so that nobody waits for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TypeVar, cast
@@ -37,18 +45,20 @@ def available_cpus() -> int:
 
 
 class Team:
-    """What each run of a ``fork_map`` task gets: its ``index`` among ``size`` members (0 is
-    this process, which relays what the workers pool)."""
+    """What each run of a ``fork_map`` task gets: its ``index`` among ``size`` members. Member 0
+    is this process, which relays what the workers pool; in a detached team, member 0 is a
+    worker too, and this process relays."""
 
-    def __init__(self, index: int, size: int, links: list[Connection]) -> None:
+    def __init__(self, index: int, size: int, links: list[Connection], relay: bool) -> None:
         self.index = index
         self.size = size
-        self._links = links  # member 0: one pipe to each worker; a worker: its pipe to 0
+        self._relay = relay  # this member relays: it is this process
+        self._links = links  # the relay: one pipe to each worker; a worker: its pipe to it
 
     def gather(self, piece: bytes) -> list[bytes]:
         """Every member's ``piece``, by member index. Every member must call this the same
         number of times; each call waits for all of them."""
-        if self.index != 0:
+        if not self._relay:
             self._links[0].send(("piece", piece))
             return cast(list[bytes], _answer(self._links[0], "pieces", self.index))
         pieces = [piece]
@@ -61,58 +71,104 @@ class Team:
 
 def _answer(link: Connection, kind: str, index: int) -> object:
     """The next message on ``link``, of ``kind``; an exception a worker sent is raised."""
-    try:
-        got, value = link.recv()
-    except EOFError:
-        raise WorkerError(f"worker process {index} ended without an answer") from None
-    if got == "error":
-        assert isinstance(value, BaseException)
-        raise value
+    got, value = _message(link, index)
     if got != kind:  # pragma: no cover - the members call gather alike
         raise WorkerError(f"worker process {index} sent {got!r}, not {kind!r}")
     return value
 
 
-def fork_map(task: Callable[[Team], Result], jobs: int) -> list[Result]:
+def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = False
+             ) -> list[Result]:
     """``task(team)`` for each member of a team of ``jobs`` processes, this one included, in
     member order. An exception raised by a task is raised here (this process's first, then the
     workers' by index); a worker that dies without an answer raises ``WorkerError``.
+
+    ``detached``: every member is a forked worker, and once all have answered, this returns
+    without waiting for them to end (for a process about to end: see the module's docstring).
     """
     context = multiprocessing.get_context("fork")
     workers = []
     links: list[Connection] = []
+    answered = False
     try:
-        for index in range(1, jobs):
+        for index in range(0 if detached else 1, jobs):
             mine, theirs = context.Pipe(duplex=True)
-            process = context.Process(target=_work, args=(task, index, jobs, theirs),
+            process = context.Process(target=_work, args=(task, index, jobs, theirs, detached),
                                       daemon=True)
             process.start()
             theirs.close()
             workers.append(process)
             links.append(mine)
-        results = [task(Team(0, jobs, links))]
-        # each worker's result, read before joining it: a full pipe would block it
-        results.extend(cast(Result, _answer(link, "result", index))
-                       for index, link in enumerate(links, 1))
+        if detached:
+            results = cast(list[Result], _relay(links))
+        else:
+            results = [task(Team(0, jobs, links, relay=True))]
+            # each worker's result, read before joining it: a full pipe would block it
+            results.extend(cast(Result, _answer(link, "result", index))
+                           for index, link in enumerate(links, 1))
+        answered = True
     except BaseException:
         for process in workers:
             process.terminate()
         raise
     finally:
-        for process in workers:
-            process.join()
+        if not (detached and answered):
+            for process in workers:
+                process.join()
         for link in links:
             link.close()
     return results
 
 
-def _work(task: Callable[[Team], Result], index: int, size: int, link: Connection) -> None:
+def _relay(links: list[Connection]) -> list[object]:
+    """Relay the pieces that the members of a detached team (member ``i`` at the end of
+    ``links[i]``) pool, round by round, until each has sent its result; the results."""
+    while True:
+        kinds, values = zip(*(_message(link, index) for index, link in enumerate(links)),
+                            strict=True)
+        if set(kinds) == {"result"}:
+            return list(values)
+        if set(kinds) != {"piece"}:  # pragma: no cover - the members call gather alike
+            raise WorkerError(f"the workers did not pool alike: they sent {kinds}")
+        for link in links:
+            link.send(("pieces", list(values)))
+
+
+def _message(link: Connection, index: int) -> tuple[str, object]:
+    """The next message on ``link`` and its kind; an exception a worker sent is raised."""
     try:
-        answer: tuple[str, object] = ("result", task(Team(index, size, [link])))
-    except Exception as exc:  # sent to member 0, which raises it
+        kind, value = link.recv()
+    except EOFError:
+        raise WorkerError(f"worker process {index} ended without an answer") from None
+    if kind == "error":
+        assert isinstance(value, BaseException)
+        raise value
+    return kind, value
+
+
+def _work(task: Callable[[Team], Result], index: int, size: int, link: Connection,
+          detached: bool) -> None:
+    try:
+        answer: tuple[str, object] = ("result", task(Team(index, size, [link], relay=False)))
+    except Exception as exc:  # sent to this process's parent, which raises it
         answer = ("error", exc)
     try:
         link.send(answer)
     except Exception:  # e.g. an exception that does not pickle
         link.send(("error", WorkerError(f"worker {index} failed: {answer[1]!r}")))
     link.close()
+    if detached:
+        _leave()
+
+
+def _leave() -> None:
+    """End this worker now. Its standard streams are flushed and closed first: whoever reads
+    them (the caller of ``policyc``) sees their end without waiting for this process to free
+    its memory, which the system does after it ends."""
+    for stream in sys.stdout, sys.stderr:
+        with contextlib.suppress(OSError, ValueError):  # a stream closed or not flushable
+            stream.flush()
+    nowhere = os.open(os.devnull, os.O_RDWR)
+    for descriptor in 0, 1, 2:
+        os.dup2(nowhere, descriptor)
+    os._exit(0)

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from policydsl.cli import main
+from policydsl.parallel import MIN_PARALLEL_LINES
 
 HEADER = "claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth\n"
 POLICY = """policy t.pain
@@ -492,19 +493,27 @@ def test_run_jobs_defaults_to_the_cpus_this_process_may_use() -> None:
 
 def test_run_as_a_program_flushes_everything_and_exits_with_its_status(
         policy: Path, tmp_path: Path) -> None:
-    # as a program, run ends without the interpreter's teardown: nothing may be lost
+    # as a program, run ends without the interpreter's teardown: nothing may be lost; with
+    # --jobs 2 and --out, a team of workers writes the file and is not waited for
     history = write(tmp_path / "history.csv", HEADER + "H1,x,M1,P1,2024-01-02,97810,,2,,11,\n")
     claims = write(tmp_path / "claims.csv", HEADER + "".join(
-        f"C{i},1,M{i % 50},P1,2024-02-{1 + i % 28:02d},97810,,1,,11,\n" for i in range(3000)))
-    in_process = policyc("run", "--policy", str(policy), "--history", str(history), str(claims))
-    for out in (None, tmp_path / "out.jsonl"):
-        done = subprocess.run(
-            [sys.executable, "-m", "policydsl.cli", "run", "--policy", str(policy), "--history",
-             str(history), str(claims), *(["--out", str(out)] if out else [])],
-            capture_output=True, check=False)
-        assert done.returncode == 1
-        assert done.stderr.decode() == in_process.stderr
-        assert (out.read_bytes() if out else done.stdout) == in_process.stdout_bytes
+        f"C{i},1,M{i % 50},P1,2024-02-{1 + i % 28:02d},97810,,{1 + i % 3},,11,\n"
+        for i in range(3000)))
+    many = write(tmp_path / "many.csv", HEADER + "C0,x,M1,P1,2024-02-01,97810,,1,,11,\n" + "".join(
+        f"C{i},1,M{i % 900},P1,2024-02-{1 + i % 28:02d},97810,,{1 + i % 3},,11,\n"
+        for i in range(1, MIN_PARALLEL_LINES + 2000)))
+    for rows in claims, many:
+        in_process = policyc("run", "--policy", str(policy), "--history", str(history),
+                             "--jobs", "1", str(rows))
+        for out in (None, tmp_path / "out.jsonl"):
+            done = subprocess.run(
+                [sys.executable, "-m", "policydsl.cli", "run", "--policy", str(policy),
+                 "--history", str(history), str(rows), "--jobs", "2",
+                 *(["--out", str(out)] if out else [])],
+                capture_output=True, check=False, timeout=120)
+            assert done.returncode == 1
+            assert done.stderr.decode() == in_process.stderr
+            assert (out.read_bytes() if out else done.stdout) == in_process.stdout_bytes
 
 
 def test_run_parallel_writes_the_output_file_together(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -11,52 +14,88 @@ from policydsl.parallel import Team, WorkerError, can_fork, fork_map
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this system cannot fork")
 
+#: Each test runs with member 0 in this process, and with a detached team (every member a
+#: worker, this process relaying).
+detached = pytest.mark.parametrize("detached", [False, True], ids=["member0-here", "detached"])
 
-def test_results_come_in_member_order_and_pieces_are_pooled() -> None:
+
+@detached
+def test_results_come_in_member_order_and_pieces_are_pooled(detached: bool) -> None:
     def task(team: Team) -> tuple[int, int, list[bytes], int]:
         pooled = team.gather(bytes([team.index]) * (team.index + 1))
         again = team.gather(b"x")
         return team.index, team.size, pooled, len(again)
 
-    assert fork_map(task, 3) == [
+    assert fork_map(task, 3, detached=detached) == [
         (i, 3, [b"\x00", b"\x01\x01", b"\x02\x02\x02"], 3) for i in range(3)]
 
 
-def test_a_worker_exception_is_raised_in_the_caller() -> None:
+@detached
+def test_a_worker_exception_is_raised_in_the_caller(detached: bool) -> None:
     def task(team: Team) -> int:
         if team.index == 2:
             raise ClaimsFileError("claims.csv: after line 7: field larger than field limit")
         return team.index
 
     with pytest.raises(ClaimsFileError, match="after line 7"):
-        fork_map(task, 3)
+        fork_map(task, 3, detached=detached)
 
 
-def test_a_worker_failing_before_the_pooling_stops_it() -> None:
+@detached
+def test_a_worker_failing_before_the_pooling_stops_it(detached: bool) -> None:
     def task(team: Team) -> list[bytes]:
         if team.index == 1:
             raise ValueError("no piece from me")
         return team.gather(b"piece")
 
     with pytest.raises(ValueError, match="no piece from me"):
-        fork_map(task, 2)
+        fork_map(task, 2, detached=detached)
 
 
-def test_a_failure_of_member_0_stops_the_workers() -> None:
+@detached
+def test_a_failure_of_member_0_stops_the_workers(detached: bool) -> None:
     def task(team: Team) -> list[bytes]:
         if team.index == 0:
             raise KeyError("member 0")
         return team.gather(b"waits for member 0 forever")
 
     with pytest.raises(KeyError, match="member 0"):
-        fork_map(task, 3)
+        fork_map(task, 3, detached=detached)
 
 
-def test_a_worker_that_dies_without_an_answer() -> None:
+@detached
+def test_a_worker_that_dies_without_an_answer(detached: bool) -> None:
     def task(team: Team) -> int:
         if team.index == 1:
             os._exit(3)
         return team.index
 
     with pytest.raises(WorkerError, match="worker process 1"):
-        fork_map(task, 2)
+        fork_map(task, 2, detached=detached)
+
+
+def test_a_detached_team_runs_every_member_in_a_worker() -> None:
+    def task(team: Team) -> int:
+        return os.getpid()
+
+    pids = fork_map(task, 2, detached=True)
+    assert os.getpid() not in pids
+    assert len(set(pids)) == 2
+
+
+def test_what_detached_workers_print_reaches_the_caller() -> None:
+    """A detached worker closes its standard streams before it ends: what it printed is
+    flushed first, and the caller reading them sees their end."""
+    program = textwrap.dedent("""
+        from policydsl.parallel import fork_map
+        def task(team):
+            print(f"member {team.index} was here", end="")  # stays buffered: no newline
+            return team.index
+        print(fork_map(task, 2, detached=True), flush=True)
+    """)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60, check=True, env=buffered)
+    assert "[0, 1]" in done.stdout
+    assert "member 0 was here" in done.stdout
+    assert "member 1 was here" in done.stdout
