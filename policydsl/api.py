@@ -19,7 +19,7 @@ from . import model as m
 from .claims import ClaimLine, Decision
 from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
-from .nodes import Span
+from .spans import Span
 
 if TYPE_CHECKING:
     from .loader import Loaded

@@ -47,7 +47,7 @@ from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
 from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
-from .nodes import Span
+from .spans import Span
 
 if TYPE_CHECKING:
     from . import nodes as n

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import attrs
 import orjson
 
-from .nodes import Span
+from .spans import Span
 
 Severity = Literal["error", "warning"]
 

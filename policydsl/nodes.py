@@ -12,19 +12,8 @@ from collections.abc import Iterator
 
 import attrs
 
-
-@attrs.frozen(slots=True)
-class Span:
-    """Where a node is: 1-based line and column of its first character, and of the character
-    just after its last (``end_column`` is exclusive, as in Lark)."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-NO_SPAN = Span(0, 0, 0, 0)
+from .spans import NO_SPAN as NO_SPAN
+from .spans import Span as Span
 
 
 @attrs.frozen(slots=True)
