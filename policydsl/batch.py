@@ -4,21 +4,26 @@ row out, in input order; judged in this process, or split by member between fork
 Members never influence each other, so a batch splits cleanly by member. This process reads the
 files whole and forks the workers (``parallel.fork_map``); it is member 0 of the team, except
 when the team writes the output file and this process ends right after (``OutputFile.ending``):
-then every member is a worker, and none is waited for once the file is written. Every
-member then splits the text into lines, finds the member of each row of its stripe of the lines
-without parsing the row (``claims_text``), and maps it to the member of the team that owns it
-(by a hash of the member id); the team pools these owners (``Team.gather``), so each member
-knows the owner of every row. Each parses only its own rows, judges them against its members'
-history and renders the decisions. When the output is a file, the team writes it together
-(``scatter``); else the workers send the rendered records back (records travel through a pipe
-far faster than objects) and member 0 puts them in input order by the owners. Malformed rows
-are rendered by the member that owns them: their member's, or member 0 when there is no member
-id to go by.
+then every member is a worker, and none is waited for once the file is written.
+
+Every member of the team splits the text into lines, finds the member id of each row of its
+stripe of the lines without parsing the row (``claims_text``), and puts the row in one of
+``BUCKETS`` buckets by a hash of the member id; the team pools these (``Team.gather``), so each
+member knows the bucket of every row. The members then take parts of the buckets from a queue,
+large parts first and single buckets last (``schedule``), and parse, judge and render the rows
+of each part they take (against the history rows of the same buckets): a member that runs
+faster, as one processor of a busy machine often does, takes more parts, and the members end
+together. They pool which buckets each took, so each knows the member that holds the record of
+every row. When the output is a file, the team writes it together (``scatter``); else the
+workers send the rendered records back (records travel through a pipe far faster than objects)
+and member 0 puts them in input order. Malformed rows are rendered with the rows of their
+member's bucket, or of bucket 0 when there is no member id to go by.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
@@ -28,18 +33,29 @@ import attrs
 
 from .api import Policy
 from .claims import ClaimLine, Columns, Decision
-from .claims_io import ClaimItem, RowError, csv_items, error_decision, items_of, json_items
+from .claims_io import (
+    ClaimItem,
+    FieldCaches,
+    RowError,
+    csv_items,
+    error_decision,
+    items_of,
+    json_items,
+)
 from .claims_text import ClaimsText, Rows, frame
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
-from .scatter import owned_by, write_together
+from .scatter import write_together
 
 Record = TypeVar("Record", bytes, str)
 Render = Callable[[Iterable[Decision | ClaimLine]], Iterator[Record]]
 
 #: At most this many workers: which worker owns a row is kept in a byte.
 MAX_JOBS = 250
+#: A team splits the rows into this many buckets, by a hash of the member id, and takes them
+#: a few at a time (``schedule``): a member that runs faster takes more of them.
+BUCKETS = 64
 _NO_ROW = 255  # a line where no row starts (blank, or inside a quoted field)
-_UNSURE = 254  # a line whose member the quick look did not find (then: _NO_ROW or worker 0)
+_UNSURE = 254  # a line whose member the quick look did not find (then: _NO_ROW or bucket 0)
 
 
 @attrs.frozen
@@ -113,8 +129,12 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     if jobs <= 1 or not batch.claims.has_lines(MIN_PARALLEL_LINES) or not can_fork():
         share = _judge_share(batch, None, None)
         return Outcome(share.records, False, share.history_errors, share.malformed)
-    shares = fork_map(lambda team: _judge_share(batch, team, out), jobs,
-                      detached=out is not None and out.ending)
+    queue = parts_queue(jobs)
+    try:
+        shares = fork_map(lambda team: _judge_share(batch, team, out, queue), jobs,
+                          detached=out is not None and out.ending)
+    finally:
+        os.close(queue)
     history_errors = sorted((e for share in shares for e in share.history_errors),
                             key=lambda e: e.row)
     malformed = any(share.malformed for share in shares)
@@ -129,104 +149,181 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     return Outcome(merged, False, history_errors, malformed)
 
 
-def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
-                 ) -> _Share[Record]:
+def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None,
+                 queue: int | None = None) -> _Share[Record]:
     """The rows of a member of the team (all of them without a team), judged and rendered;
-    written to ``out`` with the team's when there is one."""
+    written to ``out`` with the team's when there is one. ``queue``: the pipe the team takes
+    its parts from (see ``schedule``)."""
     paused = gc.isenabled()
     gc.disable()  # a batch makes millions of objects and no cycles
     try:
         keep = batch.keep if batch.keep is not None else []
-        read = Columns([], [], [], [], [])
-        items, order = _own_items(batch.claims, team, keep, read)
-        paid: list[ClaimLine] = []
-        history_errors: list[RowError] = []
-        if batch.history is not None:
-            for item in _own_items(batch.history, team, keep, None)[0]:
-                if isinstance(item, ClaimLine):
-                    paid.append(item)
-                else:
-                    history_errors.append(item)
-        lines = [item for item in items if isinstance(item, ClaimLine)]
-        # the columns the reader collected, when it read every line (a CSV file it could frame)
-        decisions = batch.judge(lines, paid, read if len(read.codes) == len(lines) else None)
-        keep += (items, paid, lines, decisions)
-        records = list(batch.render(decisions))
-        malformed = len(lines) < len(items)
-        if malformed:
-            judged = iter(records)
-            render, source = batch.render, batch.source
-            records = [next(render([error_decision(item, source)]))
-                       if isinstance(item, RowError) else next(judged) for item in items]
-        if team is not None and out is not None:
+        if team is None:
+            read = Columns([], [], [], [], [])
+            items = items_of(batch.claims, read)
+            history = items_of(batch.history) if batch.history is not None else []
+            return _judge_rows(batch, items, history, read, keep)
+        assert queue is not None
+        claims = _split(batch.claims, team, keep)
+        paid = _split(batch.history, team, keep) if batch.history is not None else None
+        caches = FieldCaches()
+        done: list[tuple[range, _Share[Record]]] = []
+        for part in take_parts(queue, team.size):
+            read = Columns([], [], [], [], [])
+            items = claims.items_in(part, caches, read)
+            history = paid.items_in(part, caches, None) if paid is not None else []
+            done.append((part, _judge_rows(batch, items, history, read, keep)))
+        # who took which buckets: the member of every row, and my rows' records in file order
+        pooled = team.gather(bytes(bucket for part, _ in done for bucket in part))
+        member_of = bytearray(range(256))
+        for index, buckets in enumerate(pooled):
+            for bucket in buckets:
+                member_of[bucket] = index
+        order = claims.buckets.translate(member_of, bytes([_NO_ROW]))
+        slot = bytearray([_NO_ROW]) * 256  # bucket -> which of my parts holds it
+        for at, (part, _) in enumerate(done):
+            slot[part.start:part.stop] = bytes([at]) * len(part)
+        shares = [iter(share.records) for _, share in done]
+        mine = claims.buckets.translate(slot).translate(None, bytes([_NO_ROW]))
+        records = list(map(next, map(shares.__getitem__, mine)))
+        history_errors = [error for _, share in done for error in share.history_errors]
+        malformed = any(share.malformed for _, share in done)
+        if out is not None:
             encoded = _encoded(records)
             write_together(team, out.path, out.header, encoded, order)
             keep += (records, encoded)
-            records = []
-        return _Share(records, history_errors, malformed, order if team is not None and
-                      team.index == 0 and out is None else None)
+            return _Share([], history_errors, malformed, None)
+        return _Share(records, history_errors, malformed, order if team.index == 0 else None)
     finally:
         if paused:
             gc.enable()
 
 
-def _own_items(source: ClaimsText, team: Team | None, keep: list[object],
-               into: Columns | None) -> tuple[list[ClaimItem], bytes]:
-    """The rows of ``source`` the team member owns, parsed, in file order; and the owner of
-    every row, in file order. The framed rows are left in ``keep``; with ``into``, a CSV
-    file's reader appends the columns of the lines it read to it."""
-    if team is None:
-        items = items_of(source, into)
-        return items, bytes(len(items))
-    owners = _Owners(team.size)
+def _judge_rows(batch: Batch[Record], items: list[ClaimItem], history: list[ClaimItem],
+                read: Columns, keep: list[object]) -> _Share[Record]:
+    """Claim rows judged against history rows, and rendered: a record per claim row, in
+    order (an error decision for a malformed one); the malformed history rows."""
+    paid: list[ClaimLine] = []
+    history_errors: list[RowError] = []
+    for item in history:
+        if isinstance(item, ClaimLine):
+            paid.append(item)
+        else:
+            history_errors.append(item)
+    lines = [item for item in items if isinstance(item, ClaimLine)]
+    # the columns the reader collected, when it read every line (a CSV file it could frame)
+    decisions = batch.judge(lines, paid, read if len(read.codes) == len(lines) else None)
+    keep += (items, history, paid, lines, decisions)
+    records = list(batch.render(decisions))
+    malformed = len(lines) < len(items)
+    if malformed:
+        judged = iter(records)
+        render, source = batch.render, batch.source
+        records = [next(render([error_decision(item, source)]))
+                   if isinstance(item, RowError) else next(judged) for item in items]
+    return _Share(records, history_errors, malformed, None)
+
+
+def schedule(jobs: int, buckets: int = BUCKETS) -> list[range]:
+    """The parts a team of ``jobs`` members takes, in the order it takes them: runs of
+    buckets, each a ``2 * jobs``-th of the buckets left (guided self-scheduling). The first
+    parts are large, so that taking parts costs little; the last are single buckets, so that
+    the members end together even when one runs slower than another."""
+    parts = []
+    start = 0
+    while start < buckets:
+        size = -(-(buckets - start) // (2 * jobs))
+        parts.append(range(start, start + size))
+        start += size
+    return parts
+
+
+def parts_queue(jobs: int) -> int:
+    """The parts of ``schedule(jobs)`` for a team to take (``take_parts``): the reading end of
+    a pipe holding their numbers, a byte each (its writing end is closed). Reading a byte from
+    a pipe is atomic, so no two members take the same part; a member that finds none left
+    reads the pipe's end."""
+    queue, parts = os.pipe()
+    try:
+        os.write(parts, bytes(range(len(schedule(jobs)))))
+    finally:
+        os.close(parts)
+    return queue
+
+
+def take_parts(queue: int, jobs: int) -> Iterator[range]:
+    """The parts a member of a team of ``jobs`` takes from ``queue``, one at a time, each
+    when it asks for the next."""
+    parts = schedule(jobs)
+    while taken := os.read(queue, 1):
+        yield parts[taken[0]]
+
+
+@attrs.frozen
+class _Split:
+    """A claims or history file as a member of the team sees it: its rows and the bucket of
+    each, in file order."""
+
+    source: ClaimsText
+    rows: Rows | None  # the framed rows; None: the streaming reader read ``items``
+    items: list[ClaimItem]  # every row, parsed, when the file could not be framed
+    # the bucket of each line of ``rows`` (``_NO_ROW`` where no row starts), or of each item
+    buckets: bytes
+
+    def items_in(self, part: range, caches: FieldCaches, into: Columns | None
+                 ) -> list[ClaimItem]:
+        """The rows of the buckets of ``part``, parsed, in file order; with ``into``, a CSV
+        file's reader appends the columns of the lines it read to it."""
+        chosen = self.buckets.translate(bytes(1 if b in part else 0 for b in range(256)))
+        if self.rows is None:
+            return list(compress(self.items, chosen))
+        lines = compress(range(len(self.buckets)), chosen)
+        if self.source.fmt == "csv":
+            return csv_items(self.rows, self.source.columns, lines, into, caches)
+        return json_items(self.rows, lines)
+
+
+def _split(source: ClaimsText, team: Team, keep: list[object]) -> _Split:
+    """``source`` split into buckets. Each member finds the buckets of a stripe of the lines,
+    and the team pools them. The framed rows are left in ``keep``."""
+    buckets = _Buckets()
     if not source.framable:  # read by the streaming reader: every member reads every row
         items = items_of(source)
-        owner = bytes(owners[item.member_id] if isinstance(item, ClaimLine) else 0
-                      for item in items)
-        mine = [item for item, by in zip(items, owner, strict=True) if by == team.index]
-        return mine, owner
+        return _Split(source, None, items, bytes(
+            buckets[item.member_id] if isinstance(item, ClaimLine) else 0 for item in items))
     rows = frame(source)
     keep.append(rows)
     count = len(rows.lines)
     start, stop = count * team.index // team.size, count * (team.index + 1) // team.size
-    owner = b"".join(team.gather(_owner_of_lines(rows, source.columns, owners, start, stop)))
-    lines = compress(range(count), owner.translate(owned_by(team.index)))
-    if source.fmt == "csv":
-        mine = csv_items(rows, source.columns, lines, into)
-    else:
-        mine = json_items(rows, lines)
-    return mine, owner.translate(None, bytes([_NO_ROW]))
+    return _Split(source, rows, [], b"".join(
+        team.gather(_buckets_of_lines(rows, source.columns, buckets, start, stop))))
 
 
-class _Owners(dict[str | None, int]):
-    """The worker of each raw member id: a hash of the id as parsed (stripped); ``_UNSURE``
+class _Buckets(dict[str | None, int]):
+    """The bucket of each raw member id: a hash of the id as parsed (stripped); ``_UNSURE``
     when there is none."""
-
-    def __init__(self, jobs: int) -> None:
-        super().__init__()
-        self.jobs = jobs
 
     def __missing__(self, key: str | None) -> int:
         member = key.strip() if key is not None else ""
-        owner = zlib.crc32(member.encode("utf-8", "surrogatepass")) % self.jobs if member \
+        bucket = zlib.crc32(member.encode("utf-8", "surrogatepass")) % BUCKETS if member \
             else _UNSURE
-        self[key] = owner
-        return owner
+        self[key] = bucket
+        return bucket
 
 
-def _owner_of_lines(rows: Rows, columns: tuple[str, ...], owners: _Owners, start: int,
-                    stop: int) -> bytes:
-    """The team member owning the row that starts on each line from ``start`` to ``stop``;
-    ``_NO_ROW`` where none starts.
+def _buckets_of_lines(rows: Rows, columns: tuple[str, ...], buckets: _Buckets, start: int,
+                      stop: int) -> bytes:
+    """The bucket of the row that starts on each line from ``start`` to ``stop``; ``_NO_ROW``
+    where none starts.
 
     A line whose member id is unknown or empty is no row (blank, or inside a quoted field), or
-    a malformed row: member 0 renders those."""
-    owner = bytearray(map(owners.__getitem__, rows.member_keys(columns, start, stop)))
-    unsure = owner.find(_UNSURE)
+    a malformed row: those go to bucket 0."""
+    bucket = bytearray(map(buckets.__getitem__, rows.member_keys(columns, start, stop)))
+    unsure = bucket.find(_UNSURE)
     while unsure >= 0:
-        owner[unsure] = 0 if rows.is_row(start + unsure) else _NO_ROW
-        unsure = owner.find(_UNSURE, unsure + 1)
-    return bytes(owner)
+        bucket[unsure] = 0 if rows.is_row(start + unsure) else _NO_ROW
+        unsure = bucket.find(_UNSURE, unsure + 1)
+    return bytes(bucket)
 
 
 def _encoded(records: list[bytes] | list[str]) -> list[bytes]:

@@ -150,7 +150,7 @@ class _Parse(Protocol):
 
 
 @attrs.define
-class _Caches:
+class FieldCaches:
     """Parsed field values by their raw text (they repeat: the usual row costs a few dict
     lookups). Only values that parse are kept."""
 
@@ -162,13 +162,13 @@ class _Caches:
     dxs: dict[str, tuple[str, ...]] = attrs.Factory(lambda: {"": ()})
 
 
-def _parser(caches: _Caches | None = None) -> _Parse:
+def _parser(caches: FieldCaches | None = None) -> _Parse:
     """``parse(row, raw, problem, reported)``: a row's texts, in ``FIELDS`` order, to an item.
 
     ``problem`` is one found already ('' if none), about the fields in ``reported``: their
     texts are not checked again.
     """
-    caches = caches or _Caches()
+    caches = caches or FieldCaches()
     lines, dates, codes, units_, mods_, dxs = (
         caches.lines, caches.dates, caches.codes, caches.units, caches.mods, caches.dxs)
     lget, dget, cget, uget, mget, xget = (
@@ -207,7 +207,7 @@ def _parser(caches: _Caches | None = None) -> _Parse:
     return parse
 
 
-def _well_formed(caches: _Caches, columns: list[list[str]]
+def _well_formed(caches: FieldCaches, columns: list[list[str]]
                  ) -> tuple[list[ClaimItem], Columns] | None:
     """Rows given as columns of raw texts (in ``FIELDS`` order) as ``ClaimLine``s, a column at
     a time, and their columns; None when a value is missing or does not parse (then the rows
@@ -294,7 +294,7 @@ def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:
 _RowReader = Callable[[int, list[str]], "ClaimItem | None"]
 
 
-def _row_reader(columns: list[str] | tuple[str, ...], caches: _Caches | None = None) -> tuple[
+def _row_reader(columns: list[str] | tuple[str, ...], caches: FieldCaches | None = None) -> tuple[
         _RowReader, _Parse, Callable[[list[str]], tuple[str, ...]], bool]:
     """For a header's ``columns``: ``item(row, fields)`` for a row of any shape (None for a
     blank one); the ``parse`` behind it; the getter of a full row's fields in ``FIELDS`` order;
@@ -351,13 +351,15 @@ def _csv_rows(
 
 
 def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None,
-              into: Columns | None = None) -> list[ClaimItem]:
+              into: Columns | None = None, caches: FieldCaches | None = None
+              ) -> list[ClaimItem]:
     """The items of the CSV rows starting on ``lines`` (indexes into ``rows.lines``, each the
     start of a row, see ``Rows.is_row``), in that order; by default every row of ``rows``.
     With ``into``, the columns of the ``ClaimLine``s among them are appended to it (what the
-    engine reads of a batch: the parser has them at hand)."""
+    engine reads of a batch: the parser has them at hand). ``caches``: parsed values to reuse
+    (from an earlier call on rows of the same file)."""
     width = len(columns)
-    caches = _Caches()
+    caches = caches or FieldCaches()
     item, parse, get, pad = _row_reader(columns, caches)
     text, base = rows.lines, rows.first_row
     out: list[ClaimItem] = []
