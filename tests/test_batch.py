@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policydsl.batch import BUCKETS, MAX_JOBS, parts_queue, schedule, take_parts
+from policydsl.batch import BUCKETS, MAX_JOBS, _ones, parts_queue, schedule, take_parts
 from policydsl.parallel import Team, can_fork, fork_map
 
 
@@ -46,3 +46,9 @@ def test_a_slower_member_takes_fewer_parts_and_no_part_is_taken_twice() -> None:
         os.close(queue)
     assert sorted(fast + slow) == [part.start for part in schedule(2)]
     assert len(fast) > len(slow)
+
+
+@given(st.lists(st.integers(0, 1), max_size=300), st.integers(0, 40))
+def test_the_ones_of_a_mask_are_found_sparse_or_dense(bits: list[int], zeros: int) -> None:
+    for mask in bytes(bits), bytes(bits) + bytes(zeros * 10):  # dense, and sparse
+        assert list(_ones(mask)) == [i for i, bit in enumerate(mask) if bit]
