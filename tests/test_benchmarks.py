@@ -91,3 +91,28 @@ def test_run_quick_writes_every_scenario(tmp_path: Path) -> None:
     assert results["scenarios"]["latency"]["p99_ms"] > 0
     assert "slowdown_pct" in results["scenarios"]["unused"]
     assert "scenario" in done.stdout and "results:" in done.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER")
+def test_the_cpu_of_workers_nobody_waited_for_is_counted() -> None:
+    """``policyc run --jobs 2 --out`` does not wait for its workers: the harness adopts them,
+    so that their CPU time counts toward the run's."""
+    program = f"""
+import os, resource, subprocess, sys, time
+sys.path.insert(0, {str(BENCH)!r})
+from run import adopt_orphans, reap_orphans
+assert adopt_orphans()
+# a child that leaves a grandchild behind, which burns 0.3 CPU s after the child ended
+subprocess.run([sys.executable, "-c", "import os, time\\n"
+                "if os.fork() == 0:\\n"
+                "    end = time.process_time() + 0.3\\n"
+                "    while time.process_time() < end: pass\\n"
+                "    os._exit(0)\\n"
+                "os._exit(0)"], check=True)
+reap_orphans()
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime)
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert float(done.stdout) >= 0.25
