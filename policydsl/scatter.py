@@ -17,7 +17,9 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
-from itertools import accumulate, compress, pairwise, repeat
+from collections import deque
+from functools import partial
+from itertools import accumulate, compress, repeat
 from operator import add, sub
 from typing import NamedTuple
 
@@ -67,7 +69,8 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
                          f"the order gives it {bounds[-1]}")
     ends = list(accumulate(map(len, records), initial=0))  # of each record, in my bytes
     at = list(map(ends.__getitem__, bounds))  # where my runs start in my bytes
-    pooled = team.gather(array("Q", map(sub, at[1:], at)).tobytes())  # my runs' sizes
+    sizes = array("Q", map(sub, at[1:], at))  # my runs' sizes
+    pooled = team.gather(sizes.tobytes())
     every = [iter(array("Q", piece)) for piece in pooled]
     offsets = list(accumulate(map(next, map(every.__getitem__, found.owners)),
                               initial=len(header)))
@@ -83,21 +86,19 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     team.gather(b"")  # wait for the file to have its size
     if not records:
         return
-    places = compress(offsets, mine)
-    # each run is joined when it is copied, into memory that the run before just freed: the
+    places = list(compress(offsets, mine))
+    # Each run is joined when it is copied, into memory that the run before just freed: the
     # pieces are not kept (75 MB of new memory for a million lines, which cost more to get
-    # than the copy itself)
-    join = b"".join
+    # than the copy itself). Joined and copied by chained maps: no Python step per run.
+    pieces = map(b"".join, map(records.__getitem__, map(slice, bounds, bounds[1:])))
     with open(path, "r+b") as out:
         try:
             # No MAP_POPULATE: on a new (sparse) file it reads every page in, and each then
             # faults again when first written, which doubled the time of the copy below.
             mapped = mmap.mmap(out.fileno(), size, flags=mmap.MAP_SHARED)
         except OSError:  # a file system that cannot map files: one write per run
-            for place, (start, stop) in zip(places, pairwise(bounds), strict=True):
-                os.pwrite(out.fileno(), join(records[start:stop]), place)
+            deque(map(partial(os.pwrite, out.fileno()), pieces, places), 0)
             return
         with mapped:
-            for place, (start, stop) in zip(places, pairwise(bounds), strict=True):
-                piece = join(records[start:stop])
-                mapped[place:place + len(piece)] = piece
+            deque(map(mapped.__setitem__, map(slice, places, map(add, places, sizes)), pieces),
+                  0)
