@@ -152,6 +152,10 @@ def _work(task: Callable[[Team], Result], index: int, size: int, link: Connectio
         answer: tuple[str, object] = ("result", task(Team(index, size, [link], relay=False)))
     except Exception as exc:  # sent to this process's parent, which raises it
         answer = ("error", exc)
+    if detached:  # what it printed is out before it answers: its parent may end right after
+        for stream in sys.stdout, sys.stderr:
+            with contextlib.suppress(OSError, ValueError):  # a stream closed or not flushable
+                stream.flush()
     try:
         link.send(answer)
     except Exception:  # e.g. an exception that does not pickle
@@ -162,12 +166,9 @@ def _work(task: Callable[[Team], Result], index: int, size: int, link: Connectio
 
 
 def _leave() -> None:
-    """End this worker now. Its standard streams are flushed and closed first: whoever reads
-    them (the caller of ``policyc``) sees their end without waiting for this process to free
-    its memory, which the system does after it ends."""
-    for stream in sys.stdout, sys.stderr:
-        with contextlib.suppress(OSError, ValueError):  # a stream closed or not flushable
-            stream.flush()
+    """End this worker now, its standard streams closed first (it flushed them before it
+    answered): whoever reads them (the caller of ``policyc``) sees their end without waiting
+    for this process to free its memory, which the system does after it ends."""
     nowhere = os.open(os.devnull, os.O_RDWR)
     for descriptor in 0, 1, 2:
         os.dup2(nowhere, descriptor)
