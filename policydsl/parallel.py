@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import TypeVar, cast
 
 Result = TypeVar("Result")
@@ -122,10 +122,15 @@ def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = Fals
 
 def _relay(links: list[Connection]) -> list[object]:
     """Relay the pieces that the members of a detached team (member ``i`` at the end of
-    ``links[i]``) pool, round by round, until each has sent its result; the results."""
+    ``links[i]``) pool, round by round, until each has sent its result; the results. Messages
+    are read as they come: a member's failure is raised at once."""
     while True:
-        kinds, values = zip(*(_message(link, index) for index, link in enumerate(links)),
-                            strict=True)
+        got: dict[int, tuple[str, object]] = {}
+        while len(got) < len(links):
+            for ready in wait([link for i, link in enumerate(links) if i not in got]):
+                index = links.index(cast(Connection, ready))
+                got[index] = _message(links[index], index)
+        kinds, values = zip(*map(got.__getitem__, range(len(links))), strict=True)
         if set(kinds) == {"result"}:
             return list(values)
         if set(kinds) != {"piece"}:  # pragma: no cover - the members call gather alike

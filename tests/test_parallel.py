@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -99,3 +100,16 @@ def test_what_detached_workers_print_reaches_the_caller() -> None:
     assert "[0, 1]" in done.stdout
     assert "member 0 was here" in done.stdout
     assert "member 1 was here" in done.stdout
+
+
+def test_a_detached_team_raises_a_failure_as_soon_as_it_comes() -> None:
+    def task(team: Team) -> list[bytes]:
+        if team.index == 1:
+            raise ValueError("member 1 failed early")
+        time.sleep(30)  # member 0 is still working: its piece comes much later
+        return team.gather(b"piece")
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="failed early"):
+        fork_map(task, 2, detached=True)
+    assert time.monotonic() - started < 15
