@@ -23,6 +23,8 @@ from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
 from .claims_text import ClaimsFileError, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
+from .parallel import WorkerError
+from .scatter import OutputError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 Record = TypeVar("Record", bytes, str)
@@ -223,10 +225,11 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
         keep.append(outcome)
         if not outcome.written:
             _emit(outcome.records, out, header, mode)
-    except OSError as exc:  # e.g. the disk is full, or the file was removed meanwhile
-        if out is None or exc.filename not in (None, out):
-            raise
-        click.echo(f"policyc: cannot write {out}: {exc.strerror or exc}", err=True)
+    except OutputError as exc:  # e.g. the disk is full, or the file was removed meanwhile
+        click.echo(f"policyc: {exc}", err=True)
+        return EXIT_UNUSABLE
+    except (OSError, WorkerError) as exc:  # the system refused a process or a pipe, say
+        click.echo(f"policyc: the run failed: {exc}", err=True)
         return EXIT_UNUSABLE
     for row in outcome.history_errors:
         click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
@@ -333,6 +336,17 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
 
 def _emit(records: list[Record], out: str | None, header: Record, mode: str) -> None:
+    """Write the records to ``out`` (an ``OutputError`` if that fails), or standard output."""
+    if out is None:
+        _write_records(records, None, header, mode)
+        return
+    try:
+        _write_records(records, out, header, mode)
+    except OSError as exc:
+        raise OutputError(out, exc.strerror or str(exc)) from exc
+
+
+def _write_records(records: list[Record], out: str | None, header: Record, mode: str) -> None:
     with contextlib.ExitStack() as stack:
         if mode == "w":
             handle: IO[Any] = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))

@@ -54,10 +54,31 @@ def runs(order: bytes) -> Runs:
     return Runs(lengths, bytes(map(order.__getitem__, starts)))
 
 
+class OutputError(Exception):
+    """The output file could not be written: its path, and why (the system's reason)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
+
+
 def write_together(team: Team, path: str, header: bytes, records: list[bytes],
                    order: bytes) -> None:
     """Write ``header`` and then every member's records to ``path``, in ``order`` (the member
-    owning each record, in file order); ``records`` are this member's, in file order."""
+    owning each record, in file order); ``records`` are this member's, in file order. A
+    failure of the file (a full disk, say) is an ``OutputError``."""
+    try:
+        _write_together(team, path, header, records, order)
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def _write_together(team: Team, path: str, header: bytes, records: list[bytes],
+                    order: bytes) -> None:
     if team.index == 0:
         with open(path, "wb") as out:  # emptied before any member maps it
             out.write(header)

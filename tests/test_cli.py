@@ -9,6 +9,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -547,6 +548,43 @@ def test_run_parallel_output_file_on_a_full_disk_exits_2(
                      str(claims))
     assert result.exit_code == 2
     assert result.stderr == f"policyc: cannot write {out}: No space left on device\n"
+
+
+def test_run_a_system_failure_is_not_blamed_on_the_output_file(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_more_files(jobs: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    monkeypatch.setattr("policydsl.batch.parts_queue", no_more_files)
+    out = tmp_path / "out.jsonl"
+    result = policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out),
+                     str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == "policyc: the run failed: [Errno 24] Too many open files\n"
+
+
+def test_run_a_worker_that_dies_is_reported(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl import batch
+
+    here = os.getpid()
+    judge_rows = batch._judge_rows
+
+    def dies_in_a_worker(*args: Any) -> Any:
+        if os.getpid() != here:
+            os._exit(9)  # as if the system had killed it
+        return judge_rows(*args)
+
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    monkeypatch.setattr("policydsl.batch._judge_rows", dies_in_a_worker)
+    result = policyc("run", "--policy", str(policy), "--jobs", "2", "--out",
+                     str(tmp_path / "out.jsonl"), str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == ("policyc: the run failed: worker process 1 ended without an "
+                             "answer\n")
 
 
 def test_run_parallel_output_file_without_memory_mapping(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policydsl.parallel import Team, can_fork, fork_map
-from policydsl.scatter import runs, write_together
+from policydsl.scatter import OutputError, runs, write_together
 
 owners = st.lists(st.integers(0, 2), max_size=60).map(bytes)
 
@@ -50,3 +51,10 @@ def test_a_member_whose_records_do_not_match_the_order_fails(tmp_path: Path) -> 
 
     with pytest.raises(ValueError, match="member 1 holds 2 records, the order gives it 1"):
         fork_map(task, 2)
+
+
+def test_an_output_error_crosses_from_a_worker_whole() -> None:
+    error = OutputError("/data/out.jsonl", "No space left on device")
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.path, again.reason) == (error.path, error.reason)
+    assert str(again) == "cannot write /data/out.jsonl: No space left on device"
