@@ -85,6 +85,7 @@ def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = Fals
 
     ``detached``: every member is a forked worker, and once all have answered, this returns
     without waiting for them to end (for a process about to end: see the module's docstring).
+    A failure is then raised as soon as any member reports it.
     """
     context = multiprocessing.get_context("fork")
     workers = []
