@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from itertools import compress, repeat
@@ -307,6 +308,10 @@ def _json_member(line: str) -> str | None:
     except orjson.JSONDecodeError:
         return None
     value = obj.get("member_id") if isinstance(obj, dict) else None
+    if type(value) is float:
+        # orjson reads an integer past 64 bits as a float; the json module keeps it exact,
+        # as the row's reader does (claims_io)
+        value = json.loads(line).get("member_id")
     if type(value) is int:
         return str(value)
     return value if type(value) is str else None

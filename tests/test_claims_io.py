@@ -563,6 +563,18 @@ def test_member_keys_of_json_lines(tmp_path: Path) -> None:
     assert [rows.is_row(i) for i in range(len(lines))] == [True] * 4 + [False] + [True] * 2
 
 
+def test_a_json_member_id_past_64_bits_is_the_member_the_reader_reads(tmp_path: Path) -> None:
+    """The key that splits a batch by member must be the member id the row parser reads: an
+    integer past 64 bits is the same member as its digits in a string."""
+    big = 2**64
+    lines = [f'{{"claim_id":"B","line":1,"member_id":{big},"date":"2025-03-03","code":"64483"}}',
+             f'{{"member_id":{big}.5}}']
+    source = read_text(write(tmp_path, "\n".join(lines) + "\n", "claims.jsonl"))
+    assert frame(source).member_keys(source.columns) == [str(big), None]
+    item = read_claims(tmp_path / "claims.jsonl")[0]
+    assert isinstance(item, ClaimLine) and item.member_id == str(big)
+
+
 def test_stored_line_is_a_claim_line() -> None:
     built = stored_line("C1", 2, "M1", dt.date(2024, 1, 1), "99213", "P1", ("25",), 3,
                         ("M545",), "11", "A1")

@@ -456,6 +456,22 @@ def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
     assert '"source":"' + str(claims) + ':5"' in results[0].stdout
 
 
+def test_run_parallel_a_json_member_past_64_bits_stays_one_member(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    big = 2**64  # as a JSON number in one row and as a string in the other: the same member
+    claims = write(tmp_path / "claims.jsonl", "".join(
+        [f'{{"claim_id":"F{i}","line":1,"member_id":"F{i}","date":"2024-03-01",'
+         f'"code":"99213"}}\n' for i in range(40)]
+        + [f'{{"claim_id":"B","line":1,"member_id":{big},"date":"2024-03-01",'
+           f'"code":"64483"}}\n',
+           f'{{"claim_id":"B","line":2,"member_id":"{big}","date":"2024-03-01",'
+           f'"code":"77002"}}\n']))
+    results = run_with_jobs("--policy", str(policy), str(claims))
+    assert len({r.stdout_bytes for r in results}) == 1
+    last = json.loads(results[0].stdout.splitlines()[-1])
+    assert (last["code"], last["decision"]) == ("77002", "deny")
+
+
 def test_run_parallel_history_is_split_by_member_too(policy: Path, tmp_path: Path,
                                                      small_batches_in_parallel: None) -> None:
     history = write(tmp_path / "history.csv", HEADER + "".join(
