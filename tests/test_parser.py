@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lark import Lark
 
 from policydsl import nodes as n
+from policydsl import parser as parser_module
 from policydsl.diagnostics import PolicyError
 from policydsl.parser import parse
 
@@ -34,6 +37,36 @@ def test_nodes_carry_spans() -> None:
     assert limit.span == n.Span(3, 1, 3, 45)
     assert limit.window.span == n.Span(3, 17, 3, 20)
     assert limit.bypass[0].span == n.Span(3, 43, 3, 45)
+
+
+def test_every_statement_spans_its_text_from_keyword_to_last_token() -> None:
+    """On the forms of the issue (a statement to a line or two, some with comments after
+    them), a statement's span starts at its keyword, the first thing on its line, and ends
+    after its last token, before any comment."""
+    lines = EVERY_FORM.split("\n")
+    for statement in parse(EVERY_FORM, "every_form.pol").statements:
+        span = statement.span
+        first, last = lines[span.line - 1], lines[span.end_line - 1]
+        assert first[:span.column - 1].strip() == "", statement
+        assert first[span.column - 1:].split()[0] in {"policy", "extends", "effective", "set",
+                                                       "dx", "when", "limit", "exclusive",
+                                                       "addon", "require", "global", "deleted",
+                                                       "forbid", "disable", "rule", "mue",
+                                                       "table"}
+        assert not last[span.end_column - 2].isspace(), statement
+        assert last[span.end_column - 1:].strip().startswith("#") or not last[
+            span.end_column - 1:].strip(), statement
+
+
+def test_spans_of_options_and_of_a_statement_over_lines() -> None:
+    rule = parse('policy p\nrule r carc 97 "m" effective 2025-01-01:\n'
+                 '    exclusive 20553,\n              20552  # trailing\n').statements[1]
+    assert isinstance(rule, n.NamedRule)
+    assert rule.span == n.Span(2, 1, 4, 20)
+    assert rule.body.span == n.Span(3, 5, 4, 20)
+    assert rule.options.span == n.Span(2, 8, 2, 15)  # the first option: "carc 97"
+    assert rule.options.effective is not None
+    assert rule.options.effective.span == n.Span(2, 20, 2, 40)
 
 
 def test_limit_fields() -> None:
@@ -148,6 +181,34 @@ def test_keywords_are_whole_words() -> None:
 def test_rule_option_given_twice() -> None:
     message = _error("policy p\nrule r carc 97 carc 4: require auth for 63650\n")
     assert message.startswith("bad.pol:2:16: error E212: rule option 'carc' is given twice")
+
+
+def test_the_ast_keeps_the_tokens_lark_would_keep() -> None:
+    """The parser keeps every token (for spans) and drops, itself, those Lark would drop:
+    the keywords and punctuation written in the grammar's rules."""
+    default = Lark(parser_module._GRAMMAR, parser="lalr", maybe_placeholders=False)
+    symbols = [s for rule in default.rules for s in rule.expansion if s.is_term]
+    assert {s.name for s in symbols if not s.filter_out} <= parser_module._NAMED_TERMINALS
+    assert not {s.name for s in symbols if s.filter_out} & parser_module._NAMED_TERMINALS
+
+
+def test_a_syntax_error_is_reported_before_an_option_given_twice() -> None:
+    """Options are checked once the whole file has parsed: a syntax error after the rule is
+    the error, as it is before it."""
+    text = "policy p\nrule r carc 97 carc 4: require auth for 63650\nlimit 97810 per 90d <=\n"
+    assert _error(text).startswith("bad.pol:3:23: error E001: the statement is incomplete")
+
+
+def test_one_parser_serves_many_threads() -> None:
+    texts = [EVERY_FORM, "policy p\nlimit 97810 per 90d <= 12\n", "policy q\nexclusive 1\n"]
+
+    def spans(text: str) -> list[n.Span]:
+        return [node.span for node in n.walk(parse(text, "t.pol"))]
+
+    expected = [spans(text) for text in texts]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(spans, texts * 8)) == expected * 8
 
 
 _ALPHABET = st.sampled_from(
