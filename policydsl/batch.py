@@ -22,7 +22,6 @@ member's bucket, or of bucket 0 when there is no member id to go by.
 
 from __future__ import annotations
 
-import gc
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +43,7 @@ from .claims_io import (
     json_items,
 )
 from .claims_text import ClaimsText, Rows, frame
+from .collector import collector_paused
 from .parallel import MIN_PARALLEL_LINES, Team, available_cpus, can_fork, fork_map
 from .scatter import write_together
 
@@ -155,9 +155,7 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
     """The rows of a member of the team (all of them without a team), judged and rendered;
     written to ``out`` with the team's when there is one. ``queue``: the pipe the team takes
     its parts from (see ``schedule``)."""
-    paused = gc.isenabled()
-    gc.disable()  # a batch makes millions of objects and no cycles
-    try:
+    with collector_paused():  # a batch makes millions of objects and no cycles
         keep = batch.keep if batch.keep is not None else []
         if team is None:
             read = Columns([], [], [], [], [])
@@ -195,9 +193,6 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             keep += (records, encoded)
             return _Share([], history_errors, malformed, None)
         return _Share(records, history_errors, malformed, order if team.index == 0 else None)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _judge_rows(batch: Batch[Record], items: list[ClaimItem], history: list[ClaimItem],

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import itertools
 import json
 import operator
@@ -44,6 +43,7 @@ from policydsl.claims_text import (
     read_header,
     read_text,
 )
+from policydsl.collector import collector_paused
 from policydsl.render import (
     CSV_HEADER,
     csv_records,
@@ -534,13 +534,8 @@ def read_claims(path: Path, fmt: str | None = None) -> list[ClaimItem]:
     The cyclic garbage collector is paused meanwhile: a million new objects would set it off
     again and again (it costs more than the reading), and they hold no cycles.
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return items_of(read_text(path, fmt))
-    finally:
-        if paused:
-            gc.enable()
 
 
 def error_decision(err: RowError, source_name: str) -> Decision:

@@ -68,7 +68,6 @@ judged).
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -77,6 +76,7 @@ import attrs
 
 from . import model as m
 from .claims import Finding
+from .collector import collector_paused
 
 OPEN_LO = 0
 OPEN_HI = 10_000_000  # after every date ordinal (date.max is 3,652,059)
@@ -508,13 +508,8 @@ def build_tables(rules: tuple[m.Rule, ...]) -> Tables:
     The cyclic garbage collector is paused meanwhile: the tables are millions of small acyclic
     objects for a CMS table, and collections over a large heap would double the time.
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _TableBuilder().build(rules)
-    finally:
-        if paused:
-            gc.enable()
 
 
 # --- the source ---------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import gc
 from bisect import bisect_left, bisect_right
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -45,6 +44,7 @@ from .claims import (
     order_key,
     unfrozen,
 )
+from .collector import collector_paused
 
 #: From this many claim lines on, the cyclic garbage collector is paused while judging: the
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
@@ -337,13 +337,10 @@ class Program:
 
     def _run(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine], batch: Columns,
              out: list[Any]) -> list[Any]:
-        if len(lines) < PAUSE_GC_FROM or not gc.isenabled():
+        if len(lines) < PAUSE_GC_FROM:
             return self._adjudicate(lines, history, batch, out)
-        gc.disable()
-        try:
+        with collector_paused():
             return self._adjudicate(lines, history, batch, out)
-        finally:
-            gc.enable()
 
     @property
     def debug_info(self) -> list[tuple[int, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from . import nodes as n
+from .collector import collector_paused
 from .diagnostics import Diagnostic, PolicyError, error
 from .parser import parse
 from .resolve import Workspace, resolve
@@ -77,7 +78,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
             return None
         sources[shown] = text
         try:
-            module = parse(text, shown)
+            with collector_paused():  # a large policy is a million small objects
+                module = parse(text, shown)
         except PolicyError as exc:
             diagnostics.extend(exc.diagnostics)
             return None
@@ -123,7 +125,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                             break
                     names = declared()
 
-    ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables)
+    with collector_paused():
+        ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables)
     roots = _roots(ws, requested)
     all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
     return Loaded(ws, roots, all_diagnostics)
