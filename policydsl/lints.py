@@ -459,11 +459,18 @@ def redundant_limit(ws: Workspace) -> None:
     index = _index(ws)
     for parts in index.rulesets():
         limits = [r for r in parts.text if isinstance(r, m.Limit)]
+        stripped = [_stripped(limit) for limit in limits]
+        # only a limit on the same codes, measure and provider scope can be stricter: each
+        # limit is compared with those (in rule set order), not with every other limit
+        alike: dict[tuple[frozenset[str], bool, bool], list[int]] = {}
+        for i, limit in enumerate(limits):
+            alike.setdefault((limit.codes, limit.sessions, limit.by_provider), []).append(i)
         for i, weak in enumerate(limits):
             site = index.site(weak)
             assert site is not None
-            for j, strict in enumerate(limits):
-                if i == j or _stripped(weak) == _stripped(strict) or not _stricter(strict, weak):
+            for j in alike[weak.codes, weak.sessions, weak.by_provider]:
+                strict = limits[j]
+                if i == j or stripped[i] == stripped[j] or not _stricter(strict, weak):
                     continue
                 if j > i and _stricter(weak, strict):
                     continue  # mutual: reported at the later one

@@ -755,3 +755,46 @@ def test_w305_a_redundant_limit_never_decides(
     kept = "policy t.a\n" + limits[1 - redundant[0]] + "\n"
     both = [d.decision for d in compile_text(text).adjudicate(lines)]
     assert both == [d.decision for d in compile_text(kept).adjudicate(lines)]
+
+
+_LIMIT_STATEMENT = st.builds(
+    lambda codes, tail, most, by_provider, measure, bypass, review: (
+        ("rule r{n} review: " if review else "")
+        + f"limit {codes} {tail}{' by provider' if by_provider else ''} <= {most}{measure}"
+        + (f" unless modifier {bypass}" if bypass else "")),
+    st.sampled_from(["97810", "97810, 97813"]),
+    st.sampled_from(["per day", "per 30d", "per 90d", "per 3mo", "per year"]),
+    st.integers(1, 3), st.booleans(), st.sampled_from(["", " sessions"]),
+    st.sampled_from(["", "KX", "KX, GA"]), st.booleans())
+
+
+@settings(max_examples=100, deadline=None)
+@given(statements=st.lists(_LIMIT_STATEMENT, min_size=2, max_size=16))
+def test_w305_finds_what_comparing_every_pair_of_limits_finds(
+        tmp_path_factory: pytest.TempPathFactory, statements: list[str]) -> None:
+    """W305 compares each limit only with those on the same codes, measure and provider
+    scope; it reports what comparing it with every other limit of the rule set reports: the
+    first limit that is stricter, unless the two are stricter than each other and that one
+    comes later."""
+    from policydsl import lints
+    from policydsl.model import Limit
+
+    text = "policy t.a\n" + "".join(s.format(n=i) + "\n" for i, s in enumerate(statements))
+    loaded = load_paths([write(tmp_path_factory.mktemp("w305"), "x.pol", text)], lint=True)
+    found = sorted((d.span.line, d.message) for d in loaded.diagnostics if d.code == "W305")
+    ruleset = loaded.workspace.rulesets["t.a"]
+    limits = [r for r in ruleset.rules if isinstance(r, Limit)]
+    index = lints._index(loaded.workspace)
+    expected = []
+    for i, weak in enumerate(limits):
+        for j, strict in enumerate(limits):
+            if (i != j and lints._stripped(weak) != lints._stripped(strict)
+                    and lints._stricter(strict, weak)
+                    and not (j > i and lints._stricter(weak, strict))):
+                site = index.site(weak)
+                assert site is not None
+                expected.append((site.body.span.line, index.describe(strict, site.file)))
+                break
+    assert [line for line, _ in found] == sorted(line for line, _ in expected)
+    for (_, message), (_, strict) in zip(found, sorted(expected), strict=True):
+        assert strict in message
