@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any, cast
 
@@ -63,29 +64,24 @@ class _Spanned:
         self.span = span
 
 
+def _placed(children: Iterable[Any]) -> Any:
+    """The place of the first of ``children`` that has one in the text: a token, or the span
+    of what a rule made (a Span or a Token: both have line, column, end_line and
+    end_column); None if none has."""
+    for child in children:
+        if type(child) is _Spanned:
+            if child.span is not n.NO_SPAN:
+                return child.span
+        elif isinstance(child, Token):
+            return child
+    return None
+
+
 def _located(method: Any, _rule: str, children: list[Any], _meta: Any) -> _Spanned:
     """Call a ``_ToAst`` method with the span of its rule's text and the children the AST
     keeps: what the rules below made, and the named tokens (``WORD``, ``DATE``, ...), not the
     keywords and punctuation."""
-    # a Span or a Token: both have line, column, end_line and end_column (a token's are set)
-    start: Any = None
-    end: Any = None
-    for child in children:
-        if type(child) is _Spanned:
-            if child.span is not n.NO_SPAN:
-                start = child.span
-                break
-        elif isinstance(child, Token):
-            start = child
-            break
-    for child in reversed(children):
-        if type(child) is _Spanned:
-            if child.span is not n.NO_SPAN:
-                end = child.span
-                break
-        elif isinstance(child, Token):
-            end = child
-            break
+    start, end = _placed(children), _placed(reversed(children))
     span = n.NO_SPAN if start is None or end is None else n.Span(
         start.line, start.column, end.end_line, end.end_column)
     kept = [child.value if type(child) is _Spanned else child for child in children
