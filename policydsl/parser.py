@@ -367,6 +367,9 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     tok = exc.token
     if tok.type == "$END":
         return _incomplete(text, _accepted(exc), lark, "at the end of the file")
+    if _LONG_NUMBER.fullmatch(tok) and "INT" in _accepted(exc):
+        return (f"the number {_shortened(tok)} is too large: a count has at most 18 digits",
+                _tok_span(tok))
     swallowed = _swallowed_keyword(text, tok)
     if swallowed is not None:
         # e.g. 'unless modifier' at a line's end, then 'exclusive …': the keyword was read as
@@ -382,6 +385,17 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
             pass
     return (f"unexpected {str(tok)!r}; expected {_expected(_accepted(exc), lark)}",
             _tok_span(tok))
+
+
+#: A number the grammar's INT refuses for its length (it is read as another token instead).
+_LONG_NUMBER = re.compile(r"0*[0-9]{19,}")
+
+
+def _shortened(digits: str) -> str:
+    """A long number as a message shows it: whole up to 24 digits, else its ends."""
+    if len(digits) <= 24:
+        return digits
+    return f"{digits[:10]}...{digits[-10:]} ({len(digits):,} digits)"
 
 
 _STRING_START = re.compile(r'"([^"\\\n]|\\.)*"')

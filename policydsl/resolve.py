@@ -397,7 +397,9 @@ def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = Fals
               ) -> m.Window | None:
     match = _DAYS.fullmatch(d.text) or _MONTHS.fullmatch(d.text)
     if match:
-        count = int(match.group(1))
+        digits = match.group(1).lstrip("0")
+        # past 9 digits it is longer than 100 years anyway (and int() refuses 4,300 digits)
+        count = int(digits or "0") if len(digits) <= 9 else MAX_DAYS + 1
         if count < 1:
             ws.report("E211", f"a duration of {d.text} is empty", file, d.span)
             return None

@@ -721,6 +721,11 @@ def test_durations_longer_than_100_years_are_rejected(tmp_path: Path) -> None:
     assert "lifetime" in diagnostics[0].message
 
 
+def test_a_duration_of_thousands_of_digits_is_longer_than_100_years(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, f"policy t\nlimit 97810 per {'9' * 5000}d <= 1\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E213", 2, 17)]
+
+
 def test_prerequisite_within_day_can_never_be_met(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, "policy t\nrequire 1 of 97810 within day before 97811\n")
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E208", 2, 27)]

@@ -173,6 +173,29 @@ def test_syntax_error_message_pinned_bad_character() -> None:
     )
 
 
+def test_a_count_has_at_most_18_digits() -> None:
+    assert _error("policy p\nlimit 97810 per 90d <= 1234567890123456789\n") == (
+        "bad.pol:2:24: error E001: the number 1234567890123456789 is too large: a count has at "
+        "most 18 digits\n"
+        "    limit 97810 per 90d <= 1234567890123456789\n"
+        "                           ^^^^^^^^^^^^^^^^^^^"
+    )
+    limit = parse("policy p\nlimit 97810 per 90d <= 0000999999999999999999\n").statements[1]
+    assert isinstance(limit, n.Limit) and limit.maximum.value == 999_999_999_999_999_999
+
+
+def test_a_huge_count_is_a_located_error_before_any_later_one() -> None:
+    """Past 4,300 digits Python's int() refuses a number: that must not become a traceback,
+    nor hide where the file goes wrong first."""
+    huge = "9" * 4301
+    message = "error E001: the number 9999999999...9999999999 (4,301 digits) is too large"
+    # a syntax error after it, and a rule option given twice before it
+    assert _error(f"policy p\nmue 64483 <= {huge}\nexclusive 1 2\n").startswith(
+        f"bad.pol:2:14: {message}")
+    assert _error(f"policy p\nrule r deny deny: require {huge} of 64490 within 12mo before "
+                  "64633\n").startswith(f"bad.pol:2:27: {message}")
+
+
 def test_keywords_are_whole_words() -> None:
     assert _error("policy p\nwhen 64483 forbidden 77002\n").startswith(
         "bad.pol:2:12: error E001: unexpected 'forbidden'; expected ',', '..' or 'forbid'")
@@ -215,7 +238,8 @@ _ALPHABET = st.sampled_from(
     ["policy", "p", "limit", "97810", "per", "90d", "<=", "12", "when", "forbid", ",", "..",
      "unless", "modifier", "KX", "rule", "r", ":", '"', "#", "\n", " ", "set", "S", "=", "dx",
      "M54.5*", "require", "auth", "for", "global", "10d", "2024-01-01", "effective", "until",
-     "table", "ptp", "x", "$", "\\", "é", "\t", "exclusive", "addon", "requires", "mue", "line"])
+     "table", "ptp", "x", "$", "\\", "é", "\t", "exclusive", "addon", "requires", "mue", "line",
+     "12345678901234567890", "9" * 4400])
 
 
 @settings(max_examples=400, deadline=None)

@@ -411,6 +411,13 @@ def test_pfs_statement_carc_applies_to_both(tmp_path: Path) -> None:
             3,
             "four",
         ),
+        (  # a count past 18 digits (int() refuses past 4,300: this was a traceback)
+            "mue",
+            "hcpcs,mue_uos,mue_mai,mue_mai_desc,mue_service_type,mue_rationale\n"
+            "64483," + "9" * 4301 + ",2,x,Practitioner,x\n",
+            2,
+            "invalid MUE value",
+        ),
         (
             "mue",
             '"HCPCS/\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator'
