@@ -19,7 +19,7 @@ from . import model as m
 from .claims import ClaimLine, Decision
 from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
-from .spans import Span
+from .spans import NO_SPAN
 
 if TYPE_CHECKING:
     from .loader import Loaded
@@ -121,9 +121,8 @@ def ruleset_of(loaded: Loaded, path: str | Path) -> m.RuleSet:
     if loaded.errors:
         raise PolicyError(loaded.errors, loaded.workspace.sources)
     if not loaded.roots:
-        span = Span(0, 0, 0, 0)
         raise PolicyError([error("E002", f"no policy files (*.pol) found in {path}", str(path),
-                                 span)], {})
+                                 NO_SPAN)], {})
     rulesets = [loaded.workspace.rulesets[name] for name in loaded.roots]
     return combine(str(path) if len(rulesets) > 1 else rulesets[0].name, rulesets)
 

@@ -47,7 +47,7 @@ from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
 from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
-from .spans import Span
+from .spans import NO_SPAN
 
 if TYPE_CHECKING:
     from . import nodes as n
@@ -238,7 +238,7 @@ def _ruleset_as_restored(path: Path, inputs: Inputs) -> Callable[[], m.RuleSet]:
             raise PolicyError([error(
                 "E002", "the policy's files or the working folder changed since the policy was "
                 "restored from the cache, so its rules cannot be read again; load it again",
-                str(path), Span(0, 0, 0, 0))], {})
+                str(path), NO_SPAN)], {})
         return load_ruleset(path)
 
     return ruleset

@@ -74,7 +74,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             diagnostics.append(error("E002", f"cannot read {shown}: {exc}", shown,
-                                     n.Span(0, 0, 0, 0)))
+                                     n.NO_SPAN))
             return None
         sources[shown] = text
         try:
@@ -90,7 +90,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
         path = Path(raw)
         if not path.exists():
             diagnostics.append(error("E002", f"no such file or folder: {raw}", str(raw),
-                                     n.Span(0, 0, 0, 0)))
+                                     n.NO_SPAN))
             continue
         for file in policy_files(path):
             requested.append((file, path.is_dir()))
