@@ -343,7 +343,7 @@ def _emit(records: list[Record], out: str | None, header: Record, mode: str) -> 
     try:
         _write_records(records, out, header, mode)
     except OSError as exc:
-        raise OutputError(out, exc.strerror or str(exc)) from exc
+        raise OutputError.of(out, exc) from exc
 
 
 def _write_records(records: list[Record], out: str | None, header: Record, mode: str) -> None:

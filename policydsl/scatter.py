@@ -65,6 +65,11 @@ class OutputError(Exception):
     def __str__(self) -> str:
         return f"cannot write {self.path}: {self.reason}"
 
+    @classmethod
+    def of(cls, path: str, exc: OSError) -> OutputError:
+        """The error of writing ``path``, from what the system raised."""
+        return cls(path, exc.strerror or str(exc))
+
 
 def write_together(team: Team, path: str, header: bytes, records: list[bytes],
                    order: bytes) -> None:
@@ -74,7 +79,7 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
     try:
         _write_together(team, path, header, records, order)
     except OSError as exc:
-        raise OutputError(path, exc.strerror or str(exc)) from exc
+        raise OutputError.of(path, exc) from exc
 
 
 def _write_together(team: Team, path: str, header: bytes, records: list[bytes],
