@@ -368,8 +368,8 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     if tok.type == "$END":
         return _incomplete(text, _accepted(exc), lark, "at the end of the file")
     if _LONG_NUMBER.fullmatch(tok) and "INT" in _accepted(exc):
-        return (f"the number {_shortened(tok)} is too large: a count has at most 18 digits",
-                _tok_span(tok))
+        return (f"the number {_shortened(tok)} is too large: a count has at most "
+                f"{COUNT_DIGITS} digits", _tok_span(tok))
     swallowed = _swallowed_keyword(text, tok)
     if swallowed is not None:
         # e.g. 'unless modifier' at a line's end, then 'exclusive …': the keyword was read as
@@ -387,8 +387,10 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
             _tok_span(tok))
 
 
+#: The most digits of a count, leading zeros aside: the bound of the grammar's ``INT``.
+COUNT_DIGITS = 18
 #: A number the grammar's INT refuses for its length (it is read as another token instead).
-_LONG_NUMBER = re.compile(r"0*[0-9]{19,}")
+_LONG_NUMBER = re.compile(rf"0*[0-9]{{{COUNT_DIGITS + 1},}}")
 
 
 def _shortened(digits: str) -> str:
