@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import tempfile
+import threading
 from pathlib import Path
 
 import attrs
@@ -508,6 +510,25 @@ def test_a_field_over_the_csv_limit_is_reported_at_the_same_line(tmp_path: Path)
     ):
         whole, streamed = read_both(tmp_path, text, "claims.csv")
         assert whole == streamed
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_reads_as_the_same_file_would(tmp_path: Path) -> None:
+    # a regular file is mapped in memory; a pipe cannot be, and is read whole instead
+    text = "\ufeff" + HEADER + "C1,1,M1,,2024-01-01,99213,,25,,,\n" * 3000
+    path = write(tmp_path, text)
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    feeder = threading.Thread(target=pipe.write_text, args=(text,), kwargs={"encoding": "utf-8"})
+    feeder.start()
+    try:
+        piped = read_text(pipe)
+    finally:
+        feeder.join()
+    regular = read_text(path)
+    assert (piped.text, piped.columns, piped.header_lines) == (
+        regular.text, regular.columns, regular.header_lines)
+    assert regular.text == text[1:]  # the byte order mark is dropped
 
 
 def test_not_utf8_past_the_first_chunk_after_a_bad_header(tmp_path: Path) -> None:
