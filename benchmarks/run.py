@@ -130,6 +130,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def host_probe(rounds: int = 3) -> float:
+    """Seconds a fixed pure-Python loop takes here now (the best of ``rounds``): how fast the
+    machine runs Python at the time, so that results from a busy host can be told apart."""
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best, 3)
+
+
 def tail(text: str, lines: int = 8) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -791,11 +804,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(this system cannot adopt them)", file=sys.stderr)
     data = ensure_data(args.data, args.lines, args.rules, args.unused_rules, args.seed)
     bench = Bench(args, data)
-    # compile and cache the modules once, so the first timed process does not pay for it
+    # compile and cache the modules once, so that no timed process pays for it: as Python
+    # does by default, even where PYTHONDONTWRITEBYTECODE is set (a user's install has them)
     subprocess.run([sys.executable, "-c", "import policydsl.cli, policydsl.api, "
-                    "policydsl.claims_io, policydsl.parallel"], check=False)
+                    "policydsl.claims_io, policydsl.parallel"], check=False,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     results: Result = {
-        "machine": machine(),
+        "machine": {**machine(), "probe_s": {"before": host_probe()}},
         "sizes": {k: getattr(args, k) for k in FULL},
         "quick": args.quick, "at_floor_sizes": bench.full,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -817,6 +832,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome["wall_s"] = time.perf_counter() - start
         results["scenarios"][name] = outcome
         path.write_text(json.dumps(results, indent=2, default=str))  # partial results survive
+    results["machine"]["probe_s"]["after"] = host_probe()
+    path.write_text(json.dumps(results, indent=2, default=str))
     after = machine()["engine_sha"]
     if after != results["machine"]["engine_sha"]:
         results["machine"]["engine_sha_after"] = after
@@ -824,6 +841,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         path.write_text(json.dumps(results, indent=2, default=str))
         print("warning: the engine's files changed during the run", file=sys.stderr)
     print(table(results, bench.full))
+    probe = results["machine"]["probe_s"]
+    print(f"host probe (a fixed Python loop; more seconds: a slower host): "
+          f"{probe['before']:.3f} s before, {probe['after']:.3f} s after")
     for name, outcome in results["scenarios"].items():
         if outcome.get("status") in ("error", "timeout") and outcome.get("message"):
             print(f"{name}: {outcome['status']}: {outcome['message']}")

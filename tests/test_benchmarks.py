@@ -90,7 +90,9 @@ def test_run_quick_writes_every_scenario(tmp_path: Path) -> None:
     assert results["scenarios"]["e2e"]["runs"][0]["lines_per_s"] > 0
     assert results["scenarios"]["latency"]["p99_ms"] > 0
     assert "slowdown_pct" in results["scenarios"]["unused"]
-    assert "scenario" in done.stdout and "results:" in done.stdout
+    probe = results["machine"]["probe_s"]  # how fast the host ran Python, before and after
+    assert probe["before"] > 0 and probe["after"] > 0
+    assert "scenario" in done.stdout and "results:" in done.stdout and "host probe" in done.stdout
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER")
