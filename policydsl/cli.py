@@ -22,9 +22,10 @@ from .api import Policy, load
 from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
 from .claims_text import ClaimsFileError, read_text
-from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, render_text
+from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, error, render_text
 from .parallel import WorkerError
 from .scatter import OutputError
+from .spans import NO_SPAN
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 Record = TypeVar("Record", bytes, str)
@@ -85,9 +86,15 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     status = EXIT_OK
     for raw in paths:
         for file in policy_files(Path(raw)):
-            text = file.read_text(encoding="utf-8-sig")
             try:
+                text = file.read_text(encoding="utf-8-sig")
                 formatted = format_text(text, str(file))
+            except (OSError, UnicodeDecodeError) as exc:  # as `check` reports it
+                click.echo(render_text(
+                    [error("E002", f"cannot read {file}: {exc}", str(file), NO_SPAN)], {}),
+                    err=True)
+                status = EXIT_FINDINGS
+                continue
             except PolicyError as exc:
                 click.echo(render_text(exc.diagnostics, exc.sources), err=True)
                 status = EXIT_FINDINGS
@@ -97,9 +104,14 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
             if check_only:
                 click.echo(f"would reformat {file}")
                 status = EXIT_FINDINGS
-            else:
+                continue
+            try:
                 file.write_text(formatted, encoding="utf-8")
-                click.echo(f"reformatted {file}")
+            except OSError as exc:
+                click.echo(f"policyc: cannot write {file}: {exc.strerror or exc}", err=True)
+                status = EXIT_FINDINGS
+                continue
+            click.echo(f"reformatted {file}")
     sys.exit(status)
 
 

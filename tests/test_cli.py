@@ -374,6 +374,35 @@ def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:
     assert bad.read_text() == "policy b\nlimit 97810 per\n"
 
 
+def test_fmt_reports_an_unreadable_file_and_formats_the_others(tmp_path: Path) -> None:
+    messy = "policy {}\nlimit  97810 per 90d <= 1\n"
+    first = write(tmp_path / "a.pol", messy.format("a"))
+    broken = tmp_path / "b.pol"
+    broken.write_bytes(b"policy b\nset A = \xff\n")  # not UTF-8
+    last = write(tmp_path / "c.pol", messy.format("c"))
+    result = policyc("fmt", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{broken}:0:0: error E002: cannot read {broken}: 'utf-8' codec" in result.stderr
+    assert first.read_text() == last.read_text().replace("policy c", "policy a") == (
+        "policy a\nlimit 97810 per 90d <= 1\n")
+    assert broken.read_bytes() == b"policy b\nset A = \xff\n"
+    assert policyc("fmt", "--check", str(broken)).exit_code == 1
+
+
+def test_fmt_reports_a_file_it_cannot_write(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    messy = write(tmp_path / "m.pol", "policy m\nlimit  97810 per 90d <= 1\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    result = policyc("fmt", str(messy))
+    assert result.exit_code == 1
+    assert f"policyc: cannot write {messy}: Permission denied" in result.stderr
+    assert "reformatted" not in result.stdout
+
+
 def test_run_jobs_2_gives_the_same_bytes_as_one_job(policy: Path, tmp_path: Path) -> None:
     rows = [f"C{i},{1 + i % 3},M{i % 997},P{i % 2},2024-{1 + i % 12:02d}-{1 + i % 28:02d},"
             f"{('64483', '77002', '97810', '77003')[i % 4]},,1,,11,\n" for i in range(12_000)]
