@@ -91,10 +91,11 @@ def _caret_block(diagnostic: Diagnostic, source: str | None) -> str:
     span = diagnostic.span
     if not source or span.line < 1:
         return ""
-    lines = source.splitlines()
+    lines = source.split("\n")  # as the parser counts lines: other line breaks are inside
     if span.line > len(lines):
         return ""
-    text = lines[span.line - 1].expandtabs(1)
+    # one column a character: a tab, a form feed or a Unicode line separator shows as a space
+    text = "".join(c if c.isprintable() else " " for c in lines[span.line - 1].rstrip("\r"))
     width = span.end_column - span.column if span.end_line == span.line else 1
     width = max(1, min(width, len(text) - span.column + 1))
     return f"\n    {text}\n    {' ' * (span.column - 1)}{'^' * width}"

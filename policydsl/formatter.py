@@ -439,7 +439,7 @@ def _place_comments(module: n.Module, source: str
     statements = module.statements
     owned: list[list[tuple[n.Comment, bool]]] = [[] for _ in statements]
     at_end: list[n.Comment] = []
-    lines = source.splitlines()  # as the parser numbers comment lines
+    lines = source.split("\n")  # as the parser numbers comment lines
     starts = [(s.span.line, s.span.column) for s in statements]
     ends = [s.span.end_line for s in statements]
     for comment in module.comments:

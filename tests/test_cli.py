@@ -120,6 +120,30 @@ def test_check_of_a_path_that_does_not_exist_is_an_e002_finding(policy: Path,
     assert f"{missing}:0:0: error E002: no such file or folder: {missing}" in result.output
 
 
+@pytest.mark.parametrize("text", [
+    "policy p # note\u2028more\nset A = 6448\n",  # a Unicode line separator in a comment
+    "policy p\nrule r \"a\x0bb\": limit 97810 per 90d <= 1\nset A = 6448\n",  # in a message
+    "policy p\nlimit 97810 per 90d <= 1\nset A = 6448\n",
+])
+def test_the_caret_is_under_the_text_on_the_line_the_location_names(tmp_path: Path,
+                                                                      text: str) -> None:
+    bad = tmp_path / "bad.pol"
+    bad.write_text(text, encoding="utf-8")
+    result = policyc("check", str(bad))
+    last = text.count("\n")  # the set is on the last line
+    assert f"{bad}:{last}:9: error E201: '6448' is not a procedure code" in result.output
+    assert "\n    set A = 6448\n            ^^^^\n" in result.output
+
+
+def test_a_form_feed_between_statements_shows_as_a_space(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pol"
+    bad.write_text("policy p\nlimit 97810 per 90d <= 1\x0cset A = 6448\n", encoding="utf-8")
+    result = policyc("check", str(bad))
+    assert f"{bad}:2:34: error E201" in result.output
+    assert ("\n    limit 97810 per 90d <= 1 set A = 6448\n"
+            "                                     ^^^^\n") in result.output
+
+
 def test_usage_errors_exit_2() -> None:
     assert policyc("check").exit_code == 2
     assert policyc("run", "--policy", "nowhere.pol", "claims.csv").exit_code == 2

@@ -112,6 +112,14 @@ def test_round_trip_without_noise(text: str) -> None:
 # --- details of the layout ----------------------------------------------------------------
 
 
+def test_lines_are_counted_as_the_parser_counts_them() -> None:
+    # a Unicode line separator inside a comment is no line end: the comment alone on line 3
+    # stays alone, not a trailing comment of line 2
+    text = "policy p # a\u2028b\nset A = 97810\n    # alone\nlimit A per 90d <= 1\n"
+    assert format_text(text) == (
+        "policy p  # a\u2028b\nset A = 97810\n# alone\nlimit A per 90d <= 1\n")
+
+
 def test_empty_and_comment_only_files() -> None:
     assert format_text("") == ""
     assert format_text("\n\n  \n") == ""
