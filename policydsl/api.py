@@ -147,6 +147,9 @@ def compile_text(text: str, name: str = "<policy>") -> Policy:
     from .parser import parse
     from .resolve import resolve
 
+    # line ends as reading a file gives them to ``load``: so lines, columns and the ids of
+    # unnamed rules are the same as for the same text in a file
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     module = parse(text, name)
     ws = resolve([module], {name: text}, load_tables=False)
     if ws.errors:

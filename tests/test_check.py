@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policydsl import ClaimLine, compile_text
-from policydsl.diagnostics import CODES, Diagnostic, render_text
+from policydsl.diagnostics import CODES, Diagnostic, PolicyError, render_text
 from policydsl.lints import window_contains
 from policydsl.loader import load_paths
 from policydsl.model import Window
@@ -86,6 +86,21 @@ def test_e001_incomplete_statement_at_end_of_file(tmp_path: Path) -> None:
 
 
 # --- errors: names and declarations -------------------------------------------------------
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_compile_text_reads_line_ends_as_a_file_is_read(tmp_path: Path, end: str) -> None:
+    text = end.join(["policy p", "limit 97810 per 90d <= 1", "limit 97811 per 90d <= 1", ""])
+    path = tmp_path / "p.pol"
+    path.write_bytes(text.encode())
+    loaded = load_paths([path])
+    from_file = [rule.info.id for rule in loaded.workspace.rulesets["p"].rules]
+    assert from_file == ["p/limit@2", "p/limit@3"]
+    assert [rule.info.id for rule in compile_text(text).rules] == from_file
+    with pytest.raises(PolicyError) as caught:
+        compile_text(text.replace("97811", "9781"), name="p.pol")
+    assert "p.pol:3:7: error E201" in str(caught.value)
+    assert "\n    limit 9781 per 90d <= 1\n          ^^^^" in str(caught.value)
 
 
 def test_e101_undefined_code_set(tmp_path: Path) -> None:
