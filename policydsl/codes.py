@@ -93,3 +93,9 @@ def diagnosis_pattern(text: str) -> tuple[str, bool] | None:
 def looks_like_diagnosis(text: str) -> bool:
     """A token that has the shape of a diagnosis (so it cannot be a dx set name)."""
     return "." in text or "*" in text or diagnosis_pattern(text) is not None
+
+
+def dx_word_text(text: str) -> str:
+    """A word of a dx list as the canonical layout writes it: upper case when it is (or can
+    only be) a diagnosis, as written when it may name a dx set."""
+    return text.upper() if looks_like_diagnosis(text) or text[:1].isdigit() else text

@@ -100,9 +100,7 @@ def _code_item(item: n.CodeItem) -> n.CodeItem:
 
 def _dx_word(word: n.Word) -> n.Word:
     """A dx-list word: upper-cased when it is (or can only be) a diagnosis, not a dx set name."""
-    if c.looks_like_diagnosis(word.text) or word.text[:1].isdigit():
-        return attrs.evolve(word, text=word.text.upper())
-    return word
+    return attrs.evolve(word, text=c.dx_word_text(word.text))
 
 
 def _upper(word: n.Word) -> n.Word:

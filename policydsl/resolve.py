@@ -347,12 +347,21 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun if count == 1 else noun + 's'}"
 
 
-def _words_text(words: Iterable[n.Word]) -> str:
-    return ", ".join(w.text for w in words)
+def _modifiers_text(words: Iterable[n.Word]) -> str:
+    """Modifiers as the canonical layout writes them (upper case)."""
+    return ", ".join(w.text.upper() for w in words)
+
+
+def _diagnoses_text(words: Iterable[n.Word]) -> str:
+    """A dx list as the canonical layout writes it: diagnoses upper case, set names as
+    written."""
+    return ", ".join(c.dx_word_text(w.text) for w in words)
 
 
 def default_message(body: n.RuleBody) -> str:
-    """A sentence made from the rule's own text, for findings of rules with no message."""
+    """A sentence made from the rule's own text, for findings of rules with no message; its
+    codes, modifiers and diagnoses as the canonical layout writes them, so that ``policyc fmt``
+    changes no finding."""
     if isinstance(body, n.Forbid):
         return (f"{code_list_text(body.targets)} is not payable with "
                 f"{code_list_text(body.triggers)} the same day by the same provider")
@@ -370,7 +379,7 @@ def default_message(body: n.RuleBody) -> str:
                 f"({code_list_text(body.primaries)}) allowed the same day by the same provider")
     if isinstance(body, n.RequireDx):
         return (f"{code_list_text(body.codes)} needs a diagnosis in "
-                f"{_words_text(body.diagnoses)}")
+                f"{_diagnoses_text(body.diagnoses)}")
     if isinstance(body, n.RequireAuth):
         return f"{code_list_text(body.codes)} needs a prior authorization number"
     if isinstance(body, n.Prerequisite):
@@ -384,7 +393,7 @@ def default_message(body: n.RuleBody) -> str:
         use = f"; use {code_list_text(body.replacements)}" if body.replacements else ""
         return f"{code_list_text(body.codes)} is deleted since {body.since.text}{use}"
     if isinstance(body, n.ForbidModifier):
-        return (f"modifier {_words_text(body.modifiers)} is not allowed with "
+        return (f"modifier {_modifiers_text(body.modifiers)} is not allowed with "
                 f"{code_list_text(body.codes)}")
     if isinstance(body, n.Mue):
         per = body.per or "day"
