@@ -35,8 +35,8 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
     4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
     5 mue/day    ((rule, lo, hi, maximum), ...)
     6 history    limits  (rule, lo, hi, HISTORY_UNITS or HISTORY_SESSIONS, group, by provider,
-                          window kind, n, maximum, bypass)
-                 prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, n,
+                          window kind, size, maximum, bypass)
+                 prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, size,
                           count, frozenset())
     7 addon      ((rule, lo, hi, primaries), ...)
     8 partners   the codes whose lines can make a forbid or exclusive rule deny this code's
@@ -1000,6 +1000,9 @@ class _Generator:
                     if groups is None:
                         groups = same_day_groups(L, DN[p:q] if lone else run_dn, p)
                     same = groups[L[k].provider_id][C[k]]
+                    if len(same) > 1:  # paid lines, this claim's and earlier claims'
+                        claim = L[k].claim_id
+                        same = [j for j in same if X[j] >= n or L[j].claim_id <= claim]
                     total = 0
                     for j in same:
                         total += L[j].units
@@ -1032,7 +1035,7 @@ class _Generator:
             if bits & {BIT_HISTORY}:
                 line = L[k]
                 found = None
-                for r, lo, hi, mode, group, by_provider, window, n, most, bypass in plan[6]:
+                for r, lo, hi, mode, group, by_provider, window, size, most, bypass in plan[6]:
         """)
         self.w.indent(2)
         if f.checks_dates("limit", "prerequisite"):
@@ -1062,11 +1065,12 @@ class _Generator:
                 start = 0
         """)
         branch = "elif"
-        for window, text in [(WINDOW_DAYS, "start = bisect_left(counted, d - n + 1, key=ordinal)"),
+        days = "start = bisect_left(counted, d - size + 1, key=ordinal)"
+        for window, text in [(WINDOW_DAYS, days),
                              (WINDOW_MONTHS, f"""
-                                 first = firsts.get(n * {OPEN_HI} + d)
+                                 first = firsts.get(size * {OPEN_HI} + d)
                                  if first is None:
-                                     first = months_first(d, n, firsts)
+                                     first = months_first(d, size, firsts)
                                  start = bisect_left(counted, first, key=ordinal)
                              """),
                              (WINDOW_YEAR, """

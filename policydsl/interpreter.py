@@ -129,7 +129,10 @@ class _Member:
         if isinstance(rule, m.Mue) and rule.per_day:
             if line.code not in rule.codes:
                 return None
-            same_code = [p for p in peers if p.line.code == line.code]
+            # this claim's lines and those of earlier claims (and paid lines): a claim paid
+            # before this one is not denied by the units this one adds
+            same_code = [p for p in peers if p.line.code == line.code
+                         and (not p.judged or p.line.claim_id <= line.claim_id)]
             total = line.units + sum(p.line.units for p in same_code)
             return _finding(rule, same_code) if total > rule.maximum else None
         return None

@@ -389,6 +389,24 @@ def test_mue_per_day_denies_every_line_of_the_code(adjudicate: Adjudicate) -> No
     assert out[0].findings[0].carc == "151"
 
 
+def test_mue_per_day_denies_the_claim_that_goes_over_not_the_claims_before(
+        adjudicate: Adjudicate) -> None:
+    # domain.md: the units of the member, provider and date are summed, "and if the sum
+    # exceeds the MUE, all units of the code on that claim are denied"
+    text = "policy t\nmue 64483 <= 1 per day\n"
+    out = adjudicate(text, [line("C2", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C3", 1, "M1", "2024-03-01", "64483", provider="P2"),
+                            line("C2", 2, "M1", "2024-03-01", "64483")])
+    # C1 comes first (claim order), alone within its MUE; C2 goes over with C1's unit
+    assert verdicts(out) == ["deny", "allow", "allow", "deny"]
+    assert [ref.claim_id for ref in out[0].findings[0].related] == ["C1", "C2"]
+    # a paid line of the date counts first, as an earlier claim does
+    paid = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483")],
+                      [line("H9", 1, "M1", "2024-03-01", "64483")])
+    assert verdicts(paid) == ["deny"]
+
+
 def test_members_are_independent(adjudicate: Adjudicate) -> None:
     text = "policy t\nlimit 97810 per 90d <= 1\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810"),
