@@ -24,11 +24,12 @@ Kinds and layouts (detected from the content, not the file name):
 ``mue`` (CARC 151)
     NCCI medically unlikely edits. Either the CMS published CSV (header ``"HCPCS/\\nCPT
     Code",<Practitioner|Outpatient Hospital|DME Supplier> Services MUE Values,MUE Adjudication
-    Indicator,MUE Rationale``; MAI written ``2 Date of Service Edit: Policy``), in which case
-    the whole file is taken (its service type is the file's), or the tidy CSV with columns
-    ``hcpcs, mue_uos, mue_mai, mue_service_type``, which mixes practitioner and outpatient
-    hospital rows: only the ``Practitioner`` rows are taken, since the engine judges
-    professional claims. MAI 2 and 3 give ``Mue(per_day=True)``, MAI 1 ``per_day=False``.
+    Indicator,MUE Rationale``; MAI written ``2 Date of Service Edit: Policy``): only the
+    practitioner file, whose rows are all taken (another setting's file is an error), or the
+    tidy CSV with columns ``hcpcs, mue_uos, mue_mai, mue_service_type``, which mixes
+    practitioner, outpatient hospital and DME supplier rows: only the ``Practitioner`` rows are
+    taken, since the engine judges professional claims (another service type is an error).
+    MAI 2 and 3 give ``Mue(per_day=True)``, MAI 1 ``per_day=False``.
 ``addon`` (CARC B15)
     CMS add-on code edits, tidy CSV (``hcpcs, aoc_type, complements, aoc_edit_type,
     effective_year, deleted_year``). Rows with ``aoc_type`` ``addon`` and edit type 1 give
@@ -437,8 +438,15 @@ def _mue_header(header: list[str]) -> _Columns | None:
         and header[1].endswith("mue values")
         and header[2] == "mue adjudication indicator"
     ):
-        return {"hcpcs": 0, "mue_uos": 1, "mue_mai": 2}
+        practitioner = header[1] == "practitioner services mue values"
+        return {"hcpcs": 0, "mue_uos": 1, "mue_mai": 2, _PRACTITIONER_FILE: int(practitioner)}
     return None
+
+
+#: In the columns of a CMS layout: 1 when its values are the practitioner ones, else 0.
+_PRACTITIONER_FILE = " practitioner file"
+#: The service types of the tidy file's rows; only practitioner rows are taken.
+_MUE_SERVICES = frozenset(["practitioner", "outpatient hospital", "dme supplier"])
 
 
 def _load_mue(ctx: _Context, stream: TextIO) -> list[Rule]:
@@ -446,11 +454,20 @@ def _load_mue(ctx: _Context, stream: TextIO) -> list[Rule]:
     expected = 'the CMS MUE header "HCPCS/CPT Code,... MUE Values,MUE Adjudication Indicator" '
     expected += "or the columns " + ", ".join(_TIDY_MUE)
     columns = _find_header(ctx, records, _mue_header, expected)
+    if columns.get(_PRACTITIONER_FILE) == 0:
+        ctx.fail(None, "this is not CMS's practitioner MUE file (its values column names "
+                 "another setting); policyc judges practitioner claims: load the file of "
+                 "Practitioner Services MUE Values")
     service = columns.get("mue_service_type")
     rules: list[Rule] = []
     for number, record in records:
-        if service is not None and _field(ctx, number, record, service).lower() != "practitioner":
-            continue
+        if service is not None:
+            kind = _field(ctx, number, record, service)
+            if kind.lower() not in _MUE_SERVICES:
+                ctx.fail(number, f"unknown MUE service type {kind!r}; expected Practitioner, "
+                         "Outpatient Hospital or DME Supplier")
+            if kind.lower() != "practitioner":
+                continue
         rule = _mue_rule(ctx, number, record, columns)
         if rule is not None:
             rules.append(rule)

@@ -257,9 +257,9 @@ def test_cms_mue_layout() -> None:
     assert clinical.info.message.endswith("(MAI 3)")
 
 
-def test_cms_mue_line_edit_and_outpatient_variant(tmp_path: Path) -> None:
+def test_cms_mue_line_edit(tmp_path: Path) -> None:
     text = (
-        '"HCPCS/\nCPT Code",Outpatient Hospital Services MUE Values,'
+        '"HCPCS/\nCPT Code",Practitioner Services MUE Values,'
         "MUE Adjudication Indicator,MUE Rationale\n"
         "97810,1,1 Line Edit,Code Descriptor / CPT Instruction\n"
         "j0585,600,3 Date of Service Edit: Clinical,Clinical: Data\n"
@@ -269,6 +269,17 @@ def test_cms_mue_line_edit_and_outpatient_variant(tmp_path: Path) -> None:
     assert (line_edit.per_day, row_of(line_edit)) == (False, 3)
     assert line_edit.info.message == "NCCI MUE: more than 1 unit of 97810 per line (MAI 1)"
     assert mue_of(rules, "J0585")[0].maximum == 600
+
+
+@pytest.mark.parametrize("setting", ["Outpatient Hospital", "DME Supplier"])
+def test_another_settings_cms_mue_file_is_an_error(tmp_path: Path, setting: str) -> None:
+    # the engine judges practitioner claims: a DME file's J0585 0 would deny every J0585
+    text = (f'"HCPCS/\nCPT Code",{setting} Services MUE Values,'
+            "MUE Adjudication Indicator,MUE Rationale\n"
+            "J0585,0,3 Date of Service Edit: Clinical,x\n")
+    with pytest.raises(TableError, match="not CMS's practitioner MUE file") as caught:
+        load("mue", write(tmp_path, "mue.csv", text))
+    assert caught.value.row is None
 
 
 def test_cms_mue_after_a_preamble(tmp_path: Path) -> None:
@@ -438,6 +449,13 @@ def test_pfs_statement_carc_applies_to_both(tmp_path: Path) -> None:
             "64484,addon,64483,1,13,,\n",
             2,
             "effective_year",
+        ),
+        (
+            "mue",
+            "hcpcs,mue_uos,mue_mai,mue_mai_desc,mue_service_type,mue_rationale\n"
+            "64483,1,2,x,Practitioner,x\n64480,1,2,x,Practicioner,x\n",
+            3,
+            "unknown MUE service type 'Practicioner'",
         ),
         (
             "pfs",
