@@ -36,9 +36,10 @@ Kinds and layouts (detected from the content, not the file name):
     ``Addon({hcpcs}, set(complements))`` from January 1 of ``effective_year``; a
     ``deleted_year`` Y means deleted when CPT changes take effect, January 1 of Y, so the rule
     runs through December 31 of Y-1. Rows of type ``primary`` restate the same pairs from the
-    primary's side and are not needed. Edit types 2 and 3 list no CMS primaries (the
-    contractor or the CPT descriptor defines them) and are not applied. All rows are still
-    validated.
+    primary's side and are not needed. Edit type 2 lists no primaries, and type 3 only some
+    of them (the contractor may accept others, by the CPT descriptor): a rule from type 3's
+    list would deny an add-on billed with a primary CMS left out, so neither type is applied.
+    All rows are still validated.
 ``pfs`` (global CARC 97, bilateral CARC 4)
     Medicare Physician Fee Schedule payment indicators (PPRRVU columns ``HCPCS, MOD, ...,
     GLOB DAYS, ..., BILAT SURG``; a header row within the first lines). Rows with a modifier
