@@ -300,6 +300,10 @@ def _load_ptp(ctx: _Context, stream: TextIO) -> list[Rule]:
     header = [_cell(field) for field in first[1].split("\t")]
     if all(name in header for name in _TIDY_PTP_REQUIRED):
         return _ptp_rows(ctx, lines, _tidy_ptp_columns(header))
+    if "column1" in header and "column2" in header:  # a tidy header that lacks a column
+        missing = [name for name in _TIDY_PTP_REQUIRED if name not in header]
+        ctx.fail(first[0], f"the tidy PTP header lacks {', '.join(missing)} (it needs "
+                 f"{', '.join(_TIDY_PTP_REQUIRED)})")
     data = _skip_ptp_header(ctx, first, lines)
     if data is None:
         return []

@@ -416,6 +416,12 @@ def test_pfs_statement_carc_applies_to_both(tmp_path: Path) -> None:
             "2024-02-30",
         ),
         (
+            "ptp",
+            "column1\tcolumn2\tdeletion_date\trationale\n64483\t77002\t*\tx\n",
+            1,
+            "the tidy PTP header lacks modifier_indicator",
+        ),
+        (
             "mue",
             "hcpcs,mue_uos,mue_mai,mue_mai_desc,mue_service_type,mue_rationale\n"
             "64483,1,2,x,Practitioner,x\n64484,four,3,x,Practitioner,x\n",
