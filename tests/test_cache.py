@@ -173,6 +173,23 @@ def test_an_image_of_another_format_or_python_is_not_used() -> None:
     assert image.loads(b"not a pickle") is None
 
 
+def test_an_image_keeps_every_rules_texts_and_dates() -> None:
+    text = textwrap.dedent("""\
+        policy t
+        effective 2024-01-01 until 2024-12-31
+        rule a carc 119 review "Over \\"twelve\\"\\n\u00e9\u2028x": limit 97810 per 90d <= 12
+        rule b effective 2025-02-01: require auth for 63650
+        when 64483 forbid 77002
+        """)
+    program = policydsl.compile_text(text, name="t.pol").program
+    made = image.loads(image.dumps(image.image_of(program)))
+    assert made is not None
+    restored = image._Texts(made.texts)
+    assert [restored[number] for number in range(len(program.rules))] == [
+        rule.info for rule in program.rules]
+    assert program.rules[0].info.message == 'Over "twelve"\n\u00e9\u2028x'
+
+
 def test_policyc_run_output_is_the_same_from_the_cache(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
