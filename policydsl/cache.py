@@ -202,7 +202,7 @@ def write_entry(entry: Path, inputs: Inputs, image: im.ProgramImage) -> None:
         try:
             with os.fdopen(handle, "wb") as out:
                 pickle.dump(inputs, out, pickle.HIGHEST_PROTOCOL)
-                out.write(im.dumps(image))
+                out.writelines(im.pieces(image))  # not joined: a big table's image is large
             os.replace(temporary, entry)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -24,7 +24,6 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
 from operator import attrgetter
 from typing import Any
 
@@ -55,8 +54,14 @@ class Blobs:
 
     @classmethod
     def join(cls, items: Iterable[bytes]) -> Blobs:
-        parts = list(items)
-        return cls(b"".join(parts), array("Q", accumulate(map(len, parts))))
+        """The items laid end to end, each appended as it comes (a million items are not all
+        held apart as well as joined)."""
+        buffer = bytearray()
+        ends = array("Q")
+        for item in items:
+            buffer += item
+            ends.append(len(buffer))
+        return cls(memoryview(buffer), ends)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -120,16 +125,20 @@ def image_of(program: Program) -> ProgramImage:
         texts, {code: number for number, code in enumerate(tables.plans)}, plan_blobs)
 
 
-def dumps(image: ProgramImage) -> bytes:
-    """The image as bytes: the length of a header, the header (everything but the blobs, and
-    where each blob ends), then the blobs."""
+def pieces(image: ProgramImage) -> list[bytes | memoryview]:
+    """The image's bytes, in pieces to write one after the other: the length of a header, the
+    header (everything but the blobs, and where each blob ends), then the blobs."""
     fields = {field.name: getattr(image, field.name) for field in attrs.fields(ProgramImage)}
     texts, plan_blobs = fields.pop("texts"), fields.pop("plan_blobs")
     fields["texts_ends"] = texts.ends.tobytes()
     fields["plan_ends"] = plan_blobs.ends.tobytes()
     header = pickle.dumps(fields, _PICKLE)
-    return b"".join([_LENGTH.pack(len(header)), header, bytes(texts.buffer),
-                     bytes(plan_blobs.buffer)])
+    return [_LENGTH.pack(len(header)), header, texts.buffer, plan_blobs.buffer]
+
+
+def dumps(image: ProgramImage) -> bytes:
+    """The image as bytes (``pieces`` joined)."""
+    return b"".join(pieces(image))
 
 
 def loads(data: bytes | memoryview) -> ProgramImage | None:
