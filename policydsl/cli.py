@@ -145,7 +145,7 @@ def compile_(policy: str, emit: str) -> None:
               help="Worker processes (members are split between them); 1 for one process.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where compiled policies are kept  [default: $POLICYDSL_CACHE_DIR, else "
-                   "~/.cache/policydsl]")
+                   "$XDG_CACHE_HOME/policydsl, else ~/.cache/policydsl]")
 @click.option("--no-cache", is_flag=True, help="Compile the policy; do not use the cache.")
 def run(policy_path: str, history: str | None, claims: str, out_format: str, out: str | None,
         engine: str, jobs: int, cache_dir: str | None, no_cache: bool) -> None:
