@@ -18,15 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import mmap
-import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from itertools import compress, repeat
 from operator import contains, itemgetter
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import attrs
 import orjson
@@ -125,39 +122,24 @@ def _lines(text: str) -> Iterator[str]:
 _FIRST_CHUNK = 8192
 
 
-@contextmanager
-def _contents(handle: BinaryIO) -> Iterator[mmap.mmap | bytes]:
-    """A file's bytes, to decode: a regular file mapped in memory (decoded straight from the
-    page cache, with no copy of its bytes to make and then free), anything else (a pipe, an
-    empty file) read whole. A file truncated by another process while it is mapped would end
-    this one (SIGBUS), as it would any program mapping it."""
-    mapped = None
-    if os.fstat(handle.fileno()).st_size > 0:
-        with suppress(OSError, ValueError):  # a file that cannot be mapped
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    if mapped is None:
-        yield handle.read()
-        return
-    with mapped:
-        yield mapped
-
-
 def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
     """The whole file, decoded and, for CSV, its header checked."""
     path = Path(path)
     kind = claims_format(path, fmt)
-    bad: UnicodeDecodeError | None = None
+    # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a log
+    # rotated, a writer restarting) would end the process (SIGBUS), where a read is an error.
     try:
-        with open(path, "rb") as handle, _contents(handle) as data:
-            try:
-                text = str(data, "utf-8-sig")
-            except UnicodeDecodeError as exc:
-                bad = exc
-                # what comes before the bad byte, for a header error the streaming reader
-                # would see first
-                text = str(data[:exc.start], "utf-8-sig") if exc.start >= _FIRST_CHUNK else ""
+        data = path.read_bytes()
     except OSError as exc:
         raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    bad: UnicodeDecodeError | None = None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = exc
+        # what comes before the bad byte, for a header error the streaming reader would see
+        # first
+        text = data[:exc.start].decode("utf-8-sig") if exc.start >= _FIRST_CHUNK else ""
     if kind == "jsonl":
         if bad is not None:
             raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad

@@ -514,17 +514,16 @@ def test_a_field_over_the_csv_limit_is_reported_at_the_same_line(tmp_path: Path)
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_pipe_reads_as_the_same_file_would(tmp_path: Path) -> None:
-    # a regular file is mapped in memory; a pipe cannot be, and is read whole instead
     text = "\ufeff" + HEADER + "C1,1,M1,,2024-01-01,99213,,25,,,\n" * 3000
     path = write(tmp_path, text)
     pipe = tmp_path / "pipe.csv"
     os.mkfifo(pipe)
-    feeder = threading.Thread(target=pipe.write_text, args=(text,), kwargs={"encoding": "utf-8"})
+    feeder = threading.Thread(target=pipe.write_text, args=(text,), kwargs={"encoding": "utf-8"},
+                              daemon=True)  # a reader that never opens the pipe must not hang
     feeder.start()
-    try:
-        piped = read_text(pipe)
-    finally:
-        feeder.join()
+    piped = read_text(pipe)
+    feeder.join(timeout=10)
+    assert not feeder.is_alive()
     regular = read_text(path)
     assert (piped.text, piped.columns, piped.header_lines) == (
         regular.text, regular.columns, regular.header_lines)
