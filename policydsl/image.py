@@ -2,17 +2,19 @@
 
 An image holds what :class:`~policydsl.engine.Program` made: the generated source, its code
 object (``marshal``), and the tables, each code's plan pickled on its own and each rule's
-finding text pickled on its own, laid end to end (:class:`Blobs`). Restoring reads a small
-header; a code's plan is unpickled the first time a line of that code is judged, and a rule's
-text the first time it fires. From a file mapped into memory, the pages of the others are
-never even read: rules whose codes never appear in the claims cost nothing, which is what
-makes a cached 110,000-rule policy start as fast as a 10,000-rule one.
+finding texts marshalled on their own as plain values, laid end to end (:class:`Blobs`).
+Restoring reads a small header; a code's plan is unpickled the first time a line of that code
+is judged, and a rule's texts are read the first time it fires. From a file mapped into
+memory, the pages of the others are never even read: rules whose codes never appear in the
+claims cost nothing, which is what makes a cached 110,000-rule policy start as fast as a
+10,000-rule one.
 
 An image does not hold the rule set: ``Program.ruleset`` of a restored program calls the
 ``load_ruleset`` it was given (the cache passes one that resolves the policy's sources again).
 
 Images are written and read by :mod:`policydsl.cache` in the user's own cache folder. They
-are pickles, trusted like Python's ``__pycache__``: never restore an image from elsewhere.
+hold pickles and marshalled code, trusted like Python's ``__pycache__``: never restore an
+image from elsewhere.
 """
 
 from __future__ import annotations
@@ -166,7 +168,7 @@ def loads(data: bytes | memoryview) -> ProgramImage | None:
 
 
 class _Texts:
-    """Rule number -> what its findings say (its ``RuleInfo``), unpickled on first use."""
+    """Rule number -> what its findings say (its ``RuleInfo``), read on first use."""
 
     def __init__(self, blobs: Blobs) -> None:
         self._blobs = blobs
