@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shutil
 import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import IO, Any, TypeGuard, TypeVar
 
@@ -106,13 +108,28 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
                 status = EXIT_FINDINGS
                 continue
             try:
-                file.write_text(formatted, encoding="utf-8")
+                _rewrite(file, formatted)
             except OSError as exc:
                 click.echo(f"policyc: cannot write {file}: {exc.strerror or exc}", err=True)
                 status = EXIT_FINDINGS
                 continue
             click.echo(f"reformatted {file}")
     sys.exit(status)
+
+
+def _rewrite(file: Path, text: str) -> None:
+    """Replace ``file``'s text all at once: written beside it and renamed over it, so a full
+    disk or a crash never leaves half a policy. The file keeps its permissions."""
+    handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        shutil.copymode(file, temporary)
+        os.replace(temporary, file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @main.command(name="compile")

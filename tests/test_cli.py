@@ -413,18 +413,25 @@ def test_fmt_reports_an_unreadable_file_and_formats_the_others(tmp_path: Path) -
     assert policyc("fmt", "--check", str(broken)).exit_code == 1
 
 
-def test_fmt_reports_a_file_it_cannot_write(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fmt_reports_a_file_it_cannot_write_and_leaves_it_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     messy = write(tmp_path / "m.pol", "policy m\nlimit  97810 per 90d <= 1\n")
+    messy.chmod(0o640)
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> int:
-        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    def refuse(source: object, target: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
 
-    monkeypatch.setattr(Path, "write_text", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     result = policyc("fmt", str(messy))
     assert result.exit_code == 1
     assert f"policyc: cannot write {messy}: Permission denied" in result.stderr
     assert "reformatted" not in result.stdout
+    assert messy.read_text() == "policy m\nlimit  97810 per 90d <= 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pol"]  # no temporary file left
+    monkeypatch.undo()
+    assert policyc("fmt", str(messy)).exit_code == 0
+    assert messy.read_text() == "policy m\nlimit 97810 per 90d <= 1\n"
+    assert messy.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
 
 
 def test_run_jobs_2_gives_the_same_bytes_as_one_job(policy: Path, tmp_path: Path) -> None:
