@@ -403,12 +403,14 @@ def _find_header(
     records: Iterator[tuple[int, list[str]]],
     match: Callable[[list[str]], _Columns | None],
     expected: str,
-) -> _Columns:
-    """Skip a preamble to the header record ``match`` recognises; its columns by name."""
+) -> tuple[_Columns, list[str]]:
+    """Skip a preamble to the header record ``match`` recognises: its columns by name, and
+    the header's cells (stripped, lower case)."""
     for number, record in records:
-        columns = match([_cell(cell) for cell in record])
+        header = [_cell(cell) for cell in record]
+        columns = match(header)
         if columns is not None:
-            return columns
+            return columns, header
         if number >= MAX_HEADER_LINES:
             break
     ctx.fail(None, f"unknown layout: expected {expected}")
@@ -443,13 +445,12 @@ def _mue_header(header: list[str]) -> _Columns | None:
         and header[1].endswith("mue values")
         and header[2] == "mue adjudication indicator"
     ):
-        practitioner = header[1] == "practitioner services mue values"
-        return {"hcpcs": 0, "mue_uos": 1, "mue_mai": 2, _PRACTITIONER_FILE: int(practitioner)}
+        return {"hcpcs": 0, "mue_uos": 1, "mue_mai": 2}
     return None
 
 
-#: In the columns of a CMS layout: 1 when its values are the practitioner ones, else 0.
-_PRACTITIONER_FILE = " practitioner file"
+#: The values column of CMS's practitioner MUE file (the others name another setting).
+_PRACTITIONER_VALUES = "practitioner services mue values"
 #: The service types of the tidy file's rows; only practitioner rows are taken.
 _MUE_SERVICES = frozenset(["practitioner", "outpatient hospital", "dme supplier"])
 
@@ -458,12 +459,12 @@ def _load_mue(ctx: _Context, stream: TextIO) -> list[Rule]:
     records = _records(ctx, stream)
     expected = 'the CMS MUE header "HCPCS/CPT Code,... MUE Values,MUE Adjudication Indicator" '
     expected += "or the columns " + ", ".join(_TIDY_MUE)
-    columns = _find_header(ctx, records, _mue_header, expected)
-    if columns.get(_PRACTITIONER_FILE) == 0:
+    columns, header = _find_header(ctx, records, _mue_header, expected)
+    service = columns.get("mue_service_type")
+    if service is None and header[columns["mue_uos"]] != _PRACTITIONER_VALUES:
         ctx.fail(None, "this is not CMS's practitioner MUE file (its values column names "
                  "another setting); policyc judges practitioner claims: load the file of "
                  "Practitioner Services MUE Values")
-    service = columns.get("mue_service_type")
     rules: list[Rule] = []
     for number, record in records:
         if service is not None:
@@ -511,7 +512,7 @@ _ADDON_EDIT_TYPES = frozenset(["1", "2", "3"])
 def _load_addon(ctx: _Context, stream: TextIO) -> list[Rule]:
     records = _records(ctx, stream)
     expected = "the columns " + ", ".join(_ADDON)
-    columns = _find_header(ctx, records, lambda header: _named(header, _ADDON), expected)
+    columns, _ = _find_header(ctx, records, lambda header: _named(header, _ADDON), expected)
     rules: list[Rule] = []
     for number, record in records:
         rule = _addon_rule(ctx, number, record, columns)
@@ -566,7 +567,7 @@ _PFS = ("hcpcs", "mod", "glob days", "bilat surg")
 def _load_pfs(ctx: _Context, stream: TextIO) -> list[Rule]:
     records = _records(ctx, stream)
     expected = "a PPRRVU header with the columns HCPCS, MOD, GLOB DAYS, BILAT SURG"
-    columns = _find_header(ctx, records, lambda header: _named(header, _PFS), expected)
+    columns, _ = _find_header(ctx, records, lambda header: _named(header, _PFS), expected)
     rules: list[Rule] = []
     for number, record in records:
         if _field(ctx, number, record, columns["mod"]):
