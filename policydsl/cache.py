@@ -34,7 +34,6 @@ import mmap
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +46,7 @@ from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
 from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
+from .replacing import replacing
 from .spans import NO_SPAN
 
 if TYPE_CHECKING:
@@ -198,16 +198,9 @@ def write_entry(entry: Path, inputs: Inputs, image: im.ProgramImage) -> None:
     """Save atomically; a cache that cannot be written is skipped."""
     with contextlib.suppress(OSError):
         entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(inputs, out, pickle.HIGHEST_PROTOCOL)
-                out.writelines(im.pieces(image))  # not joined: a big table's image is large
-            os.replace(temporary, entry)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        with replacing(entry, "wb") as out:
+            pickle.dump(inputs, out, pickle.HIGHEST_PROTOCOL)
+            out.writelines(im.pieces(image))  # not joined: a big table's image is large
 
 
 def load_cached(path: str | Path, cache_dir: Path) -> Policy:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Any, TypeGuard, TypeVar
 
@@ -26,6 +24,7 @@ from .claims_io import CSV_HEADER, csv_records, jsonl_records
 from .claims_text import ClaimsFileError, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, error, render_text
 from .parallel import WorkerError
+from .replacing import replacing
 from .scatter import OutputError
 from .spans import NO_SPAN
 
@@ -108,28 +107,14 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
                 status = EXIT_FINDINGS
                 continue
             try:
-                _rewrite(file, formatted)
+                with replacing(file, "w", encoding="utf-8") as out:
+                    out.write(formatted)
             except OSError as exc:
                 click.echo(f"policyc: cannot write {file}: {exc.strerror or exc}", err=True)
                 status = EXIT_FINDINGS
                 continue
             click.echo(f"reformatted {file}")
     sys.exit(status)
-
-
-def _rewrite(file: Path, text: str) -> None:
-    """Replace ``file``'s text all at once: written beside it and renamed over it, so a full
-    disk or a crash never leaves half a policy. The file keeps its permissions."""
-    handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        shutil.copymode(file, temporary)
-        os.replace(temporary, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 @main.command(name="compile")
