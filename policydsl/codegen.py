@@ -1161,7 +1161,8 @@ class _Generator:
         self.w.outdent()
 
     def addons(self) -> None:
-        """Stage 4: an add-on needs an allowed primary; unsupported add-ons drop to a fixpoint."""
+        """Stage 4: an add-on needs an allowed primary; add-ons join the allowed lines as primaries
+        support them, to a fixpoint."""
         rows = ("[row for row in PL[k][7] if row[1] <= d <= row[2]]"
                 if self.f.checks_dates("addon") else "PL[k][7]")
         self.block(f"""
@@ -1193,19 +1194,29 @@ class _Generator:
                             alive[line.provider_id] = {{line.code: 1}}
                         else:
                             group[line.code] = group.get(line.code, 0) + 1
-                dropped = set()
+                # the add-ons a denying rule judges wait outside until a primary among the
+                # lines in supports them (the least fixpoint: add-ons that only name each
+                # other, with no primary billed, stay out)
+                waiting = [c for c in candidates if c[3]]
+                for c in waiting:
+                    alive[L[c[0]].provider_id][L[c[0]].code] -= 1
                 changed = True
-                while changed:
+                while changed and waiting:
                     changed = False
-                    for k, rows, primaries, denies in candidates:
-                        if denies and k not in dropped and not has_primary(
-                                alive[L[k].provider_id], L[k].code, primaries, True):
-                            dropped.add(k)
-                            alive[L[k].provider_id][L[k].code] -= 1
+                    still = []
+                    for c in waiting:
+                        line = L[c[0]]
+                        group = alive[line.provider_id]
+                        if has_primary(group, line.code, c[2], False):
+                            group[line.code] += 1
                             changed = True
+                        else:
+                            still.append(c)
+                    waiting = still
+                unpaid = {{c[0] for c in waiting}}
                 for k, rows, primaries, denies in candidates:
                     supported = has_primary(alive[L[k].provider_id], L[k].code, primaries,
-                                            k not in dropped)
+                                            k not in unpaid)
                     @predicate addon: if not supported:
                         fs = FS.get(k)
                         if fs is None:

@@ -198,15 +198,18 @@ class _Member:
             return any(p is not item and _same_provider(p, item) and p.line.code in primaries
                        for p in allowed)
 
-        allowed = [i for i in today if not i.denied]
+        # add-ons that a denying rule judges join the allowed lines once a primary there
+        # supports them, until none joins: add-ons naming only each other stay out
+        waiting = [i for i in today if i.judged and not i.denied
+                   and any(r.info.action == "deny" for r in rules_for(i))]
+        allowed = [i for i in today if not i.denied and i not in waiting]
         changed = True
-        while changed:  # add-ons of add-ons: drop lines until nothing changes
+        while changed:
             changed = False
-            for item in [i for i in allowed if i.judged]:
-                rules = rules_for(item)
-                if rules and not has_primary(item, allowed, rules) and any(
-                        r.info.action == "deny" for r in rules):
-                    allowed.remove(item)
+            for item in list(waiting):
+                if has_primary(item, allowed, rules_for(item)):
+                    waiting.remove(item)
+                    allowed.append(item)
                     changed = True
         for item in self.judged(today):
             rules = rules_for(item)

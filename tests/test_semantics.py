@@ -256,6 +256,25 @@ def test_addon_of_an_addon_falls_with_its_primary(adjudicate: Adjudicate) -> Non
     assert verdicts(out) == ["deny", "deny"]
 
 
+def test_addons_that_name_only_each_other_are_not_paid(adjudicate: Adjudicate) -> None:
+    # An add-on is paid on a primary that is paid: two add-ons that list each other (or one
+    # that lists its own code) hold nothing up without a primary billed. With one, all stand.
+    text = ("policy t\naddon 97811 requires 97810, 97814\naddon 97814 requires 97813, 97811\n"
+            "addon 64484 requires 64483, 64484\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97811"),
+                            line("C1", 2, "M1", "2024-03-01", "97814"),
+                            line("C2", 1, "M2", "2024-03-01", "64484"),
+                            line("C2", 2, "M2", "2024-03-01", "64484"),
+                            line("C3", 1, "M3", "2024-03-01", "97811"),
+                            line("C3", 2, "M3", "2024-03-01", "97814"),
+                            line("C3", 3, "M3", "2024-03-01", "97813"),
+                            line("C4", 1, "M4", "2024-03-01", "64484"),
+                            line("C4", 2, "M4", "2024-03-01", "64484"),
+                            line("C4", 3, "M4", "2024-03-01", "64483")])
+    assert verdicts(out) == ["deny"] * 4 + ["allow"] * 6
+    assert fired(out[0]) == ["t/addon@2"] and fired(out[2]) == ["t/addon@4"]
+
+
 def test_exclusive_first_listed_present_wins(adjudicate: Adjudicate) -> None:
     text = "policy t\nexclusive 20553, 20552\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20552"),
