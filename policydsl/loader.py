@@ -115,7 +115,9 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                 for parent in st.parents:
                     if parent.text in names:
                         continue
-                    folder = Path(module.path).parent
+                    # the folder as a full path: for "x.pol" in the working directory,
+                    # its folder's siblings are those of the working directory
+                    folder = Path(os.path.abspath(module.path)).parent
                     for candidate in [*sorted(folder.glob("*.pol")), *_sibling_files(folder)]:
                         text = _peek(candidate)
                         if text is not None and _POLICY_NAME.search(text) and \

@@ -270,6 +270,25 @@ def test_extends_finds_policies_in_sibling_folders(tmp_path: Path) -> None:
     assert rows[2]["findings"][0]["rule"] == "medicare.base/auth@3"
 
 
+def test_extends_finds_sibling_folders_from_inside_the_policy_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the policy named as a bare file name, from its own folder: ".." is still beside it
+    (tmp_path / "medicare").mkdir()
+    (tmp_path / "commercial").mkdir()
+    write(tmp_path / "medicare" / "base.pol", "policy medicare.base\nrequire auth for 63650\n")
+    write(tmp_path / "commercial" / "payer.pol",
+          "policy commercial.payer\nextends medicare.base\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-02,63650,,1,,11,\n")
+    monkeypatch.chdir(tmp_path / "commercial")
+    checked = policyc("check", "payer.pol")
+    assert checked.exit_code == 0, checked.output
+    ran = policyc("run", "--policy", "payer.pol", str(claims))
+    assert ran.exit_code == 0, ran.output
+    row = json.loads(ran.stdout)
+    assert row["findings"][0]["rule"] == "medicare.base/auth@2"
+    assert row["findings"][0]["source"] == f"{tmp_path / 'medicare' / 'base.pol'}:2:1"
+
+
 def test_folder_runs_every_policy_no_other_extends(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
