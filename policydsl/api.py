@@ -9,6 +9,7 @@ pickle it to worker processes.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,12 +128,14 @@ def ruleset_of(loaded: Loaded, path: str | Path) -> m.RuleSet:
     return combine(str(path) if len(rulesets) > 1 else rulesets[0].name, rulesets)
 
 
-def load(path: str | Path, *, cache_dir: str | Path | None = None) -> Policy:
+def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+         ) -> Policy:
     """Load and compile the policy at ``path`` with everything it extends.
 
     With ``cache_dir``, a policy compiled before from the same unchanged files is restored
     from there instead of compiled, and a freshly compiled one is saved there
     (:mod:`policydsl.cache`)."""
+    path = os.fspath(path)
     if cache_dir is not None:
         from .cache import load_cached
 

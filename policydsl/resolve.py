@@ -414,8 +414,10 @@ def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = Fals
             return None
         kind: m.WindowKind = "days" if d.text.endswith("d") else "months"
         if count > (MAX_DAYS if kind == "days" else MAX_MONTHS):
-            ws.report("E213", f"a duration of {d.text} is longer than 100 years; write "
-                      "'lifetime' for every date", file, d.span)
+            advice = (f"a global period is at most {MAX_DAYS} days" if days_only
+                      else "write 'lifetime' for every date")
+            ws.report("E213", f"a duration of {d.text} is longer than 100 years; {advice}",
+                      file, d.span)
             return None
         if days_only and kind != "days":
             ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",

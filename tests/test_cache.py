@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import typing
 from pathlib import Path
 
 import attrs
@@ -46,6 +47,28 @@ def test_second_load_is_restored_and_judges_the_same(folder: Path) -> None:
     assert not restored(first) and restored(second)
     assert second.adjudicate(TWO_UNITS) == first.adjudicate(TWO_UNITS)
     assert second.adjudicate(TWO_UNITS)[0].decision == "allow"
+
+
+class _PolicyPath(os.PathLike[str]):
+    """A path type of a caller's own: ``load`` takes any ``os.PathLike``, as api.md says."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+def test_load_takes_any_path_like(folder: Path) -> None:
+    policy = folder / "plan" / "t.pol"
+    plain = policydsl.load(_PolicyPath(policy))
+    cached = policydsl.load(_PolicyPath(policy), cache_dir=_PolicyPath(folder / "cache"))
+    assert plain.adjudicate(TWO_UNITS) == cached.adjudicate(TWO_UNITS)
+    assert restored(policydsl.load(policy, cache_dir=folder / "cache"))
+    # and says so to a type checker (the package ships py.typed)
+    hints = typing.get_type_hints(policydsl.load)
+    assert hints["path"] == str | os.PathLike[str]
+    assert hints["cache_dir"] == str | os.PathLike[str] | None
 
 
 def test_an_edited_policy_is_compiled_again(folder: Path) -> None:

@@ -736,6 +736,14 @@ def test_durations_longer_than_100_years_are_rejected(tmp_path: Path) -> None:
     assert "lifetime" in diagnostics[0].message
 
 
+def test_a_global_period_too_long_is_not_told_to_write_lifetime(tmp_path: Path) -> None:
+    # a global period is a number of days: 'lifetime' would be E208
+    diagnostics = check(tmp_path, "policy t\nglobal 63650 99999999999999999999d\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E213", 2, 14)]
+    assert "lifetime" not in diagnostics[0].message
+    assert "at most 36525 days" in diagnostics[0].message
+
+
 def test_a_duration_of_thousands_of_digits_is_longer_than_100_years(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, f"policy t\nlimit 97810 per {'9' * 5000}d <= 1\n")
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E213", 2, 17)]
