@@ -95,6 +95,19 @@ class _Index:
                     self.text_rules.append((rule, site))
         self.reported: set[tuple[str, str, n.Span, str]] = set()
         self._parts: list[_Parts] | None = None
+        self._extended: dict[str, frozenset[str]] = {}  # policy -> the policies it extends
+
+    def extends(self, child: _Site, parent: _Site) -> bool:
+        """Whether ``child``'s policy extends ``parent``'s, directly or not. Two rules of a
+        policy and one it extends meet in the extending policy: a finding about the pair is
+        reported in its file, the one that brought them together (the parent is fine alone
+        and serves other policies too)."""
+        name = child.scope.name
+        extended = self._extended.get(name)
+        if extended is None:
+            extended = self._extended[name] = frozenset(
+                s.name for s in visible_scopes(self.ws, child.scope) if s is not child.scope)
+        return parent.scope.name in extended
 
     def site(self, rule: m.Rule) -> _Site | None:
         """Where a rule written in policy text is; ``None`` for table rows and unknown rules."""
@@ -248,6 +261,10 @@ def deleted_code_used(ws: Workspace) -> None:
                 first = _overlap_after(rule.info.validity, deletion)
                 if first is None:
                     continue
+                deleting = index.site(deletion)
+                if deleting is not None and index.extends(deleting, site):
+                    _report_inherited_w301(index, rule, site, deletion, deleting, shared, first)
+                    continue
                 span, via = _token_for(ws, site, min(shared))
                 use = (f"use {', '.join(deletion.replacements)} instead, or "
                        if deletion.replacements else "")
@@ -259,6 +276,19 @@ def deleted_code_used(ws: Workspace) -> None:
                     f"this rule still names {it} and is in force from {first.isoformat()}; "
                     f"{use}end the rule's validity before {deletion.since.isoformat()}",
                     site.file, span)
+
+
+def _report_inherited_w301(index: _Index, rule: m.Rule, site: _Site, deletion: m.Deleted,
+                           deleting: _Site, shared: frozenset[str], first: dt.date) -> None:
+    """W301 where a policy deletes a code that a rule it inherits names: at the deletion."""
+    codes = _codes_text(shared)
+    is_ = "is" if len(shared) == 1 else "are"
+    index.report(
+        "W301",
+        f"this deletes {codes}, which inherited {index.describe(rule, deleting.file)} still "
+        f"names; here that rule is in force from {first.isoformat()}, when {codes} {is_} "
+        f"deleted; disable it in this policy (disable {rule.info.id}) or override it by name",
+        deleting.file, deleting.statement.span)
 
 
 # --- W302 ---------------------------------------------------------------------------------
@@ -312,7 +342,8 @@ def addon_primary_forbidden(ws: Workspace) -> None:
     """W303: ``addon A requires P`` while a forbid denies P with A, or A with P.
 
     The add-on can then never be paid with that primary. Reported at the add-on (at the
-    primary's token) when it is written in policy text, else at the forbid.
+    primary's token) when it is written in policy text, else at the forbid; and at the
+    forbid when the forbid's policy extends the add-on's (see ``_Index.extends``).
     """
     index = _index(ws)
     for parts in index.rulesets():
@@ -332,7 +363,9 @@ def addon_primary_forbidden(ws: Workspace) -> None:
                 found = _blocks(forbid, addon)
                 if found is None:
                     continue
-                if index.site(addon) is None:
+                addon_site, forbid_site = index.site(addon), index.site(forbid)
+                if addon_site is None or (forbid_site is not None
+                                          and index.extends(forbid_site, addon_site)):
                     at_forbid.append((addon, forbid, found))
                 else:
                     at_addon.add((id(forbid), found[0], found[1]))
@@ -344,10 +377,13 @@ def addon_primary_forbidden(ws: Workspace) -> None:
 
 def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid, code: str,
                  primary: str, denied: str) -> None:
+    """At the add-on, unless it is a table row or the forbid's policy extends its policy:
+    then at the forbid."""
     other = primary if denied == code else code
     what = (f"{denied} is denied when {other} is billed the same day")
     addon_site, forbid_site = index.site(addon), index.site(forbid)
-    if addon_site is not None:
+    if addon_site is not None and not (forbid_site is not None
+                                       and index.extends(forbid_site, addon_site)):
         span, via = _token_for(ws, addon_site, primary, ("primaries",))
         index.report(
             "W303",
@@ -451,10 +487,11 @@ def redundant_limit(ws: Workspace) -> None:
 
     ``weak`` is redundant when ``strict`` has the same codes, measure and provider scope, no
     bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a maximum no
-    higher, a
-    validity that holds ``weak``'s, and an action at least as severe: whenever ``weak``
-    would fire, ``strict`` already has. Reported at the redundant limit. Two limits that make
-    each other redundant are reported once, at the later; identical ones are W304's.
+    higher, a validity that holds ``weak``'s, and an action at least as severe: whenever
+    ``weak`` would fire, ``strict`` already has. Reported at the redundant limit, or at the
+    stricter one when its policy extends the redundant one's (see ``_Index.extends``). Two
+    limits that make each other redundant are reported once, at the later; identical ones
+    are W304's.
     """
     index = _index(ws)
     for parts in index.rulesets():
@@ -474,6 +511,11 @@ def redundant_limit(ws: Workspace) -> None:
                     continue
                 if j > i and _stricter(weak, strict):
                     continue  # mutual: reported at the later one
+                strict_site = index.site(strict)
+                assert strict_site is not None
+                if index.extends(strict_site, site):
+                    _report_inherited_w305(index, weak, strict, strict_site)
+                    break
                 index.report(
                     "W305",
                     f"this limit ({weak.maximum} per {weak.window}) is redundant: "
@@ -484,6 +526,19 @@ def redundant_limit(ws: Workspace) -> None:
                     "stricter than the other",
                     site.file, site.body.span)
                 break
+
+
+def _report_inherited_w305(index: _Index, weak: m.Limit, strict: m.Limit,
+                           strict_site: _Site) -> None:
+    """W305 where a policy's limit makes a limit it inherits redundant: at its own limit."""
+    index.report(
+        "W305",
+        f"this limit ({strict.maximum} per {strict.window}) makes inherited "
+        f"{index.describe(weak, strict_site.file)}, {weak.maximum} per {weak.window} on the "
+        "same codes and measure, redundant in this policy: this one already denies every "
+        f"line that one would; disable it here (disable {weak.info.id}) or override it by "
+        "name",
+        strict_site.file, strict_site.body.span)
 
 
 # --- W306 ---------------------------------------------------------------------------------

@@ -516,6 +516,53 @@ def test_w303_text_forbid_against_a_table_addon(tmp_path: Path) -> None:
     assert "(aoc.csv:2)" in message
 
 
+# --- a pair of rules from a policy and one it extends -----------------------------------------
+
+BASE = """
+    policy base
+    limit 62311 per 12mo <= 4 sessions
+    addon 64484 requires 64483
+    rule lim: limit 97810 per 90d <= 12
+    """
+
+
+def test_a_pair_with_an_inherited_rule_is_reported_in_the_extending_file(
+        tmp_path: Path) -> None:
+    # The parent is clean alone and serves other policies: the child brought the pair
+    # together, so each warning points at the child's rule and says what to do there.
+    assert check(tmp_path, BASE) == []
+    diagnostics = check(tmp_path, """
+        policy kid
+        extends base
+        deleted 62311 since 2017-01-01 use 62322
+        when 64484 forbid 64483
+        limit 97810 per 90d <= 3
+        """, base=BASE)
+    assert where(diagnostics) == [("W301", "x.pol", 3, 1), ("W303", "x.pol", 4, 19),
+                                  ("W305", "x.pol", 5, 1)]
+    w301, w303, w305 = (d.message for d in diagnostics)
+    assert "inherited rule 'base/limit@2' (base.pol:2) still names" in w301
+    assert "disable base/limit@2" in w301
+    assert "this forbid stops add-on 64484" in w303 and "'base/addon@3' (base.pol:3)" in w303
+    assert "makes inherited rule 'base/lim' (base.pol:4)" in w305
+    assert "disable base/lim" in w305
+
+
+def test_a_child_rule_against_a_parent_rule_stays_at_the_child(tmp_path: Path) -> None:
+    # the other way round the child's rule was already the one reported
+    parent = "policy base\ndeleted 62311 since 2017-01-01\nwhen 64484 forbid 64483\n" \
+             "limit 97810 per 90d <= 3\n"
+    diagnostics = check(tmp_path, """
+        policy kid
+        extends base
+        limit 62311 per 12mo <= 4 sessions
+        addon 64484 requires 64483
+        limit 97810 per 90d <= 12
+        """, base=parent)
+    assert where(diagnostics) == [("W301", "x.pol", 3, 7), ("W303", "x.pol", 4, 22),
+                                  ("W305", "x.pol", 5, 1)]
+
+
 # --- W304 identical rules ---------------------------------------------------------------------
 
 
