@@ -586,11 +586,13 @@ _UNNAMED_ID = re.compile(r"[a-z_]+@[0-9]+")
 
 def disable_by_line(ws: Workspace) -> None:
     """W307: ``disable`` of an unnamed rule: its id holds the rule's line, which ``policyc fmt``
-    or a comment added above it changes, and the ``disable`` then names no rule."""
+    or a comment added above it changes, and the ``disable`` then names no rule. Not where
+    it names no rule already (that is the error E106)."""
+    unknown = {(d.file, d.span) for d in ws.diagnostics if d.code == "E106"}
     for scope in ws.scopes.values():
         for ref in scope.disables:
             policy, _, rule = ref.text.partition("/")
-            if _UNNAMED_ID.fullmatch(rule):
+            if _UNNAMED_ID.fullmatch(rule) and (scope.module.path, ref.span) not in unknown:
                 ws.diagnostics.append(warning(
                     "W307", f"disable names the unnamed rule '{ref.text}' by its line, which "
                     f"changes when the lines of {policy} move (a comment added above it, "

@@ -216,6 +216,15 @@ def test_w307_disable_of_an_unnamed_rule_by_its_line(tmp_path: Path) -> None:
         "disable names the unnamed rule 't.b/forbid@2' by its line")
 
 
+def test_w307_not_added_to_e106_for_a_line_id_that_names_no_rule(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/limit@7
+        """, b="policy t.b\nwhen 64483 forbid 77002\n")
+    assert where(diagnostics) == [("E106", "x.pol", 3, 9)]
+
+
 def test_e106_not_reported_for_an_inherited_rule(tmp_path: Path) -> None:
     assert check(tmp_path, """
         policy t.a
