@@ -14,7 +14,8 @@ text, the one thing an analyst can change. A finding between two rules is found 
 - W301 ``deleted_code_used``: a rule names a code that a ``deleted`` rule in scope deletes,
   and the rule would apply on or after the deletion.
 - W302 ``self_forbid``: ``when X forbid X``.
-- W303 ``addon_primary_forbidden``: an add-on whose primary is forbidden with it.
+- W303 ``addon_primary_forbidden``: an add-on whose primary is forbidden with it (by a
+  ``forbid``, or an ``exclusive`` listing both).
 - W304 ``identical_rules``: two rules equal in all but id, source and message.
 - W305 ``redundant_limit``: a limit that never denies a line a stricter limit does not.
 - W306 ``unused_sets``: a set that no rule uses.
@@ -72,6 +73,7 @@ class _Parts:
     deleted: tuple[m.Deleted, ...]
     addons: tuple[m.Addon, ...]
     forbids: tuple[m.Forbid, ...]
+    exclusives: tuple[m.Exclusive, ...]
 
 
 class _Index:
@@ -137,6 +139,7 @@ class _Index:
                 deleted: list[m.Deleted] = []
                 addons: list[m.Addon] = []
                 forbids: list[m.Forbid] = []
+                exclusives: list[m.Exclusive] = []
                 for rule in ruleset.rules:
                     if id(rule) in self.sites:
                         text.append(rule)
@@ -146,8 +149,10 @@ class _Index:
                         addons.append(rule)
                     elif isinstance(rule, m.Forbid):
                         forbids.append(rule)
+                    elif isinstance(rule, m.Exclusive):
+                        exclusives.append(rule)
                 self._parts.append(_Parts(tuple(text), tuple(deleted), tuple(addons),
-                                          tuple(forbids)))
+                                          tuple(forbids), tuple(exclusives)))
         return self._parts
 
 
@@ -316,16 +321,27 @@ def self_forbid(ws: Workspace) -> None:
 # --- W303 ---------------------------------------------------------------------------------
 
 
-def _blocks(forbid: m.Forbid, addon: m.Addon) -> tuple[str, str, str] | None:
+def _blocks(forbid: m.Forbid | m.Exclusive, addon: m.Addon) -> tuple[str, str, str] | None:
     """``(addon code, primary code, denied code)`` when ``forbid`` stops ``addon`` cold.
 
     A forbid with an ``unless modifier`` or a ``review`` action can be got past, so it does
-    not count; nor does one whose validity never meets the add-on's.
+    not count; nor does one whose validity never meets the add-on's. An ``exclusive`` denies
+    each code it lists after another that is billed: it is a forbid of every such pair.
     """
-    if forbid.bypass or forbid.info.action != "deny":
+    if forbid.info.action != "deny":
         return None
     a, f = addon.info.validity, forbid.info.validity
     if (a.start and f.end and f.end < a.start) or (f.start and a.end and a.end < f.start):
+        return None
+    if isinstance(forbid, m.Exclusive):
+        rank = {code: at for at, code in enumerate(forbid.codes)}
+        for code in sorted(addon.addons & rank.keys()):
+            primaries = sorted((addon.primaries & rank.keys()) - {code})
+            if primaries:
+                primary = primaries[0]
+                return code, primary, primary if rank[code] < rank[primary] else code
+        return None
+    if forbid.bypass:
         return None
     for code in sorted(addon.addons & forbid.triggers):
         primaries = sorted((addon.primaries & forbid.targets) - {code})
@@ -347,17 +363,19 @@ def addon_primary_forbidden(ws: Workspace) -> None:
     """
     index = _index(ws)
     for parts in index.rulesets():
-        if not parts.addons or not parts.forbids:
+        if not parts.addons or not (parts.forbids or parts.exclusives):
             continue
         text_addons = [r for r in parts.addons if index.site(r) is not None]
         text_codes: frozenset[str] = frozenset().union(
             *(r.addons | r.primaries for r in text_addons))
         at_addon: set[tuple[int, str, str]] = set()  # (forbid, add-on, primary) told already
-        at_forbid: list[tuple[m.Addon, m.Forbid, tuple[str, str, str]]] = []
-        for forbid in parts.forbids:
+        at_forbid: list[tuple[m.Addon, m.Forbid | m.Exclusive, tuple[str, str, str]]] = []
+        blockers: list[m.Forbid | m.Exclusive] = [*parts.forbids, *parts.exclusives]
+        for forbid in blockers:
             forbid_is_text = index.site(forbid) is not None
-            if not forbid_is_text and (forbid.triggers.isdisjoint(text_codes)
-                                       or forbid.targets.isdisjoint(text_codes)):
+            if not forbid_is_text and isinstance(forbid, m.Forbid) and (
+                    forbid.triggers.isdisjoint(text_codes)
+                    or forbid.targets.isdisjoint(text_codes)):
                 continue  # a table row can only matter to an add-on written in text
             for addon in parts.addons if forbid_is_text else text_addons:
                 found = _blocks(forbid, addon)
@@ -375,12 +393,15 @@ def addon_primary_forbidden(ws: Workspace) -> None:
                 _report_w303(ws, index, addon, forbid, *found)
 
 
-def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid, code: str,
-                 primary: str, denied: str) -> None:
+def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid | m.Exclusive,
+                 code: str, primary: str, denied: str) -> None:
     """At the add-on, unless it is a table row or the forbid's policy extends its policy:
     then at the forbid."""
     other = primary if denied == code else code
     what = (f"{denied} is denied when {other} is billed the same day")
+    kind = "exclusive" if isinstance(forbid, m.Exclusive) else "forbid"
+    verb = "pays only one of" if kind == "exclusive" else "forbids"
+    remove = "one of them" if kind == "exclusive" else "the pair"
     addon_site, forbid_site = index.site(addon), index.site(forbid)
     if addon_site is not None and not (forbid_site is not None
                                        and index.extends(forbid_site, addon_site)):
@@ -388,16 +409,16 @@ def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid,
         index.report(
             "W303",
             f"add-on {code} can never be paid with its primary {primary}{via}: "
-            f"{index.describe(forbid, addon_site.file)} forbids the pair ({what}); remove "
-            f"the pair from that forbid, or {primary} from this add-on's primaries",
+            f"{index.describe(forbid, addon_site.file)} {verb} the pair ({what}); remove "
+            f"{remove} from that {kind}, or {primary} from this add-on's primaries",
             addon_site.file, span)
     elif forbid_site is not None:
-        span, via = _token_for(ws, forbid_site, denied, ("targets",))
+        span, via = _token_for(ws, forbid_site, denied, ("targets", "codes"))
         index.report(
             "W303",
-            f"this forbid stops add-on {code} from ever being paid with its primary {primary} "
-            f"({what}), which {index.describe(addon, forbid_site.file)} requires; remove the "
-            "pair from this forbid",
+            f"this {kind} stops add-on {code} from ever being paid with its primary {primary} "
+            f"({what}), which {index.describe(addon, forbid_site.file)} requires; remove "
+            f"{remove} from this {kind}",
             forbid_site.file, span)
 
 

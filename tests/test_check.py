@@ -473,6 +473,33 @@ def test_w303_forbid_denies_the_addon_when_the_primary_is_present(tmp_path: Path
     assert "64484 is denied when 64483 is billed the same day" in diagnostics[0].message
 
 
+def test_w303_an_exclusive_listing_the_addon_and_its_primary(tmp_path: Path) -> None:
+    # exclusive pays one code of its list a day: either order leaves the add-on unpaid
+    diagnostics = check(tmp_path, """
+        policy t.a
+        addon 64484 requires 64483
+        exclusive 64484, 64483
+        addon 64480 requires 64479
+        rule pend review: exclusive 64479, 64480
+        """)
+    assert where(diagnostics) == [("W303", "x.pol", 2, 22)]
+    message = diagnostics[0].message
+    assert message.startswith("add-on 64484 can never be paid with its primary 64483: "
+                              "rule 't.a/exclusive@3' (line 3) pays only one of the pair "
+                              "(64483 is denied when 64484 is billed the same day)")
+    assert "remove one of them from that exclusive" in message
+
+
+def test_w303_an_exclusive_in_an_extending_policy_is_reported_there(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy kid
+        extends base
+        exclusive 64483, 64484
+        """, base="policy base\naddon 64484 requires 64483\n")
+    assert where(diagnostics) == [("W303", "x.pol", 3, 18)]  # the denied add-on's token
+    assert diagnostics[0].message.startswith("this exclusive stops add-on 64484")
+
+
 def test_w303_not_when_the_forbid_can_be_bypassed_or_only_pends(tmp_path: Path) -> None:
     assert check(tmp_path, """
         policy t.a
