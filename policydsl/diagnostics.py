@@ -7,6 +7,7 @@ JSON, or into SARIF 2.1.0 for code-scanning tools.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 from typing import Any, Literal
@@ -98,13 +99,33 @@ def _caret_block(diagnostic: Diagnostic, source: str | None) -> str:
     text = "".join(c if c.isprintable() else " " for c in lines[span.line - 1].rstrip("\r"))
     width = span.end_column - span.column if span.end_line == span.line else 1
     width = max(1, min(width, len(text) - span.column + 1))
-    return f"\n    {text}\n    {' ' * (span.column - 1)}{'^' * width}"
+    before, marked = text[:span.column - 1], text[span.column - 1:span.column - 1 + width]
+    # under the characters as a terminal shows them: a wide one (an emoji, a CJK character)
+    # takes two cells, a combining accent none
+    return f"\n    {text}\n    {' ' * _cells(before)}{'^' * max(1, _cells(marked))}"
+
+
+def _cells(text: str) -> int:
+    """The terminal cells ``text`` takes."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and other unprintable characters escaped (``\\n``), so
+    that a diagnostic's first line is one line whatever a name or message in a policy holds."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
     """``file:line:col: severity CODE: message``, the source line and a caret, one per item."""
     return "\n".join(
-        f"{d.location}: {d.severity} {d.code}: {d.message}{_caret_block(d, sources.get(d.file))}"
+        _one_line(f"{d.location}: {d.severity} {d.code}: {d.message}")
+        + _caret_block(d, sources.get(d.file))
         for d in diagnostics
     )
 

@@ -144,6 +144,27 @@ def test_a_form_feed_between_statements_shows_as_a_space(tmp_path: Path) -> None
             "                                     ^^^^\n") in result.output
 
 
+def test_the_caret_counts_wide_characters_as_a_terminal_shows_them(tmp_path: Path) -> None:
+    # each emoji takes two cells; the é is an e and a combining accent (none)
+    bad = tmp_path / "bad.pol"
+    bad.write_text('policy p\nrule r "\U0001F600\U0001F600 e\u0301": limit 6448 per day <= 1\n',
+                   encoding="utf-8")
+    result = policyc("check", str(bad))
+    assert f"{bad}:2:23: error E201" in result.output  # columns count characters
+    assert ('\n    rule r "\U0001F600\U0001F600 e\u0301": limit 6448 per day <= 1\n'
+            "    " + " " * 23 + "^^^^\n") in result.output
+
+
+def test_a_line_break_in_a_message_is_escaped_in_the_text_format(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pol"
+    bad.write_text('policy p\ntable mue "no\\nsuch.csv"\n', encoding="utf-8")
+    result = policyc("check", str(bad))
+    first = result.output.split("\n")[0]
+    assert first.startswith(f"{bad}:2:11: error E210") and "no\\nsuch.csv" in first
+    as_json = json.loads(policyc("check", "--format", "json", str(bad)).output)
+    assert "no\nsuch.csv" in as_json[0]["message"]  # the structured formats keep it as is
+
+
 def test_usage_errors_exit_2() -> None:
     assert policyc("check").exit_code == 2
     assert policyc("run", "--policy", "nowhere.pol", "claims.csv").exit_code == 2
