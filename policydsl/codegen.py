@@ -819,6 +819,8 @@ class _Generator:
                 @units     units_of = None  # the lines' units, made when a limit needs them
                 @history else:
                 @history     stage3 = 0
+                @alone # an add-on line is counted only if a line that left stage 1 can support it
+                @alone S1 = DN[:] if member_bits & {BIT_ADDON} else None
                 walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
                 # the dates walked: lines p to q (excluded) have date O[p]
                 if has_paid:
@@ -838,7 +840,8 @@ class _Generator:
                     @history     for k in range(h, p):  # lines of dates with nothing to judge
                     @history         if B[k] & {BIT_COUNTED} and not DN[k]:
                     @history             plan = PL[k]
-        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history)
+        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
+             alone=history and f.has("addon"))
         if history:
             self.w.indent(5)
             self.count_line()
@@ -1153,9 +1156,16 @@ class _Generator:
                     continue
         """)
         self.w.outdent()
-        self.block(f"""
-            if plan[0] & {BIT_COUNTED}:
-        """)
+        if self.f.has("addon"):
+            # an add-on line that stage 4 is sure to deny counts toward nothing
+            self.block(f"""
+                if plan[0] & {BIT_COUNTED} and not (B[k] & {BIT_ADDON} and addon_alone(
+                        L, S1, p, q, k, plan[7], d, DENY)):
+            """)
+        else:
+            self.block(f"""
+                if plan[0] & {BIT_COUNTED}:
+            """)
         self.w.indent()
         self.count_line()
         self.w.outdent()

@@ -225,6 +225,25 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
     return out
 
 
+def addon_alone(lines: list[ClaimLine], stage1_denied: list[bool], p: int, q: int, k: int,
+                rows: tuple[codegen.Row, ...], day: int, deny: Sequence[bool]) -> bool:
+    """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
+    code in force on ``day`` denies, and no other line of its date (``p`` to ``q``) by the
+    same provider, of a primary code of those rules, left stage 1 standing
+    (``stage1_denied``; paid lines always stand). Such a line counts toward no limit."""
+    in_force = [row for row in rows if row[1] <= day <= row[2]]
+    if not any(deny[row[0]] for row in in_force):
+        return False
+    primaries = frozenset().union(*[row[3] for row in in_force])
+    provider = lines[k].provider_id
+    for j in range(p, q):
+        if j != k and not stage1_denied[j]:
+            line = lines[j]
+            if line.code in primaries and line.provider_id == provider:
+                return False
+    return True
+
+
 def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
                 counts_itself: bool) -> bool:
     """Is a primary among the allowed lines of one provider (``alive``: code -> how many)?
@@ -408,7 +427,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         # helpers of the stages
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
-        "has_primary": has_primary, "uncount": uncount,
+        "has_primary": has_primary, "uncount": uncount, "addon_alone": addon_alone,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
         "line_code": _get["code"], "line_date": _get["date"], "line_claim": _get["claim_id"],

@@ -23,6 +23,7 @@ class _Item:
     index: int  # position in the input (claim lines) or -1
     denied: bool = False
     findings: list[Finding] = attrs.Factory(list)
+    counts: bool = True  # False: an add-on that stage 4 is sure to deny counts toward nothing
 
 
 def _finding(rule: m.Rule, related: Sequence[_Item] = ()) -> Finding:
@@ -75,6 +76,7 @@ class _Member:
         for day in dates:
             today = [i for i in self.items if i.line.date == day]
             self.line_stage(today)
+            self.mark_addons_alone(today)
             self.same_day_stage(today)
             self.history_stage(today)
             self.addon_stage(today)
@@ -87,6 +89,20 @@ class _Member:
             found = _line_findings(self.rules, item.line)
             item.findings.extend(found)
             item.denied = _denies(found)
+
+    def mark_addons_alone(self, today: list[_Item]) -> None:
+        """An add-on line that no line standing after stage 1 can support (no other line of
+        the date by the same provider has a primary code of its rules in force) and that a
+        denying rule judges will be denied in stage 4: it counts toward nothing."""
+        standing = [i for i in today if not i.denied]
+        for item in self.judged(today):
+            rules = [r for r in self.rules if isinstance(r, m.Addon)
+                     and item.line.code in r.addons and r.info.validity.covers(item.line.date)]
+            if not any(r.info.action == "deny" for r in rules):
+                continue
+            primaries = set().union(*(r.primaries for r in rules))
+            item.counts = any(p is not item and _same_provider(p, item)
+                              and p.line.code in primaries for p in standing)
 
     def passes_line_rules(self, item: _Item) -> bool:
         return not item.judged or not _denies(_line_findings(self.rules, item.line))
@@ -158,7 +174,7 @@ class _Member:
     def earlier_allowed(self, item: _Item) -> list[_Item]:
         """Lines before ``item`` in the member's order that are allowed so far."""
         position = self.items.index(item)
-        return [i for i in self.items[:position] if not i.denied]
+        return [i for i in self.items[:position] if not i.denied and i.counts]
 
     def history(self, rule: m.Rule, item: _Item) -> Finding | None:
         line = item.line

@@ -227,8 +227,10 @@ def test_addon_needs_an_allowed_primary(adjudicate: Adjudicate) -> None:
     assert out[1].findings[0].carc == "B15"
 
 
-def test_an_addon_denied_in_stage_4_counted_for_its_date_only(adjudicate: Adjudicate) -> None:
-    # docs/semantics.md, stage 4: limits (stage 3) ran first, while the 64480 was allowed so far
+def test_an_addon_with_no_primary_standing_counts_toward_nothing(adjudicate: Adjudicate
+                                                                  ) -> None:
+    # docs/semantics.md, stage 4: no 64479 was billed, so stage 4 is sure to deny the 64480;
+    # it does not count toward the limit of the 64484 after it, which counts the day after
     text = ("policy t\naddon 64480 requires 64479\naddon 64484 requires 64483\n"
             "limit 64480, 64484 per 2d by provider <= 1\n")
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
@@ -236,8 +238,24 @@ def test_an_addon_denied_in_stage_4_counted_for_its_date_only(adjudicate: Adjudi
                             line("C1", 3, "M1", "2024-03-01", "64484"),
                             line("C2", 1, "M1", "2024-03-02", "64483"),
                             line("C2", 2, "M1", "2024-03-02", "64484")])
-    assert verdicts(out) == ["allow", "deny", "deny", "allow", "allow"]
-    assert [fired(d) for d in out[1:3]] == [["t/addon@2"], ["t/limit@4"]]
+    assert verdicts(out) == ["allow", "deny", "allow", "allow", "deny"]
+    assert [fired(d) for d in out] == [[], ["t/addon@2"], [], [], ["t/limit@4"]]
+    assert [(r.claim_id, r.line) for r in out[4].findings[0].related] == [("C1", 3)]
+
+
+def test_an_addon_whose_primary_falls_after_stage_1_counted_for_its_date(
+        adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, stage 4: the 64479 stood after stage 1 and a pair rule denies it in
+    # stage 2; the 64480 was allowed so far when stage 3 judged the 64484 after it
+    text = ("policy t\naddon 64480 requires 64479\naddon 64484 requires 64483\n"
+            "limit 64480, 64484 per day by provider <= 1\nwhen 20610 forbid 64479\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "64479"),
+                            line("C1", 3, "M1", "2024-03-01", "20610"),
+                            line("C1", 4, "M1", "2024-03-01", "64480"),
+                            line("C1", 5, "M1", "2024-03-01", "64484")])
+    assert verdicts(out) == ["allow", "deny", "allow", "deny", "deny"]
+    assert [fired(d) for d in out[3:]] == [["t/addon@2"], ["t/limit@4"]]
 
 
 def test_several_addon_rules_any_primary_satisfies(adjudicate: Adjudicate) -> None:
