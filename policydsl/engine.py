@@ -231,10 +231,15 @@ def addon_alone(lines: list[ClaimLine], stage1_denied: list[bool], p: int, q: in
     code in force on ``day`` denies, and no other line of its date (``p`` to ``q``) by the
     same provider, of a primary code of those rules, left stage 1 standing
     (``stage1_denied``; paid lines always stand). Such a line counts toward no limit."""
-    in_force = [row for row in rows if row[1] <= day <= row[2]]
-    if not any(deny[row[0]] for row in in_force):
-        return False
-    primaries = frozenset().union(*[row[3] for row in in_force])
+    if len(rows) == 1:  # most add-on codes have one rule
+        number, first, last, primaries = rows[0]
+        if not (first <= day <= last and deny[number]):
+            return False
+    else:
+        in_force = [row for row in rows if row[1] <= day <= row[2]]
+        if not any(deny[row[0]] for row in in_force):
+            return False
+        primaries = frozenset().union(*[row[3] for row in in_force])
     provider = lines[k].provider_id
     for j in range(p, q):
         if j != k and not stage1_denied[j]:
