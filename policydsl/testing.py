@@ -30,12 +30,15 @@ from . import model as m
 from .api import Policy, load
 from .claims import ClaimLine, Decision
 from .claims_io import ClaimsFileError, RowError, read_claims
+from .claims_text import FIELDS
 
 if TYPE_CHECKING:
     from _csv import Reader
 
 CASES_SUFFIX = ".cases.csv"
 EXPECTATIONS = ("allow", "deny", "review", "history")
+#: The columns a cases file may have: the case's, then those of ``policyc run``'s input.
+CASES_COLUMNS = ("case", "expect", "carc", "rule", *FIELDS)
 
 
 class CasesFileError(Exception):
@@ -120,7 +123,10 @@ def read_cases(path: Path) -> list[Case]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             records = list(_records(csv.reader(handle, strict=True), shown))
     except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
-        raise CasesFileError(shown, None, str(exc)) from None
+        reason = str(exc)
+        for prefix in (f"{shown}: ", f"{path.name}: "):  # the reader names the file too
+            reason = reason.removeprefix(prefix)
+        raise CasesFileError(shown, None, reason) from None
     if records and ("case" not in records[0][1] or "expect" not in records[0][1]):
         raise CasesFileError(shown, 1, "a cases file needs the columns 'case' and 'expect'")
     cases: list[Case] = []
@@ -166,6 +172,11 @@ def _records(reader: Reader, shown: str) -> Iterator[tuple[int, dict[str, str]]]
             continue
         if header is None:
             header = [f.strip().lower() for f in fields]
+            unknown = [name for name in header if name not in CASES_COLUMNS]
+            if unknown:  # a misspelt carc or rule column would check nothing
+                raise CasesFileError(
+                    shown, start, f"unknown column(s) {', '.join(map(repr, unknown))}; a cases "
+                    f"file has the columns {', '.join(CASES_COLUMNS)}")
             continue
         yield reader.line_num, dict(zip(header, fields, strict=False))
 
@@ -184,6 +195,7 @@ def _describe(decision: Decision) -> str:
 def judge(policy: Policy, case: Case) -> Outcome:
     judged = case.judged
     decisions = policy.adjudicate([c.line for c in judged], case.history)
+    rules = frozenset(r.info.id for r in policy.rules)
     failures = []
     for expected, decision in zip(judged, decisions, strict=True):
         problems = []
@@ -191,16 +203,18 @@ def judge(policy: Policy, case: Case) -> Outcome:
             problems.append(f"expected {expected.expect}")
         if expected.carc and expected.carc not in {f.carc for f in decision.findings}:
             problems.append(f"expected CARC {expected.carc}")
-        if expected.rule and not any(_rule_matches(expected.rule, f.rule)
-                                     for f in decision.findings):
+        if expected.rule and not any(_rule_matches(expected.rule, r) for r in rules):
+            problems.append(f"expected rule {expected.rule}, which the policy does not have "
+                            "(no rule has that id or name)")
+        elif expected.rule and not any(_rule_matches(expected.rule, f.rule)
+                                       for f in decision.findings):
             problems.append(f"expected rule {expected.rule} to fire")
         if problems:
             line = expected.line
             failures.append(f"row {expected.row}: {line.claim_id}/{line.line} {line.code} "
                             f"{line.date.isoformat()}: {', '.join(problems)}; "
                             f"got {_describe(decision)}")
-    return Outcome(case, tuple(decisions), tuple(failures),
-                   frozenset(r.info.id for r in policy.rules))
+    return Outcome(case, tuple(decisions), tuple(failures), rules)
 
 
 @attrs.frozen

@@ -397,6 +397,33 @@ def test_policyc_test_bad_cases_file_exits_2(policy: Path, tmp_path: Path) -> No
     assert "pain.cases.csv:4: expect must be one of" in result.stderr
 
 
+def test_policyc_test_a_misspelt_column_stops_the_run(policy: Path, tmp_path: Path) -> None:
+    # with the column read as unknown and ignored, the case would pass without its checks
+    write(tmp_path / "pain.cases.csv", CASES.replace("expect,carc,rule", "expect,carcs,rule"))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert "pain.cases.csv:1: unknown column(s) 'carcs'; a cases file has the columns " \
+        "case, expect, carc, rule, claim_id" in result.stderr
+
+
+def test_policyc_test_a_rule_the_policy_does_not_have_is_named(policy: Path,
+                                                                tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES.replace(",deny,119,acu", ",deny,119,acu-90"))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 1
+    assert ("expected rule acu-90, which the policy does not have (no rule has that id or "
+            "name); got deny by t.pain/acu") in result.output
+
+
+def test_policyc_test_a_cases_file_without_a_column_names_the_file_once(
+        policy: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "pain.cases.csv"
+    write(cases, CASES.replace(",code,", ",cpt,"))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"policyc: {cases}: header lacks column(s) code")
+
+
 def test_policyc_test_cases_file_with_a_quote_never_closed(policy: Path,
                                                             tmp_path: Path) -> None:
     rows = CASES.splitlines(keepends=True)
