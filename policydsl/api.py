@@ -78,15 +78,18 @@ def _explain(exc: Exception, lines: Sequence[ClaimLine], history: Sequence[Claim
     """After the engine failed: a ``TypeError`` naming the first line with a value of a type
     the constructor does not check (docs/api.md), if there is one. Looked for only then, so a
     good batch pays nothing for it."""
-    wanted = (("line", int, "an int"), ("date", dt.date, "a datetime.date"),
-              ("units", int, "an int"))
+    wanted = (("claim_id", str, "a str"), ("line", int, "an int"), ("member_id", str, "a str"),
+              ("date", dt.date, "a datetime.date"), ("code", str, "a str"),
+              ("provider_id", str, "a str"), ("units", int, "an int"), ("pos", str, "a str"),
+              ("auth", str, "a str"))
     for group, kind in ((lines, "line"), (history, "history line")):
         for item in group:
             if not isinstance(item, ClaimLine):
                 raise TypeError(f"a {kind} is a {type(item).__name__}, not a ClaimLine") from exc
             for name, cls, label in wanted:
                 value = getattr(item, name)
-                if not isinstance(value, cls) or isinstance(value, bool):
+                if (not isinstance(value, cls) or isinstance(value, bool)
+                        or isinstance(value, dt.datetime)):  # a date and a time: not a date
                     raise TypeError(f"{kind} {item.claim_id}/{item.line}: {name} {value!r} is "
                                     f"not {label}") from exc
 

@@ -655,6 +655,25 @@ def test_the_slot_setter_fallback_builds_what_the_fast_constructors_build() -> N
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [
+    ("auth", None, "auth None is not a str"),
+    ("auth", 123, "auth 123 is not a str"),
+    ("claim_id", None, "claim_id None is not a str"),
+    ("date", dt.datetime(2024, 3, 4, 10, 30),
+     "date datetime.datetime(2024, 3, 4, 10, 30) is not a datetime.date"),
+])
+def test_any_field_of_the_wrong_type_is_named_with_its_line(field: str, value: object,
+                                                            said: str) -> None:
+    # the engine fails on these deep in the generated code: the error names the field
+    policy = compile_text("policy t\nlimit 97810 per day <= 1\nrequire auth for 97810\n")
+    good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810", auth="A1")
+    bad = attrs.evolve(good, **{field: value})
+    shown = "None/1" if field == "claim_id" else "C0/1"
+    for judge in (policy.adjudicate, policy.interpret):
+        with pytest.raises(TypeError, match=f"^line {re.escape(shown)}: {re.escape(said)}$"):
+            judge([good, bad])
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
     ("date", "2024-03-04", "date '2024-03-04' is not a datetime.date"),
     ("units", "2", "units '2' is not an int"),
     ("units", None, "units None is not an int"),
