@@ -88,8 +88,8 @@ def _explain(exc: Exception, lines: Sequence[ClaimLine], history: Sequence[Claim
                 raise TypeError(f"a {kind} is a {type(item).__name__}, not a ClaimLine") from exc
             for name, cls, label in wanted:
                 value = getattr(item, name)
-                if (not isinstance(value, cls) or isinstance(value, bool)
-                        or isinstance(value, dt.datetime)):  # a date and a time: not a date
+                # a bool is no int here, nor a date and a time a date
+                if not isinstance(value, cls) or isinstance(value, (bool, dt.datetime)):
                     raise TypeError(f"{kind} {item.claim_id}/{item.line}: {name} {value!r} is "
                                     f"not {label}") from exc
 

@@ -42,6 +42,7 @@ from policydsl.claims_text import (
     frame,
     read_header,
     read_text,
+    refused_reason,
 )
 from policydsl.collector import collector_paused
 from policydsl.render import (
@@ -339,15 +340,21 @@ def _csv_rows(
                 return
             base = lineno - 1
             reader = csv.reader(itertools.chain((raw,), handle))
-            for fields in reader:
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # a field over csv.field_size_limit(): that row is
+                    lineno = base + reader.line_num  # malformed; the reader starts afresh
+                    yield RowError(lineno, f"row {lineno}: {refused_reason(exc)}")
+                    continue
                 lineno = base + reader.line_num
                 found = item(lineno, fields)
                 if found is not None:
                     yield found
         except UnicodeDecodeError as exc:
             raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
-        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
-            raise ClaimsFileError(f"{name}: after line {lineno}: {exc}") from exc
 
 
 def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None,
@@ -369,6 +376,10 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             if index in rows.inside:
                 continue
             row, fields = rows.row_of(index)
+            refused = rows.refused.get(index)
+            if refused is not None:
+                append(RowError(row, f"row {row}: {refused}"))
+                continue
             assert isinstance(fields, list)
             found = item(row, fields)
             if found is not None:

@@ -171,6 +171,9 @@ class Rows:
     fmt: Format
     records: dict[int, tuple[int, list[str]]] = attrs.field(factory=dict)
     inside: frozenset[int] = frozenset()  # lines inside a record, after its first
+    # records the csv module refused (a field over its size limit), by first line: why; such
+    # a record holds no fields and is a malformed row
+    refused: dict[int, str] = attrs.field(factory=dict)
 
     def row_of(self, index: int) -> tuple[int, list[str] | str]:
         """Row number and fields (CSV) or text (JSON Lines) of the row starting at ``index``."""
@@ -189,6 +192,8 @@ class Rows:
             return bool(self.lines[index].strip())
         if index in self.inside:
             return False
+        if index in self.refused:
+            return True
         record = self.records.get(index)
         if record is not None:
             fields = record[1]
@@ -223,8 +228,8 @@ class Rows:
 
 
 def frame(source: ClaimsText) -> Rows:
-    """Split a framable text into rows (``csv.Error`` as ``ClaimsFileError``, as the streaming
-    reader reports it)."""
+    """Split a framable text into rows (a record the ``csv`` module refuses is one malformed
+    row, ``Rows.refused``, as the streaming reader reports it)."""
     text = source.text
     lines = text.split("\n")
     del lines[:source.header_lines]
@@ -234,24 +239,25 @@ def frame(source: ClaimsText) -> Rows:
     first_row = source.header_lines + 1
     if source.fmt == "jsonl" or '"' not in text:
         return Rows(lines, first_row, source.fmt)
-    records = _csv_records(lines, ended, first_row, source.name)
+    records, refused = _csv_records(lines, ended)
     inside = frozenset(i for start, (span, _) in records.items()
                        for i in range(start + 1, start + span))
-    return Rows(lines, first_row, source.fmt, records, inside)
+    return Rows(lines, first_row, source.fmt, records, inside, refused)
 
 
-def _csv_records(lines: list[str], ended: bool, first_row: int, name: str
-                 ) -> dict[int, tuple[int, list[str]]]:
-    """The rows that start on a line with a quote, read by the ``csv`` module.
+def _csv_records(lines: list[str], ended: bool
+                 ) -> tuple[dict[int, tuple[int, list[str]]], dict[int, str]]:
+    """The rows that start on a line with a quote, read by the ``csv`` module; and those it
+    refused, with why.
 
     The streaming reader hands every line from the first quote on to the ``csv`` module, which
     agrees with ``str.split`` on lines without a quote, but for one thing: it refuses a field
-    longer than ``csv.field_size_limit()``. Such lines are read by it here too. Consecutive rows
-    to read share one reader.
+    longer than ``csv.field_size_limit()``. Such lines are read by it here too, and are
+    malformed rows, as in the streaming reader. Consecutive rows to read share one reader.
     """
     starts = list(compress(range(len(lines)), map(contains, lines, repeat('"'))))
     if not starts:
-        return {}
+        return {}, {}
     first = starts[0]
     limit = csv.field_size_limit()
     long_lines = [i for i in range(first, len(lines)) if len(lines[i]) > limit]
@@ -265,6 +271,7 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, name: str
             yield lines[i] + "\n" if ended or i < count - 1 else lines[i]
 
     records: dict[int, tuple[int, list[str]]] = {}
+    refused: dict[int, str] = {}
     done = 0  # lines before this one belong to rows already read
     for start in starts:
         if start < done:
@@ -274,11 +281,9 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, name: str
         while position in wanted:
             try:
                 fields = next(reader)
-            except csv.Error as exc:
-                # the streaming reader names the line before the row, or, for the row that
-                # made it turn to the csv module, that row's line
-                after = first_row + position - (0 if position == first else 1)
-                raise ClaimsFileError(f"{name}: after line {after}: {exc}") from exc
+            except csv.Error as exc:  # the reader starts afresh on the next line
+                fields = []
+                refused[position] = refused_reason(exc)
             except StopIteration:  # pragma: no cover - a line with a quote is a record
                 break
             span = reader.line_num - used
@@ -286,7 +291,15 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, name: str
             records[position] = (span, fields)
             position += span
         done = position
-    return records
+    return records, refused
+
+
+def refused_reason(exc: csv.Error) -> str:
+    """Why the ``csv`` module refused a record, for its malformed row's reason."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    return text
 
 
 _JSON_MEMBER = re.compile(r'"member_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)"')

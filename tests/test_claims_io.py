@@ -512,6 +512,26 @@ def test_a_field_over_the_csv_limit_is_reported_at_the_same_line(tmp_path: Path)
         assert whole == streamed
 
 
+def test_a_field_over_the_csv_limit_makes_its_row_malformed_not_the_file(
+        tmp_path: Path) -> None:
+    # the csv module refuses the field, after a quote earlier in the file; that row is an
+    # error, and every other row is read, by both readers
+    big = "x" * (csv.field_size_limit() + 1)
+    text = (HEADER + 'C1,1,M1,"P1",2024-01-01,99213,,,,,\n'
+            + f"C2,1,M1,,2024-01-01,99213,,,,,{big}\n"
+            + f'C3,1,M1,,2024-01-01,99213,,,,,"{big}\n{big}"\n'  # quoted over two lines
+            + "C4,1,M1,,2024-01-01,99213,,,,,\n")
+    whole, streamed = read_both(tmp_path, text, "claims.csv")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    kinds = [(type(item).__name__, item.row if isinstance(item, RowError) else item.claim_id)
+             for item in whole]
+    assert kinds[0] == ("ClaimLine", "C1") and kinds[1] == ("RowError", 3)
+    assert kinds[-1] == ("ClaimLine", "C4")
+    reason = whole[1].reason
+    assert reason == f"row 3: a field is longer than {csv.field_size_limit():,} characters"
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_pipe_reads_as_the_same_file_would(tmp_path: Path) -> None:
     text = "\ufeff" + HEADER + "C1,1,M1,,2024-01-01,99213,,25,,,\n" * 3000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
@@ -564,6 +565,20 @@ def test_run_parallel_quoted_and_malformed_rows_give_the_same_bytes(
     assert errors == [("C3", f"{claims}:8"), ("C4", f"{claims}:9"), ("C4", f"{claims}:10"),
                       ("C5", f"{claims}:11")]
     assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "allow"]
+
+
+def test_run_parallel_a_field_over_the_csv_limit_is_one_malformed_row(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    big = "x" * (csv.field_size_limit() + 1)
+    claims = write(tmp_path / "claims.csv", AWKWARD.replace(
+        "C5,1,M5\n", f"C5,1,M5,P1,2024-03-01,97810,,,,,{big}\n"))
+    results = run_with_jobs("--policy", str(policy), str(claims))
+    assert {r.exit_code for r in results} == {1}
+    assert len({r.stdout_bytes for r in results}) == 1
+    rows = [json.loads(line) for line in results[0].stdout.splitlines()]
+    assert len(rows) == 50
+    assert rows[7]["findings"][0]["message"] == (
+        f"row 11: a field is longer than {csv.field_size_limit():,} characters")
 
 
 def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
