@@ -246,7 +246,8 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
         click.echo(f"policyc: the run failed: {exc}", err=True)
         return EXIT_UNUSABLE
     for row in outcome.history_errors:
-        click.echo(f"{history}:{row.row}: history row skipped: {row.reason}", err=True)
+        reason = row.reason.removeprefix(f"row {row.row}: ")  # the row is named already
+        click.echo(f"{history}:{row.row}: history row skipped: {reason}", err=True)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
 
 

@@ -626,9 +626,8 @@ def test_run_parallel_history_is_split_by_member_too(policy: Path, tmp_path: Pat
     assert len({r.stdout_bytes for r in results}) == 1
     assert len({r.stderr for r in results}) == 1
     assert results[0].stderr.splitlines() == [
-        f"{history}:14: history row skipped: row 14: date '2024-01-40' is not a valid "
-        "YYYY-MM-DD date",
-        f"{history}:15: history row skipped: row 15: line 'x' is not a positive integer",
+        f"{history}:14: history row skipped: date '2024-01-40' is not a valid YYYY-MM-DD date",
+        f"{history}:15: history row skipped: line 'x' is not a positive integer",
     ]
     assert results[0].stdout.count('"decision":"deny"') == 12  # two sessions paid each
 
