@@ -86,6 +86,15 @@ class RowError:
 ClaimItem = ClaimLine | RowError
 
 
+def over_lines(error: RowError, first: int) -> RowError:
+    """A malformed row that a quoted field ran over several lines, from ``first`` to its row,
+    with a hint: a quote left open joins the rows after it into one, which is then malformed."""
+    if first >= error.row:
+        return error
+    return attrs.evolve(error, reason=f"{error.reason} (the row runs over lines {first}-"
+                                      f"{error.row} in a quoted field: check its quotes)")
+
+
 #: Line numbers and units are below this (what JSON output and most systems hold: 64 bits).
 INT_LIMIT = 2**63
 
@@ -338,7 +347,7 @@ def _csv_rows(
                         yield found
             else:
                 return
-            base = lineno - 1
+            base = lineno = lineno - 1  # lineno: the last line read
             reader = csv.reader(itertools.chain((raw,), handle))
             while True:
                 try:
@@ -349,8 +358,10 @@ def _csv_rows(
                     lineno = base + reader.line_num  # malformed; the reader starts afresh
                     yield RowError(lineno, f"row {lineno}: {refused_reason(exc)}")
                     continue
-                lineno = base + reader.line_num
+                first, lineno = lineno + 1, base + reader.line_num
                 found = item(lineno, fields)
+                if isinstance(found, RowError):
+                    found = over_lines(found, first)
                 if found is not None:
                     yield found
         except UnicodeDecodeError as exc:
@@ -382,6 +393,8 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
                 continue
             assert isinstance(fields, list)
             found = item(row, fields)
+            if isinstance(found, RowError) and index in rows.records:
+                found = over_lines(found, row - rows.records[index][0] + 1)
             if found is not None:
                 append(found)
         if into is not None:

@@ -532,6 +532,18 @@ def test_a_field_over_the_csv_limit_makes_its_row_malformed_not_the_file(
     assert reason == f"row 3: a field is longer than {csv.field_size_limit():,} characters"
 
 
+def test_a_quote_left_open_is_pointed_at(tmp_path: Path) -> None:
+    # the csv module joins the rows after an open quote into one field: the malformed row
+    # that makes says which lines it ran over, so the analyst can find the quote
+    text = (HEADER + 'C1,1,"M1,P1,2024-03-01,64483,,,,,\n' + "C1,2,M1,P1,2024-03-01,77003,,,,,\n"
+            + "C2,1,M2,P1,2024-03-01,77003,,,,,\n")
+    whole, streamed = read_both(tmp_path, text, "claims.csv")
+    assert whole == streamed
+    assert isinstance(whole, list) and len(whole) == 1 and isinstance(whole[0], RowError)
+    assert whole[0].reason == ("row 4: date is missing; code is missing (the row runs over "
+                               "lines 2-4 in a quoted field: check its quotes)")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_pipe_reads_as_the_same_file_would(tmp_path: Path) -> None:
     text = "\ufeff" + HEADER + "C1,1,M1,,2024-01-01,99213,,25,,,\n" * 3000
