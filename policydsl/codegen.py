@@ -1204,10 +1204,10 @@ class _Generator:
                             alive[line.provider_id] = {{line.code: 1}}
                         else:
                             group[line.code] = group.get(line.code, 0) + 1
-                # the add-ons a denying rule judges wait outside until a primary among the
-                # lines in supports them (the least fixpoint: add-ons that only name each
-                # other, with no primary billed, stay out)
-                waiting = [c for c in candidates if c[3]]
+                # the add-ons wait outside until a primary among the lines in supports them
+                # (the least fixpoint: add-ons that only name each other, with no primary
+                # billed, stay out, whatever their rules' action)
+                waiting = candidates
                 for c in waiting:
                     alive[L[c[0]].provider_id][L[c[0]].code] -= 1
                 changed = True

@@ -214,10 +214,9 @@ class _Member:
             return any(p is not item and _same_provider(p, item) and p.line.code in primaries
                        for p in allowed)
 
-        # add-ons that a denying rule judges join the allowed lines once a primary there
-        # supports them, until none joins: add-ons naming only each other stay out
-        waiting = [i for i in today if i.judged and not i.denied
-                   and any(r.info.action == "deny" for r in rules_for(i))]
+        # add-ons join the allowed lines once a primary there supports them, until none
+        # joins: add-ons naming only each other stay out (pended or denied by their rules)
+        waiting = [i for i in today if i.judged and not i.denied and rules_for(i)]
         allowed = [i for i in today if not i.denied and i not in waiting]
         changed = True
         while changed:

@@ -293,6 +293,15 @@ def test_addons_that_name_only_each_other_are_not_paid(adjudicate: Adjudicate) -
     assert fired(out[0]) == ["t/addon@2"] and fired(out[2]) == ["t/addon@4"]
 
 
+def test_a_review_addon_supports_another_only_once_supported(adjudicate: Adjudicate) -> None:
+    # a pended add-on with no primary of its own is no primary for the add-on that names it
+    text = "policy t\nrule a review: addon 97811 requires 97814\naddon 97814 requires 97811\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97811"),
+                            line("C1", 2, "M1", "2024-03-01", "97814")])
+    assert verdicts(out) == ["review", "deny"]
+    assert [fired(d) for d in out] == [["t/a"], ["t/addon@3"]]
+
+
 def test_exclusive_first_listed_present_wins(adjudicate: Adjudicate) -> None:
     text = "policy t\nexclusive 20553, 20552\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20552"),
