@@ -8,8 +8,10 @@ each came from) and the final ``RuleSet`` of each policy. A rule that failed to 
 simply absent, so a lint never sees half a rule. Rules read from a CMS ``table`` take part as
 the *other* rule of a finding (an add-on written in the policy whose primary a PTP row forbids
 with it is worth knowing), but a warning is only ever reported at a rule written in policy
-text, the one thing an analyst can change. A finding between two rules is found in every
-``RuleSet`` holding both and reported once.
+text, the one thing an analyst can change (or, when the table is the extending policy's and
+the other rule inherited, at its ``table`` statement). A finding between two rules is found in
+every ``RuleSet`` holding both and reported once; when one rule's policy extends the other's,
+in the extending policy's file (``_Index.extends``).
 
 - W301 ``deleted_code_used``: a rule names a code that a ``deleted`` rule in scope deletes,
   and the rule would apply on or after the deletion.
@@ -98,6 +100,25 @@ class _Index:
         self.reported: set[tuple[str, str, n.Span, str]] = set()
         self._parts: list[_Parts] | None = None
         self._extended: dict[str, frozenset[str]] = {}  # policy -> the policies it extends
+
+    def table_site(self, rule: m.Rule) -> _Site | None:
+        """The ``table`` statement a table row comes from, and its file; ``None`` for a rule
+        written in policy text (``site``) or unknown."""
+        if id(rule) in self.sites:
+            return None
+        statement = self.ws.origin.get(rule.info.id)
+        scope = self.ws.scopes.get(rule.info.id.partition("/")[0])
+        return None if statement is None or scope is None else _Site(scope, statement)
+
+    def switch_off(self, rule: m.Rule) -> str:
+        """How a policy that inherits ``rule`` switches it off: ``disable`` by id, or for an
+        unnamed rule (whose id follows its line, W307) by a name given to it first."""
+        name = rule.info.id.partition("/")[2]
+        if _UNNAMED_ID.fullmatch(name):
+            site = self.site(rule)
+            where = f" in {site.file}" if site is not None else ""
+            return f"name that rule{where} (rule NAME: ...) and disable it here by that name"
+        return f"disable it here (disable {rule.info.id}) or override it by name"
 
     def extends(self, child: _Site, parent: _Site) -> bool:
         """Whether ``child``'s policy extends ``parent``'s, directly or not. Two rules of a
@@ -292,7 +313,7 @@ def _report_inherited_w301(index: _Index, rule: m.Rule, site: _Site, deletion: m
         "W301",
         f"this deletes {codes}, which inherited {index.describe(rule, deleting.file)} still "
         f"names; here that rule is in force from {first.isoformat()}, when {codes} {is_} "
-        f"deleted; disable it in this policy (disable {rule.info.id}) or override it by name",
+        f"deleted; {index.switch_off(rule)}",
         deleting.file, deleting.statement.span)
 
 
@@ -403,8 +424,37 @@ def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid 
     verb = "pays only one of" if kind == "exclusive" else "forbids"
     remove = "one of them" if kind == "exclusive" else "the pair"
     addon_site, forbid_site = index.site(addon), index.site(forbid)
-    if addon_site is not None and not (forbid_site is not None
-                                       and index.extends(forbid_site, addon_site)):
+    addon_at = addon_site or index.table_site(addon)
+    forbid_at = forbid_site or index.table_site(forbid)
+    if addon_at is not None and forbid_at is not None and index.extends(addon_at, forbid_at):
+        # the add-on's policy extends the forbid's: at the add-on (a table's: its statement)
+        if addon_site is not None:
+            span, via = _token_for(ws, addon_site, primary, ("primaries",))
+            what_addon = f"add-on {code}"
+        else:
+            span, via = addon_at.statement.span, ""
+            what_addon = f"add-on {code} of this table ({addon.info.source})"
+        index.report(
+            "W303",
+            f"{what_addon} can never be paid with its primary {primary}{via}: inherited "
+            f"{index.describe(forbid, addon_at.file)} {verb} the pair ({what}); "
+            f"{index.switch_off(forbid)}"
+            + (f", or remove {primary} from this add-on's primaries"
+               if addon_site is not None else ""),
+            addon_at.file, span)
+        return
+    if forbid_site is None and forbid_at is not None and addon_at is not None \
+            and index.extends(forbid_at, addon_at):
+        # a table row of the extending policy against an inherited add-on: at the table
+        index.report(
+            "W303",
+            f"a row of this table ({forbid.info.source}) stops inherited add-on {code} from "
+            f"ever being paid with its primary {primary} ({what}), which "
+            f"{index.describe(addon, forbid_at.file)} requires; {index.switch_off(addon)}",
+            forbid_at.file, forbid_at.statement.span)
+        return
+    if addon_site is not None and not (forbid_at is not None
+                                       and index.extends(forbid_at, addon_site)):
         span, via = _token_for(ws, addon_site, primary, ("primaries",))
         index.report(
             "W303",
@@ -557,8 +607,7 @@ def _report_inherited_w305(index: _Index, weak: m.Limit, strict: m.Limit,
         f"this limit ({strict.maximum} per {strict.window}) makes inherited "
         f"{index.describe(weak, strict_site.file)}, {weak.maximum} per {weak.window} on the "
         "same codes and measure, redundant in this policy: this one already denies every "
-        f"line that one would; disable it here (disable {weak.info.id}) or override it by "
-        "name",
+        f"line that one would; {index.switch_off(weak)}",
         strict_site.file, strict_site.body.span)
 
 

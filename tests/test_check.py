@@ -578,10 +578,41 @@ def test_a_pair_with_an_inherited_rule_is_reported_in_the_extending_file(
                                   ("W305", "x.pol", 5, 1)]
     w301, w303, w305 = (d.message for d in diagnostics)
     assert "inherited rule 'base/limit@2' (base.pol:2) still names" in w301
-    assert "disable base/limit@2" in w301
+    # an unnamed rule's id follows its line (W307): the advice is to name it first
+    assert w301.endswith("name that rule in base.pol (rule NAME: ...) and disable it here by "
+                         "that name")
     assert "this forbid stops add-on 64484" in w303 and "'base/addon@3' (base.pol:3)" in w303
     assert "makes inherited rule 'base/lim' (base.pol:4)" in w305
-    assert "disable base/lim" in w305
+    assert w305.endswith("disable it here (disable base/lim) or override it by name")
+
+
+def test_w303_an_addon_table_row_against_an_inherited_forbid_is_at_the_table(
+        tmp_path: Path) -> None:
+    write(tmp_path, "aoc.csv",
+          "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year\n"
+          "64484,addon,64483,1,2017,\n")
+    diagnostics = check(tmp_path, """
+        policy kid
+        extends base
+        table addon "aoc.csv"
+        """, base="policy base\nrule no-fluoro: when 64484 forbid 64483\n")
+    assert where(diagnostics) == [("W303", "x.pol", 3, 1)]
+    message = diagnostics[0].message
+    assert message.startswith("add-on 64484 of this table (aoc.csv:2) can never be paid with "
+                              "its primary 64483: inherited rule 'base/no-fluoro' (base.pol:2)")
+    assert message.endswith("disable it here (disable base/no-fluoro) or override it by name")
+
+
+def test_w303_an_inherited_forbid_is_switched_off_here_not_edited(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy kid
+        extends base
+        addon 64484 requires 64483
+        """, base="policy base\nrule no-fluoro: when 64484 forbid 64483\n")
+    assert where(diagnostics) == [("W303", "x.pol", 3, 22)]
+    assert diagnostics[0].message.endswith(
+        "disable it here (disable base/no-fluoro) or override it by name, or remove 64483 "
+        "from this add-on's primaries")
 
 
 def test_a_child_rule_against_a_parent_rule_stays_at_the_child(tmp_path: Path) -> None:
