@@ -109,8 +109,13 @@ def _cells(text: str) -> int:
     """The terminal cells ``text`` takes."""
     if text.isascii():
         return len(text)
-    return sum(0 if unicodedata.combining(c) else
+    return sum(0 if unicodedata.category(c) in _NO_CELL else
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+#: Characters drawn on the one before them or not at all: combining and enclosing marks (an
+#: accent, a Thai vowel sign, an emoji's variation selector) and format characters (a joiner).
+_NO_CELL = frozenset({"Mn", "Me", "Cf"})
 
 
 def _one_line(text: str) -> str:

@@ -413,14 +413,14 @@ def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = Fals
             ws.report("E211", f"a duration of {d.text} is empty", file, d.span)
             return None
         kind: m.WindowKind = "days" if d.text.endswith("d") else "months"
+        if days_only and kind != "days":  # first: a shorter number of months would not do
+            ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
+                      file, d.span)
+            return None
         if count > (MAX_DAYS if kind == "days" else MAX_MONTHS):
             advice = (f"a global period is at most {MAX_DAYS} days" if days_only
                       else "write 'lifetime' for every date")
             ws.report("E213", f"a duration of {d.text} is longer than 100 years; {advice}",
-                      file, d.span)
-            return None
-        if days_only and kind != "days":
-            ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
                       file, d.span)
             return None
         return m.Window(kind, count)

@@ -172,7 +172,8 @@ def _records(reader: Reader, shown: str) -> Iterator[tuple[int, dict[str, str]]]
             continue
         if header is None:
             header = [f.strip().lower() for f in fields]
-            unknown = [name for name in header if name not in CASES_COLUMNS]
+            # an empty name is no column (a spreadsheet's trailing comma), as for run
+            unknown = [name for name in header if name and name not in CASES_COLUMNS]
             if unknown:  # a misspelt carc or rule column would check nothing
                 raise CasesFileError(
                     shown, start, f"unknown column(s) {', '.join(map(repr, unknown))}; a cases "

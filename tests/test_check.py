@@ -856,6 +856,9 @@ def test_a_global_period_too_long_is_not_told_to_write_lifetime(tmp_path: Path) 
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E213", 2, 14)]
     assert "lifetime" not in diagnostics[0].message
     assert "at most 36525 days" in diagnostics[0].message
+    # in months it is E208 whatever the number: no number of months would do
+    diagnostics = check(tmp_path, "policy t\nglobal 63650 1300mo\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("E208", 2, 14)]
 
 
 def test_a_duration_of_thousands_of_digits_is_longer_than_100_years(tmp_path: Path) -> None:

@@ -156,6 +156,17 @@ def test_the_caret_counts_wide_characters_as_a_terminal_shows_them(tmp_path: Pat
             "    " + " " * 23 + "^^^^\n") in result.output
 
 
+def test_the_caret_skips_marks_drawn_on_the_character_before(tmp_path: Path) -> None:
+    # a Thai vowel sign and an emoji's variation selector take no cell of their own
+    bad = tmp_path / "bad.pol"
+    bad.write_text('policy p\nrule r "\u0e01\u0e34\u2714\ufe0f": limit 6448 per day <= 1\n',
+                   encoding="utf-8")
+    result = policyc("check", str(bad))
+    assert f"{bad}:2:22: error E201" in result.output  # columns count characters
+    # 'rule r "' 8 cells, then 2 of the 4 characters take one, and '": limit ' 9
+    assert "\n    " + " " * 19 + "^^^^\n" in result.output
+
+
 def test_a_line_break_in_a_message_is_escaped_in_the_text_format(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pol"
     bad.write_text('policy p\ntable mue "no\\nsuch.csv"\n', encoding="utf-8")
@@ -405,6 +416,15 @@ def test_policyc_test_a_misspelt_column_stops_the_run(policy: Path, tmp_path: Pa
     assert result.exit_code == 2
     assert "pain.cases.csv:1: unknown column(s) 'carcs'; a cases file has the columns " \
         "case, expect, carc, rule, claim_id" in result.stderr
+
+
+def test_policyc_test_an_empty_header_name_is_no_column(policy: Path, tmp_path: Path) -> None:
+    # a spreadsheet's trailing comma: read as run reads it, not as an unknown column
+    rows = CASES.splitlines(keepends=True)
+    write(tmp_path / "pain.cases.csv",
+          "".join(row.replace("\n", ",\n") for row in rows))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 0, result.output
 
 
 def test_policyc_test_a_rule_the_policy_does_not_have_is_named(policy: Path,
