@@ -76,6 +76,9 @@ class _Parts:
     addons: tuple[m.Addon, ...]
     forbids: tuple[m.Forbid, ...]
     exclusives: tuple[m.Exclusive, ...]
+    # the rule set's own policy's first ``extends``: where a finding about two rules from two
+    # policies it extends, neither extending the other, is reported (None: it extends none)
+    meeting: _Site | None
 
 
 class _Index:
@@ -173,8 +176,23 @@ class _Index:
                     elif isinstance(rule, m.Exclusive):
                         exclusives.append(rule)
                 self._parts.append(_Parts(tuple(text), tuple(deleted), tuple(addons),
-                                          tuple(forbids), tuple(exclusives)))
+                                          tuple(forbids), tuple(exclusives),
+                                          self._meeting(ruleset.name)))
         return self._parts
+
+    def _meeting(self, policy: str) -> _Site | None:
+        scope = self.ws.scopes.get(policy)
+        if scope is None:
+            return None
+        extends = next((st for st in scope.module.statements if isinstance(st, n.Extends)),
+                       None)
+        return None if extends is None else _Site(scope, extends)
+
+    def apart(self, one: _Site, other: _Site) -> bool:
+        """Whether two rules' policies are apart: neither is the other, nor extends it. They
+        then meet only in a policy that extends both."""
+        return (one.scope is not other.scope and not self.extends(one, other)
+                and not self.extends(other, one))
 
 
 _CURRENT: contextvars.ContextVar[_Index | None] = contextvars.ContextVar("lint_index",
@@ -290,6 +308,18 @@ def deleted_code_used(ws: Workspace) -> None:
                 deleting = index.site(deletion)
                 if deleting is not None and index.extends(deleting, site):
                     _report_inherited_w301(index, rule, site, deletion, deleting, shared, first)
+                    continue
+                if deleting is not None and parts.meeting is not None and index.apart(
+                        deleting, site):
+                    here = parts.meeting.file
+                    index.report(
+                        "W301",
+                        f"{index.describe(deletion, here)} deletes {_codes_text(shared)} since "
+                        f"{deletion.since.isoformat()}, and {index.describe(rule, here)} still "
+                        f"names {'it' if len(shared) == 1 else 'them'}; both are extended here, "
+                        "where that rule is in force from "
+                        f"{first.isoformat()}; {index.switch_off(rule)}",
+                        here, parts.meeting.statement.span)
                     continue
                 span, via = _token_for(ws, site, min(shared))
                 use = (f"use {', '.join(deletion.replacements)} instead, or "
@@ -408,16 +438,17 @@ def addon_primary_forbidden(ws: Workspace) -> None:
                     at_forbid.append((addon, forbid, found))
                 else:
                     at_addon.add((id(forbid), found[0], found[1]))
-                    _report_w303(ws, index, addon, forbid, *found)
+                    _report_w303(ws, index, parts.meeting, addon, forbid, *found)
         for addon, forbid, found in at_forbid:
             if (id(forbid), found[0], found[1]) not in at_addon:
-                _report_w303(ws, index, addon, forbid, *found)
+                _report_w303(ws, index, parts.meeting, addon, forbid, *found)
 
 
-def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid | m.Exclusive,
-                 code: str, primary: str, denied: str) -> None:
+def _report_w303(ws: Workspace, index: _Index, meeting: _Site | None, addon: m.Addon,
+                 forbid: m.Forbid | m.Exclusive, code: str, primary: str, denied: str) -> None:
     """At the add-on, unless it is a table row or the forbid's policy extends its policy:
-    then at the forbid."""
+    then at the forbid; at ``meeting`` (the rule set's ``extends``) when their policies are
+    apart."""
     other = primary if denied == code else code
     what = (f"{denied} is denied when {other} is billed the same day")
     kind = "exclusive" if isinstance(forbid, m.Exclusive) else "forbid"
@@ -426,6 +457,16 @@ def _report_w303(ws: Workspace, index: _Index, addon: m.Addon, forbid: m.Forbid 
     addon_site, forbid_site = index.site(addon), index.site(forbid)
     addon_at = addon_site or index.table_site(addon)
     forbid_at = forbid_site or index.table_site(forbid)
+    if (addon_at is not None and forbid_at is not None and meeting is not None
+            and index.apart(addon_at, forbid_at)):
+        here = meeting.file
+        index.report(
+            "W303",
+            f"add-on {code} of {index.describe(addon, here)} can never be paid with its "
+            f"primary {primary} here: {index.describe(forbid, here)} {verb} the pair ({what}); "
+            f"both are extended here; {index.switch_off(forbid)}",
+            here, meeting.statement.span)
+        return
     if addon_at is not None and forbid_at is not None and index.extends(addon_at, forbid_at):
         # the add-on's policy extends the forbid's: at the add-on (a table's: its statement)
         if addon_site is not None:
@@ -586,6 +627,16 @@ def redundant_limit(ws: Workspace) -> None:
                 assert strict_site is not None
                 if index.extends(strict_site, site):
                     _report_inherited_w305(index, weak, strict, strict_site)
+                    break
+                if parts.meeting is not None and index.apart(strict_site, site):
+                    here = parts.meeting.file
+                    index.report(
+                        "W305",
+                        f"{index.describe(weak, here)}, {weak.maximum} per {weak.window}, is "
+                        f"redundant here: {index.describe(strict, here)}, {strict.maximum} per "
+                        f"{strict.window} on the same codes and measure, already denies every "
+                        f"line it would; both are extended here; {index.switch_off(weak)}",
+                        here, parts.meeting.statement.span)
                     break
                 index.report(
                     "W305",

@@ -615,6 +615,28 @@ def test_w303_an_inherited_forbid_is_switched_off_here_not_edited(tmp_path: Path
         "from this add-on's primaries")
 
 
+def test_a_pair_from_two_extended_policies_is_reported_where_they_meet(
+        tmp_path: Path) -> None:
+    # neither a nor b has the problem alone: only the policy extending both does
+    write(tmp_path, "a.pol", "policy a\nrule loose: limit 97810 per 90d <= 12\n"
+          "rule gone: deleted 64483 since 2017-01-01\naddon 64484 requires 64479\n")
+    write(tmp_path, "b.pol", "policy b\nrule tight: limit 97810 per 90d <= 3\n"
+          "rule esi: limit 64483 per 12mo <= 4 sessions\nrule nf: when 64484 forbid 64479\n")
+    assert load_paths([tmp_path / "a.pol", tmp_path / "b.pol"], lint=True).diagnostics == []
+    diagnostics = check(tmp_path, "policy kid\nextends a, b\n")
+    assert sorted(d.code for d in diagnostics) == ["W301", "W303", "W305"]
+    assert {(d.file, d.span.line, d.span.column) for d in diagnostics} == {("x.pol", 2, 1)}
+    w301, w303, w305 = sorted(diagnostics, key=lambda d: d.code)
+    assert w301.message == (
+        "rule 'a/gone' (a.pol:3) deletes 64483 since 2017-01-01, and rule 'b/esi' (b.pol:3) "
+        "still names it; both are extended here, where that rule is in force from 2017-01-01; "
+        "disable it here (disable b/esi) or override it by name")
+    assert w303.message.startswith("add-on 64484 of rule 'a/addon@4' (a.pol:4) can never be "
+                                   "paid with its primary 64479 here: rule 'b/nf' (b.pol:4)")
+    assert w305.message.startswith("rule 'a/loose' (a.pol:2), 12 per 90d, is redundant here: "
+                                   "rule 'b/tight' (b.pol:2), 3 per 90d")
+
+
 def test_a_child_rule_against_a_parent_rule_stays_at_the_child(tmp_path: Path) -> None:
     # the other way round the child's rule was already the one reported
     parent = "policy base\ndeleted 62311 since 2017-01-01\nwhen 64484 forbid 64483\n" \
