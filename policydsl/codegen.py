@@ -1098,9 +1098,12 @@ class _Generator:
             @predicate prerequisite: if len(set(map(ordinal, js))) >= most:
                 continue
         """
+        # the line's session is its date: over when the sessions counted before its date,
+        # and its own, exceed the limit (a line of that date counted already does not let
+        # it through: it may have been let through itself, by review or a bypass modifier)
         sessions = """
             if js:
-                over = ordinal(js[-1]) != d and len(set(map(ordinal, js))) + 1 > most
+                over = len({d, *map(ordinal, js)}) > most
             else:
                 over = 1 > most
         """

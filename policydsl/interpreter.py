@@ -189,8 +189,7 @@ class _Member:
             if set(line.modifiers) & rule.bypass:
                 return None
             if rule.sessions:
-                dates = {i.line.date for i in counted}
-                over = line.date not in dates and len(dates) + 1 > rule.maximum
+                over = len({line.date} | {i.line.date for i in counted}) > rule.maximum
             else:
                 over = sum(i.line.units for i in counted) + line.units > rule.maximum
             return _finding(rule, counted) if over else None

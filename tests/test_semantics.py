@@ -274,6 +274,27 @@ def test_addon_of_an_addon_falls_with_its_primary(adjudicate: Adjudicate) -> Non
     assert verdicts(out) == ["deny", "deny"]
 
 
+def test_every_line_of_a_session_past_the_limit_is_over_it(adjudicate: Adjudicate) -> None:
+    # the 3rd session of "<= 2 sessions": its first line let through (pended by a review rule,
+    # or carrying the bypass modifier) and counted does not let the next line of it through
+    text = ("policy t\nrule pend review: limit 64493, 64494 per 12mo <= 2 sessions\n"
+            "rule acu: limit 97810, 97811 per 90d <= 2 sessions unless modifier KX\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64493"),
+                            line("C2", 1, "M1", "2024-03-02", "64493"),
+                            line("C2", 2, "M1", "2024-03-02", "64494"),  # 2nd session, 2nd line
+                            line("C3", 1, "M1", "2024-03-03", "64493"),
+                            line("C3", 2, "M1", "2024-03-03", "64494"),
+                            line("D1", 1, "M2", "2024-03-01", "97810"),
+                            line("D2", 1, "M2", "2024-03-02", "97810"),
+                            line("D3", 1, "M2", "2024-03-03", "97810", mods="KX"),
+                            line("D3", 2, "M2", "2024-03-03", "97811"),
+                            line("D3", 3, "M2", "2024-03-03", "97811", mods="KX")])
+    assert verdicts(out) == ["allow", "allow", "allow", "review", "review",
+                             "allow", "allow", "allow", "deny", "allow"]
+    assert [(r.claim_id, r.line) for r in out[4].findings[0].related] == [
+        ("C1", 1), ("C2", 1), ("C2", 2), ("C3", 1)]
+
+
 def test_addons_that_name_only_each_other_are_not_paid(adjudicate: Adjudicate) -> None:
     # An add-on is paid on a primary that is paid: two add-ons that list each other (or one
     # that lists its own code) hold nothing up without a primary billed. With one, all stand.
