@@ -478,3 +478,29 @@ def test_check_missing_path_is_an_e002_finding(tmp_path: Path) -> None:
     result = policyc("check", "missing.pol", cwd=tmp_path)
     assert result.returncode == 1
     assert "missing.pol:0:0: error E002: no such file or folder: missing.pol" in result.stdout
+
+
+def test_the_example_decisions_are_those_examples_readme_documents() -> None:
+    """The README's first command on the shipped example: every decision examples/README.md
+    lists per claim line (``CLM-1003-A`` ... ``2 64494 -> review``), and its totals."""
+    done = policyc("run", "--policy", "policies/medicare/pain.pol", "--history",
+                   "examples/history.csv", "examples/claims.csv", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    got = {(r["claim_id"], r["line"]): (r["code"], r["decision"])
+           for r in map(json.loads, done.stdout.splitlines())}
+    readme = (REPO / "examples" / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())  # bullets wrap: one line of words
+    claims_part = text.split("### M1012")[0]  # the malformed.csv example comes after
+    documented = {}
+    for bullet in claims_part.split("- `CLM-")[1:]:
+        claim = "CLM-" + bullet.split("`", 1)[0]
+        for number, code, decision in re.findall(
+                r"`(\d+) ([0-9A-Z]{5})\b[^`]*`?[^`>]*?`?-> ?(allow|deny|review)", bullet):
+            documented[claim, int(number)] = (code, decision)
+    assert len(documented) >= 35  # nearly every line of claims.csv is explained
+    assert {key: got[key] for key in documented} == documented
+    totals = re.search(r"`claims.csv`: (\d+) allow, (\d+) deny, (\d+) review", text)
+    assert totals is not None
+    counted = Counter(decision for _, decision in got.values())
+    assert [counted["allow"], counted["deny"], counted["review"]] == list(
+        map(int, totals.groups()))
