@@ -280,7 +280,7 @@ def _regular(out: str | None) -> TypeGuard[str]:
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="List every rule with the cases that made it fire.")
 @click.option("--threshold", type=click.FloatRange(0, 100), default=None,
-              help="With --coverage: fail when fewer than this percent of rules fired.")
+              help="Fail when fewer than this percent of rules fired (implies --coverage).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
           junit: str | None) -> None:
@@ -300,6 +300,7 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         read_cases,
     )
 
+    show_coverage = show_coverage or threshold is not None  # a threshold needs the figure
     cases_files, policy_files = discover(Path(p) for p in paths)
     outcomes: list[Outcome] = []
     # each policy is loaded once, whether its cases or the coverage report asks for it

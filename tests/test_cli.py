@@ -369,6 +369,8 @@ def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) 
     assert coverage == {"t.pain/forbid@3": ["0", "0"], "t.pain/acu": ["1", "1"]}
     assert "coverage: 1/2 rules fired (50.0%)" in result.output
     assert policyc("test", "--coverage", "--threshold", "100", str(tmp_path)).exit_code == 1
+    alone = policyc("test", "--threshold", "100", str(tmp_path))  # implies --coverage
+    assert alone.exit_code == 1 and "coverage 50.0% is under the threshold 100%" in alone.output
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == "2"
     assert suite.get("failures") == "0"
