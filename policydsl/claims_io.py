@@ -522,7 +522,7 @@ def iter_claims(path: Path, fmt: str | None = None) -> Iterator[ClaimItem]:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the reader
     except OSError as exc:
         raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    return _stream(handle, path.name, kind)
+    return _stream(handle, str(path), kind)
 
 
 def _stream(handle: TextIO, name: str, kind: str) -> Iterator[ClaimItem]:

@@ -80,7 +80,7 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
 class ClaimsText:
     """A claims file's text (byte order mark removed) and, for CSV, its header."""
 
-    name: str  # the file's name without its folder, as messages and sources show it
+    name: str  # the file's path as given, as messages show it
     fmt: Format
     text: str = attrs.field(repr=False)
     columns: tuple[str, ...] = ()  # CSV: the header's names, stripped and lower case
@@ -125,6 +125,7 @@ _FIRST_CHUNK = 8192
 def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
     """The whole file, decoded and, for CSV, its header checked."""
     path = Path(path)
+    shown = str(path)  # messages name the file by its path as given: two files may share a name
     kind = claims_format(path, fmt)
     # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a log
     # rotated, a writer restarting) would end the process (SIGBUS), where a read is an error.
@@ -142,19 +143,19 @@ def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
         text = data[:exc.start].decode("utf-8-sig") if exc.start >= _FIRST_CHUNK else ""
     if kind == "jsonl":
         if bad is not None:
-            raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
-        return ClaimsText(path.name, kind, text)
+            raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
+        return ClaimsText(shown, kind, text)
     try:
-        columns, header_lines = read_header(_lines(text), path.name)
+        columns, header_lines = read_header(_lines(text), shown)
     except ClaimsFileError:
         if bad is not None and not text:
-            raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
+            raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
         raise
     except csv.Error as exc:
-        raise ClaimsFileError(f"{path.name}: header: {exc}") from exc
+        raise ClaimsFileError(f"{shown}: header: {exc}") from exc
     if bad is not None:
-        raise ClaimsFileError(f"{path.name}: not UTF-8 text ({bad.reason})") from bad
-    return ClaimsText(path.name, kind, text, tuple(columns), header_lines)
+        raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
+    return ClaimsText(shown, kind, text, tuple(columns), header_lines)
 
 
 @attrs.frozen

@@ -186,6 +186,17 @@ def test_usage_errors_exit_2() -> None:
 # --- run ----------------------------------------------------------------------------------
 
 
+def test_run_names_an_unusable_file_by_its_path(policy: Path, tmp_path: Path) -> None:
+    # the history and the claims may share a file name: the message says which it is
+    for folder in "h", "c":
+        (tmp_path / folder).mkdir()
+    history = write(tmp_path / "h" / "claims.csv", "claim_id,line,member_id,date\n")
+    claims = write(tmp_path / "c" / "claims.csv", HEADER)
+    result = policyc("run", "--policy", str(policy), "--history", str(history), str(claims))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"policyc: {history}: header lacks column(s) code")
+
+
 def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
                                                               tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + (
