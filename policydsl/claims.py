@@ -30,6 +30,12 @@ def _code(value: object) -> str:
     return str(value).strip().upper()
 
 
+def _text(value: Any) -> Any:
+    """Ids and other text, trimmed as the claims readers trim them (``" P1"`` is ``"P1"``);
+    a value that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _dx(value: object) -> tuple[str, ...]:
     """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
     return tuple(code.replace(".", "") for code in _codes(value))
@@ -39,17 +45,17 @@ def _dx(value: object) -> tuple[str, ...]:
 class ClaimLine:
     """One service line: who, by whom, when, what, and what it carries."""
 
-    claim_id: str
+    claim_id: str = attrs.field(converter=_text)
     line: int
-    member_id: str
+    member_id: str = attrs.field(converter=_text)
     date: dt.date
     code: str = attrs.field(converter=_code)
-    provider_id: str = ""
+    provider_id: str = attrs.field(default="", converter=_text)
     modifiers: tuple[str, ...] = attrs.field(default=(), converter=_codes)
     units: int = 1
     dx: tuple[str, ...] = attrs.field(default=(), converter=_dx)
-    pos: str = ""
-    auth: str = ""
+    pos: str = attrs.field(default="", converter=_text)
+    auth: str = attrs.field(default="", converter=_text)
 
     @property
     def ref(self) -> LineRef:

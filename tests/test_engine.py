@@ -654,6 +654,17 @@ def test_the_slot_setter_fallback_builds_what_the_fast_constructors_build() -> N
     assert claims.stored_line(*attrs.astuple(line, recurse=False)) == line
 
 
+def test_a_claim_line_trims_its_text_as_the_readers_do() -> None:
+    # " P1" and "P1" are one provider in a file, and so in the API: the pair rule applies
+    policy = compile_text("policy t\nwhen 64483 forbid 77002\n")
+    day = dt.date(2024, 3, 4)
+    lines = [ClaimLine(" C1", 1, "M1 ", day, "64483", provider_id=" P1"),
+             ClaimLine("C1 ", 2, " M1", day, "77002", provider_id="P1 ", auth=" ", pos=" 11")]
+    assert [d.decision for d in policy.adjudicate(lines)] == ["allow", "deny"]
+    assert (lines[1].claim_id, lines[1].member_id, lines[1].auth, lines[1].pos) == (
+        "C1", "M1", "", "11")
+
+
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("auth", None, "auth None is not a str"),
     ("auth", 123, "auth 123 is not a str"),
