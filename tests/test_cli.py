@@ -145,26 +145,20 @@ def test_a_form_feed_between_statements_shows_as_a_space(tmp_path: Path) -> None
             "                                     ^^^^\n") in result.output
 
 
-def test_the_caret_counts_wide_characters_as_a_terminal_shows_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("label", "column", "cells"), [
     # each emoji takes two cells; the é is an e and a combining accent (none)
-    bad = tmp_path / "bad.pol"
-    bad.write_text('policy p\nrule r "\U0001F600\U0001F600 e\u0301": limit 6448 per day <= 1\n',
-                   encoding="utf-8")
-    result = policyc("check", str(bad))
-    assert f"{bad}:2:23: error E201" in result.output  # columns count characters
-    assert ('\n    rule r "\U0001F600\U0001F600 e\u0301": limit 6448 per day <= 1\n'
-            "    " + " " * 23 + "^^^^\n") in result.output
-
-
-def test_the_caret_skips_marks_drawn_on_the_character_before(tmp_path: Path) -> None:
+    ("\U0001F600\U0001F600 e\u0301", 23, 23),
     # a Thai vowel sign and an emoji's variation selector take no cell of their own
+    ("\u0e01\u0e34\u2714\ufe0f", 22, 19),
+])
+def test_the_caret_sits_under_the_token_as_a_terminal_shows_the_line(
+        tmp_path: Path, label: str, column: int, cells: int) -> None:
     bad = tmp_path / "bad.pol"
-    bad.write_text('policy p\nrule r "\u0e01\u0e34\u2714\ufe0f": limit 6448 per day <= 1\n',
-                   encoding="utf-8")
+    source = f'rule r "{label}": limit 6448 per day <= 1'
+    bad.write_text(f"policy p\n{source}\n", encoding="utf-8")
     result = policyc("check", str(bad))
-    assert f"{bad}:2:22: error E201" in result.output  # columns count characters
-    # 'rule r "' 8 cells, then 2 of the 4 characters take one, and '": limit ' 9
-    assert "\n    " + " " * 19 + "^^^^\n" in result.output
+    assert f"{bad}:2:{column}: error E201" in result.output  # columns count characters
+    assert f"\n    {source}\n    {' ' * cells}^^^^\n" in result.output
 
 
 def test_a_line_break_in_a_message_is_escaped_in_the_text_format(tmp_path: Path) -> None:
