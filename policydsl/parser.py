@@ -383,8 +383,27 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
                 return _incomplete(text[:swallowed], _accepted(inner), lark, "")
         except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
             pass
-    return (f"unexpected {str(tok)!r}; expected {_expected(_accepted(exc), lark)}",
-            _tok_span(tok))
+    accepted = _accepted(exc)
+    return (f"unexpected {str(tok)!r}; expected {_expected(accepted, lark)}"
+            f"{_keyword_taken_as_name(text, tok, accepted, lark)}", _tok_span(tok))
+
+
+_LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+def _keyword_taken_as_name(text: str, tok: Token, accepted: set[str], lark: Lark) -> str:
+    """A hint when the word before ``tok`` is a keyword the parser still expects: it was read
+    as a name (set names may be keywords), as in ``require dx for 97810``."""
+    start = tok.start_pos or 0
+    found = _LAST_WORD.search(text, max(0, start - 80), start)
+    if found is None:
+        return ""
+    word = found.group(1).lower()
+    # a statement's first word is expected at the end of every statement: no sign there
+    if word in _STATEMENT_KEYWORDS or f"'{word}'" not in {_describe(t, lark) for t in accepted}:
+        return ""
+    return (f" ('{word}' before it was read as a name, and a '{word}' is still to come: is a "
+            "name or a list missing before it?)")
 
 
 #: The most digits of a count, leading zeros aside: the bound of the grammar's ``INT``.

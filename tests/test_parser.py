@@ -116,6 +116,19 @@ def test_syntax_error_message_pinned_unexpected_token() -> None:
     )
 
 
+def test_syntax_error_message_pinned_keyword_read_as_a_name() -> None:
+    # set names may be keywords: 'for' is read as the diagnosis set's name
+    assert _error("policy p\nrequire dx for 97810\n") == (
+        "bad.pol:2:16: error E001: unexpected '97810'; expected ',' or 'for' ('for' before "
+        "it was read as a name, and a 'for' is still to come: is a name or a list missing "
+        "before it?)\n"
+        "    require dx for 97810\n"
+        "                   ^^^^^"
+    )
+    # a statement's first word ends every statement: no hint from it
+    assert "read as a name" not in _error("policy p\nwhen 64483 forbid forbid 77002\n")
+
+
 def test_syntax_error_message_pinned_incomplete_statement() -> None:
     assert _error("policy p\nwhen 64483 forbid\n") == (
         "bad.pol:2:18: error E001: the statement is incomplete at the end of the file; "
