@@ -15,6 +15,7 @@ framed here (``ClaimsText.framable`` is false); the streaming reader reads it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -122,6 +123,18 @@ def _lines(text: str) -> Iterator[str]:
 _FIRST_CHUNK = 8192
 
 
+def _before_the_bad_byte(data: bytes, exc: UnicodeDecodeError) -> str:
+    """The text the streaming reader has decoded when it meets the byte that is not UTF-8,
+    for a header error it would see first: none if the first chunk it decodes already fails
+    (a sequence cut by the chunk's end fails in the next one), else all before the byte."""
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(data[:_FIRST_CHUNK], final=False)
+    except UnicodeDecodeError:
+        return ""
+    mark = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    return data[mark:mark + exc.start].decode("utf-8")  # exc.start counts after the mark
+
+
 def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
     """The whole file, decoded and, for CSV, its header checked."""
     path = Path(path)
@@ -138,9 +151,7 @@ def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad = exc
-        # what comes before the bad byte, for a header error the streaming reader would see
-        # first
-        text = data[:exc.start].decode("utf-8-sig") if exc.start >= _FIRST_CHUNK else ""
+        text = _before_the_bad_byte(data, exc)
     if kind == "jsonl":
         if bad is not None:
             raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad

@@ -532,6 +532,29 @@ def test_a_field_over_the_csv_limit_makes_its_row_malformed_not_the_file(
     assert reason == f"row 3: a field is longer than {csv.field_size_limit():,} characters"
 
 
+@pytest.mark.parametrize("data", [
+    # a byte order mark, and a bad byte far in, after a two-byte character
+    b"\xef\xbb\xbf" + HEADER.encode() + b"C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
+    + "\u00e9".encode() + b"ab\xff\n",
+    # a header without code, and a bad sequence cut by the end of the first 8192 bytes:
+    # the streaming reader checks the header first, then meets it
+    b"claim_id,line,member_id,date\n" + b"x" * 8161 + b"\n\xe2\x28\xa1\n",
+    b"\xef\xbb\xbfclaim_id,line,member_id,date\n" + b"x" * 8158 + b"\n\xe2\x28\xa1\n",
+    # the same with the sequence whole inside the first 8192 bytes
+    b"claim_id,line,member_id,date\n" + b"x" * 8150 + b"\n\xe2\x28\xa1\n",
+], ids=["mark-and-late-byte", "cut-by-first-chunk", "mark-cut-by-first-chunk", "in-first-chunk"])
+def test_a_file_that_is_not_utf8_is_refused_alike_by_both_readers(
+        tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_bytes(data)
+    found = []
+    for read in (read_claims, lambda p: list(iter_claims(p))):
+        with pytest.raises(ClaimsFileError) as caught:
+            read(path)
+        found.append(str(caught.value))
+    assert found[0] == found[1]
+
+
 def test_a_quote_left_open_is_pointed_at(tmp_path: Path) -> None:
     # the csv module joins the rows after an open quote into one field: the malformed row
     # that makes says which lines it ran over, so the analyst can find the quote
