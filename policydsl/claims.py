@@ -38,7 +38,7 @@ def _text(value: Any) -> Any:
 
 def _dx(value: object) -> tuple[str, ...]:
     """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
-    return tuple(code.replace(".", "") for code in _codes(value))
+    return tuple(code for code in (c.replace(".", "") for c in _codes(value)) if code)
 
 
 @attrs.frozen(slots=True)

@@ -339,7 +339,8 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         percent = 100.0 * covered / len(report) if report else 100.0
         click.echo(f"coverage: {covered}/{len(report)} rules fired ({percent:.1f}%)")
         if threshold is not None and percent < threshold:
-            click.echo(f"coverage {percent:.1f}% is under the threshold {threshold:g}%")
+            # to two places: 66.67% is under 66.7%, which one place would print as 66.7%
+            click.echo(f"coverage {percent:.2f}% is under the threshold {threshold:g}%")
             status = EXIT_FINDINGS
     if junit:
         try:

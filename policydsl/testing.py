@@ -127,13 +127,13 @@ def read_cases(path: Path) -> list[Case]:
         for prefix in (f"{shown}: ", f"{path.name}: "):  # the reader names the file too
             reason = reason.removeprefix(prefix)
         raise CasesFileError(shown, None, reason) from None
-    if records and ("case" not in records[0][1] or "expect" not in records[0][1]):
-        raise CasesFileError(shown, 1, "a cases file needs the columns 'case' and 'expect'")
     cases: list[Case] = []
     current: list[CaseLine] = []
     name = ""
     first_row = 0
     for item, (row, record) in zip(items, records, strict=True):
+        if not any(value.strip() for value in record.values()):
+            continue  # commas alone: a spreadsheet's empty row (the claims reader's error)
         if isinstance(item, RowError):
             raise CasesFileError(shown, item.row, item.reason)
         expect = (record.get("expect") or "").strip().lower()
@@ -168,10 +168,15 @@ def _records(reader: Reader, shown: str) -> Iterator[tuple[int, dict[str, str]]]
             return
         except csv.Error as exc:  # e.g. a quote that is never closed
             raise CasesFileError(shown, start, f"{exc}: check the quotes of this row") from None
-        if not any(f.strip() for f in fields):
-            continue
+        if len(fields) <= 1 and not "".join(fields).strip():
+            continue  # a blank line: no row, for the claims reader either
         if header is None:
+            if not any(f.strip() for f in fields):
+                continue  # commas before the header are skipped as blank lines are
             header = [f.strip().lower() for f in fields]
+            if "case" not in header or "expect" not in header:
+                raise CasesFileError(shown, start,
+                                     "a cases file needs the columns 'case' and 'expect'")
             # an empty name is no column (a spreadsheet's trailing comma), as for run
             unknown = [name for name in header if name and name not in CASES_COLUMNS]
             if unknown:  # a misspelt carc or rule column would check nothing

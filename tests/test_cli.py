@@ -375,7 +375,7 @@ def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) 
     assert "coverage: 1/2 rules fired (50.0%)" in result.output
     assert policyc("test", "--coverage", "--threshold", "100", str(tmp_path)).exit_code == 1
     alone = policyc("test", "--threshold", "100", str(tmp_path))  # implies --coverage
-    assert alone.exit_code == 1 and "coverage 50.0% is under the threshold 100%" in alone.output
+    assert alone.exit_code == 1 and "coverage 50.00% is under the threshold 100%" in alone.output
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == "2"
     assert suite.get("failures") == "0"
@@ -432,6 +432,29 @@ def test_policyc_test_an_empty_header_name_is_no_column(policy: Path, tmp_path: 
           "".join(row.replace("\n", ",\n") for row in rows))
     result = policyc("test", str(tmp_path))
     assert result.exit_code == 0, result.output
+
+
+def test_policyc_test_a_row_of_commas_alone_is_no_row(policy: Path, tmp_path: Path) -> None:
+    # what a spreadsheet exports for an empty row; it made the reader and the cases disagree
+    width = CASES.splitlines()[0].count(",")
+    write(tmp_path / "pain.cases.csv", CASES + "," * width + "\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_policyc_test_the_header_must_have_case_and_expect(policy: Path,
+                                                           tmp_path: Path) -> None:
+    # checked on the header itself, with no data row, and whatever the first row's length
+    write(tmp_path / "pain.cases.csv", "claim_id,line,member_id,date,code\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert "pain.cases.csv:1: a cases file needs the columns 'case' and 'expect'" in \
+        result.stderr
+    short = "claim_id,line,member_id,date,code,case,expect\nC1,1,M1,2024-03-01,97810\n"
+    write(tmp_path / "pain.cases.csv", short)
+    result = policyc("test", str(tmp_path))
+    assert "needs the columns" not in result.stderr
 
 
 def test_policyc_test_a_rule_the_policy_does_not_have_is_named(policy: Path,

@@ -654,6 +654,11 @@ def test_the_slot_setter_fallback_builds_what_the_fast_constructors_build() -> N
     assert claims.stored_line(*attrs.astuple(line, recurse=False)) == line
 
 
+def test_a_claim_line_drops_a_diagnosis_of_dots_alone_as_the_readers_do() -> None:
+    line = ClaimLine("C1", 1, "M1", dt.date(2024, 3, 4), "97810", dx="M54.5 . ..")
+    assert line.dx == ("M545",)
+
+
 def test_a_claim_line_trims_its_text_as_the_readers_do() -> None:
     # " P1" and "P1" are one provider in a file, and so in the API: the pair rule applies
     policy = compile_text("policy t\nwhen 64483 forbid 77002\n")
