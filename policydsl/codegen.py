@@ -1102,10 +1102,7 @@ class _Generator:
         # and its own, exceed the limit (a line of that date counted already does not let
         # it through: it may have been let through itself, by review or a bypass modifier)
         sessions = """
-            if js:
-                over = len({d, *map(ordinal, js)}) > most
-            else:
-                over = 1 > most
+            over = len({d, *map(ordinal, js)}) > most
         """
         units = """
             if units_of is None:
@@ -1159,16 +1156,11 @@ class _Generator:
                     continue
         """)
         self.w.outdent()
-        if self.f.has("addon"):
-            # an add-on line that stage 4 is sure to deny counts toward nothing
-            self.block(f"""
-                if plan[0] & {BIT_COUNTED} and not (B[k] & {BIT_ADDON} and addon_alone(
-                        L, S1, p, q, k, plan[7], d, DENY)):
-            """)
-        else:
-            self.block(f"""
-                if plan[0] & {BIT_COUNTED}:
-            """)
+        counted = f"plan[0] & {BIT_COUNTED}"
+        if self.f.has("addon"):  # an add-on line that stage 4 is sure to deny counts for nothing
+            counted += (f" and not (B[k] & {BIT_ADDON}"
+                        " and addon_alone(L, S1, p, q, k, plan[7], d, DENY))")
+        self.w.writeline(f"if {counted}:")
         self.w.indent()
         self.count_line()
         self.w.outdent()
