@@ -405,6 +405,7 @@ def default_message(body: n.RuleBody) -> str:
 def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = False
               ) -> m.Window | None:
     match = _DAYS.fullmatch(d.text) or _MONTHS.fullmatch(d.text)
+    count = 0
     if match:
         digits = match.group(1).lstrip("0")
         # past 9 digits it is longer than 100 years anyway (and int() refuses 4,300 digits)
@@ -412,23 +413,22 @@ def window_of(ws: Workspace, d: n.Duration, file: str, *, days_only: bool = Fals
         if count < 1:
             ws.report("E211", f"a duration of {d.text} is empty", file, d.span)
             return None
-        kind: m.WindowKind = "days" if d.text.endswith("d") else "months"
-        if days_only and kind != "days":  # first: a shorter number of months would not do
-            ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
-                      file, d.span)
-            return None
-        if count > (MAX_DAYS if kind == "days" else MAX_MONTHS):
-            advice = (f"a global period is at most {MAX_DAYS} days" if days_only
-                      else "write 'lifetime' for every date")
-            ws.report("E213", f"a duration of {d.text} is longer than 100 years; {advice}",
-                      file, d.span)
-            return None
-        return m.Window(kind, count)
-    if days_only:
+    days = match is not None and d.text.endswith("d")
+    # before the length: no number of months (nor day, year...) would do for a global period
+    if days_only and not days:
         ws.report("E208", f"a global period is a number of days (10d, 90d), not {d.text}",
                   file, d.span)
         return None
-    return m.Window(d.text)  # type: ignore[arg-type]
+    if match is None:
+        return m.Window(d.text)  # type: ignore[arg-type]
+    kind: m.WindowKind = "days" if days else "months"
+    if count > (MAX_DAYS if kind == "days" else MAX_MONTHS):
+        advice = (f"a global period is at most {MAX_DAYS} days" if days_only
+                  else "write 'lifetime' for every date")
+        ws.report("E213", f"a duration of {d.text} is longer than 100 years; {advice}",
+                  file, d.span)
+        return None
+    return m.Window(kind, count)
 
 
 class _RuleBuilder:
