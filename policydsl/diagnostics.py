@@ -101,7 +101,7 @@ def _caret_block(diagnostic: Diagnostic, source: str | None) -> str:
     width = max(1, min(width, len(text) - span.column + 1))
     before, marked = text[:span.column - 1], text[span.column - 1:span.column - 1 + width]
     # under the characters as a terminal shows them: a wide one (an emoji, a CJK character)
-    # takes two cells, a combining accent none
+    # takes two cells, a mark drawn on the character before none
     return f"\n    {text}\n    {' ' * _cells(before)}{'^' * max(1, _cells(marked))}"
 
 

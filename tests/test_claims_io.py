@@ -440,6 +440,18 @@ def csv_texts(draw: st.DrawFn) -> str:
     return ("\ufeff" if draw(st.booleans()) else "") + text
 
 
+def refusals(tmp_path: Path, data: bytes) -> tuple[str, str]:
+    """Why ``read_claims`` and ``iter_claims`` refuse the file of these bytes (each must)."""
+    path = tmp_path / "claims.csv"
+    path.write_bytes(data)
+    messages = []
+    for read in (read_claims, lambda p: list(iter_claims(p))):
+        with pytest.raises(ClaimsFileError) as caught:
+            read(path)
+        messages.append(str(caught.value))
+    return messages[0], messages[1]
+
+
 def read_both(tmp_path: Path, text: str, name: str) -> tuple[object, object]:
     """What ``read_claims`` and ``list(iter_claims)`` make of the file: items, or the error."""
     path = write(tmp_path, text, name)
@@ -545,14 +557,8 @@ def test_a_field_over_the_csv_limit_makes_its_row_malformed_not_the_file(
 ], ids=["mark-and-late-byte", "cut-by-first-chunk", "mark-cut-by-first-chunk", "in-first-chunk"])
 def test_a_file_that_is_not_utf8_is_refused_alike_by_both_readers(
         tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "claims.csv"
-    path.write_bytes(data)
-    found = []
-    for read in (read_claims, lambda p: list(iter_claims(p))):
-        with pytest.raises(ClaimsFileError) as caught:
-            read(path)
-        found.append(str(caught.value))
-    assert found[0] == found[1]
+    whole, streamed = refusals(tmp_path, data)
+    assert whole == streamed
 
 
 def test_a_quote_left_open_is_pointed_at(tmp_path: Path) -> None:
@@ -589,14 +595,8 @@ def test_not_utf8_past_the_first_chunk_after_a_bad_header(tmp_path: Path) -> Non
     rows = "C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
     for header in ("claim_id,line\n", HEADER):
         text = header.encode() + rows.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n"
-        path = tmp_path / "claims.csv"
-        path.write_bytes(text)
-        messages = []
-        for read in (read_claims, lambda p: list(iter_claims(p))):
-            with pytest.raises(ClaimsFileError) as caught:
-                read(path)
-            messages.append(str(caught.value))
-        assert messages[0] == messages[1]
+        whole, streamed = refusals(tmp_path, text)
+        assert whole == streamed
 
 
 def test_rows_of_chosen_lines_and_their_member_keys(tmp_path: Path) -> None:
