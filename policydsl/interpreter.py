@@ -96,13 +96,9 @@ class _Member:
         denying rule judges will be denied in stage 4: it counts toward nothing."""
         standing = [i for i in today if not i.denied]
         for item in self.judged(today):
-            rules = [r for r in self.rules if isinstance(r, m.Addon)
-                     and item.line.code in r.addons and r.info.validity.covers(item.line.date)]
-            if not any(r.info.action == "deny" for r in rules):
-                continue
-            primaries = set().union(*(r.primaries for r in rules))
-            item.counts = any(p is not item and _same_provider(p, item)
-                              and p.line.code in primaries for p in standing)
+            rules = self.addon_rules(item)
+            if any(r.info.action == "deny" for r in rules):
+                item.counts = _has_primary(item, standing, rules)
 
     def passes_line_rules(self, item: _Item) -> bool:
         return not item.judged or not _denies(_line_findings(self.rules, item.line))
@@ -203,34 +199,38 @@ class _Member:
             return _finding(rule, found)
         return None
 
+    def addon_rules(self, item: _Item) -> list[m.Addon]:
+        """The add-on rules for the line's code in force on its date."""
+        return [r for r in self.rules if isinstance(r, m.Addon)
+                and item.line.code in r.addons and r.info.validity.covers(item.line.date)]
+
     def addon_stage(self, today: list[_Item]) -> None:
-        def rules_for(item: _Item) -> list[m.Addon]:
-            return [r for r in self.rules if isinstance(r, m.Addon)
-                    and item.line.code in r.addons and r.info.validity.covers(item.line.date)]
-
-        def has_primary(item: _Item, allowed: list[_Item], rules: list[m.Addon]) -> bool:
-            primaries = set().union(*(r.primaries for r in rules))
-            return any(p is not item and _same_provider(p, item) and p.line.code in primaries
-                       for p in allowed)
-
         # add-ons join the allowed lines once a primary there supports them, until none
         # joins: add-ons naming only each other stay out (pended or denied by their rules)
-        waiting = [i for i in today if i.judged and not i.denied and rules_for(i)]
+        waiting = [i for i in today if i.judged and not i.denied and self.addon_rules(i)]
         allowed = [i for i in today if not i.denied and i not in waiting]
         changed = True
         while changed:
             changed = False
             for item in list(waiting):
-                if has_primary(item, allowed, rules_for(item)):
+                if _has_primary(item, allowed, self.addon_rules(item)):
                     waiting.remove(item)
                     allowed.append(item)
                     changed = True
         for item in self.judged(today):
-            rules = rules_for(item)
-            if rules and not has_primary(item, allowed, rules):
+            rules = self.addon_rules(item)
+            if rules and not _has_primary(item, allowed, rules):
                 found = [_finding(r) for r in rules]
                 item.findings.extend(found)
                 item.denied = _denies(found)
+
+
+def _has_primary(item: _Item, lines: list[_Item], rules: list[m.Addon]) -> bool:
+    """Is one of ``lines`` (not ``item`` itself) by the same provider of a primary code of
+    ``rules``?"""
+    primaries = set().union(*(r.primaries for r in rules))
+    return any(p is not item and _same_provider(p, item) and p.line.code in primaries
+               for p in lines)
 
 
 def _in_window(window: m.Window, counted: ClaimLine, line: ClaimLine) -> bool:
