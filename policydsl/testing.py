@@ -123,9 +123,7 @@ def read_cases(path: Path) -> list[Case]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             records = list(_records(csv.reader(handle, strict=True), shown))
     except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
-        reason = str(exc)
-        for prefix in (f"{shown}: ", f"{path.name}: "):  # the reader names the file too
-            reason = reason.removeprefix(prefix)
+        reason = str(exc).removeprefix(f"{shown}: ")  # the reader names the file too
         raise CasesFileError(shown, None, reason) from None
     cases: list[Case] = []
     current: list[CaseLine] = []
