@@ -39,6 +39,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import hashlib
 import itertools
@@ -49,6 +50,7 @@ import platform
 import resource
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -123,6 +125,7 @@ def machine() -> dict[str, Any]:
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "nproc": nproc, "cpu": cpu, "python": platform.python_version(),
+        "interpreter": interpreter(),
         "platform": platform.platform(), "git_commit": commit,
         "engine_sha": {name: file_digest(ROOT / "policydsl" / name)
                        for name in ("engine.py", "codegen.py", "claims_io.py", "parallel.py")},
@@ -130,9 +133,42 @@ def machine() -> dict[str, Any]:
     }
 
 
+def interpreter() -> dict[str, Any]:
+    """Which Python ran the scenarios, and how it was built as far as it can tell: every run is
+    started with this interpreter, and its build moves the results by 15-20% (an interpreter
+    built without profile-guided and link-time optimisation, calling into a shared libpython, is
+    that much slower than one built with them; see benchmarks/README.md, "The interpreter")."""
+    shared: bool | None = None
+    # a libpython mapped into this process: the executable calls into a shared library
+    with contextlib.suppress(OSError):  # no /proc: not known
+        shared = "libpython" in Path("/proc/self/maps").read_text()
+    return {
+        "executable": sys.executable,
+        "implementation": platform.python_implementation(),
+        "version": platform.python_version(),
+        "compiler": platform.python_compiler(),
+        "shared_libpython": shared,
+        # what the build's configure was given (some distributions keep their optimisation
+        # flags out of it: Debian's is built with PGO and LTO, and does not say so here)
+        "config_args": sysconfig.get_config_var("CONFIG_ARGS") or "",
+    }
+
+
+def describe(python: dict[str, Any]) -> str:
+    """One line naming the interpreter, for the end of the table."""
+    linked = {True: "a shared libpython", False: "libpython linked into the executable",
+              None: "libpython: not known"}[python["shared_libpython"]]
+    optimised = ""
+    if "--enable-optimizations" in python["config_args"]:
+        optimised = ", configured with --enable-optimizations"
+    return (f"interpreter: {python['executable']} ({python['implementation']} "
+            f"{python['version']}, {linked}{optimised})")
+
+
 def host_probe(rounds: int = 3) -> float:
-    """Seconds a fixed pure-Python loop takes here now (the best of ``rounds``): how fast the
-    machine runs Python at the time, so that results from a busy host can be told apart."""
+    """Seconds a fixed pure-Python loop takes here now (the best of ``rounds``): how fast this
+    interpreter runs Python on this host at the time, so that results from a busy host, or
+    from a slower build of Python, can be told apart."""
     best = math.inf
     for _ in range(rounds):
         start = time.perf_counter()
@@ -842,8 +878,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("warning: the engine's files changed during the run", file=sys.stderr)
     print(table(results, bench.full))
     probe = results["machine"]["probe_s"]
-    print(f"host probe (a fixed Python loop; more seconds: a slower host): "
+    print(f"host probe (a fixed Python loop; more seconds: a slower host or interpreter): "
           f"{probe['before']:.3f} s before, {probe['after']:.3f} s after")
+    print(describe(results["machine"]["interpreter"]))
     for name, outcome in results["scenarios"].items():
         if outcome.get("status") in ("error", "timeout") and outcome.get("message"):
             print(f"{name}: {outcome['status']}: {outcome['message']}")

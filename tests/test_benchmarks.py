@@ -9,6 +9,7 @@ with members of 1-500 lines; and ``benchmarks/run.py --quick`` runs every scenar
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from collections import Counter
@@ -93,6 +94,11 @@ def test_run_quick_writes_every_scenario(tmp_path: Path) -> None:
     probe = results["machine"]["probe_s"]  # how fast the host ran Python, before and after
     assert probe["before"] > 0 and probe["after"] > 0
     assert "scenario" in done.stdout and "results:" in done.stdout and "host probe" in done.stdout
+    # which Python ran the scenarios: its build moves the results as much as the host does
+    python = results["machine"]["interpreter"]
+    assert python["executable"] == sys.executable
+    assert python["version"] == platform.python_version()
+    assert f"interpreter: {sys.executable} (" in done.stdout
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER")
