@@ -29,11 +29,14 @@ if TYPE_CHECKING:
 # its policy from the cache never needs them (Lark alone takes a tenth of a second to import).
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Policy:
     """A compiled policy."""
 
     program: Program = attrs.field(repr=False)
+
+    def __repr__(self) -> str:  # the program's: name and rule count, without reading rules
+        return f"<Policy {repr(self.program)[len('<Program '):]}"
 
     @property
     def ruleset(self) -> m.RuleSet:
@@ -139,6 +142,9 @@ def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | No
     from there instead of compiled, and a freshly compiled one is saved there
     (:mod:`policydsl.cache`)."""
     path = os.fspath(path)
+    if not path:  # Path("") would be the working directory
+        raise PolicyError([error("E002", "an empty path names no file or folder", "''",
+                                 NO_SPAN)], {})
     if cache_dir is not None:
         from .cache import load_cached
 
@@ -153,9 +159,9 @@ def compile_text(text: str, name: str = "<policy>") -> Policy:
     from .parser import parse
     from .resolve import resolve
 
-    # line ends as reading a file gives them to ``load``: so lines, columns and the ids of
-    # unnamed rules are the same as for the same text in a file
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # line ends as reading a file gives them to ``load``, and no byte order mark: so lines,
+    # columns and the ids of unnamed rules are the same as for the same text in a file
+    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
     module = parse(text, name)
     ws = resolve([module], {name: text}, load_tables=False)
     if ws.errors:

@@ -20,14 +20,29 @@ FindingAction = Literal["deny", "review", "error"]
 
 
 def _codes(value: object) -> tuple[str, ...]:
-    """Accept a tuple, list or space-separated string of codes; store upper case."""
+    """Accept a tuple, list or space-separated string of codes (``None``: none); store upper
+    case. Items of a list are split at spaces too, as the JSON Lines reader splits them:
+    ``["59 XU"]`` is ``("59", "XU")``."""
+    if value is None:
+        return ()
     if isinstance(value, str):
-        value = value.split()
-    return tuple(str(v).strip().upper() for v in value if str(v).strip())  # type: ignore[attr-defined]
+        return tuple(value.upper().split())
+    return tuple(" ".join(map(str, value)).upper().split())  # type: ignore[call-overload]
 
 
 def _code(value: object) -> str:
+    if value is None:  # str() would make it the code "NONE"
+        raise TypeError("code None is not a str")
     return str(value).strip().upper()
+
+
+def _day(value: Any) -> Any:
+    """A date of service is a ``date``: a ``datetime`` (a ``date`` too, to Python) is refused,
+    since judging by date would misread its time; any other value is kept, for ``adjudicate``
+    to name (docs/api.md)."""
+    if isinstance(value, dt.datetime):
+        raise TypeError(f"date {value!r} is a datetime, not a datetime.date: pass its .date()")
+    return value
 
 
 def _text(value: Any) -> Any:
@@ -48,7 +63,7 @@ class ClaimLine:
     claim_id: str = attrs.field(converter=_text)
     line: int
     member_id: str = attrs.field(converter=_text)
-    date: dt.date
+    date: dt.date = attrs.field(converter=_day)
     code: str = attrs.field(converter=_code)
     provider_id: str = attrs.field(default="", converter=_text)
     modifiers: tuple[str, ...] = attrs.field(default=(), converter=_codes)

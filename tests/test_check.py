@@ -88,9 +88,13 @@ def test_e001_incomplete_statement_at_end_of_file(tmp_path: Path) -> None:
 # --- errors: names and declarations -------------------------------------------------------
 
 
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
 @pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
-def test_compile_text_reads_line_ends_as_a_file_is_read(tmp_path: Path, end: str) -> None:
-    text = end.join(["policy p", "limit 97810 per 90d <= 1", "limit 97811 per 90d <= 1", ""])
+def test_compile_text_reads_line_ends_as_a_file_is_read(tmp_path: Path, end: str,
+                                                        bom: str) -> None:
+    # and a byte order mark (text read from a file with encoding="utf-8" keeps it)
+    text = bom + end.join(["policy p", "limit 97810 per 90d <= 1", "limit 97811 per 90d <= 1",
+                           ""])
     path = tmp_path / "p.pol"
     path.write_bytes(text.encode())
     loaded = load_paths([path])
