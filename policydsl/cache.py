@@ -46,6 +46,7 @@ from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
 from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
+from .files import policy_files
 from .replacing import replacing
 from .spans import NO_SPAN
 
@@ -123,10 +124,9 @@ class Inputs:
 def _listing(pattern: str) -> tuple[str, ...]:
     folder, _, glob = pattern.partition("|")
     base = Path(folder)
-    if glob == "**":
-        found = base.rglob("*.pol") if base.is_dir() else []
-    else:
-        found = base.glob(glob) if base.is_dir() else []
+    if glob == "**":  # as loading a folder finds them (a link to nothing included)
+        return tuple(sorted(map(str, policy_files(base)))) if base.is_dir() else ()
+    found = base.glob(glob) if base.is_dir() else []
     return tuple(sorted(str(p) for p in found if p.is_file()))
 
 

@@ -52,10 +52,11 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Lint policies: report errors and warnings with their location.
 
     Exits 0 when clean (warnings alone do not fail unless --strict), 1 on findings."""
-    from .loader import load_paths, policy_files
+    from .files import find_policy_files
+    from .loader import load_paths
 
     for raw in paths:
-        if os.path.isdir(raw) and not policy_files(Path(raw)):
+        if os.path.isdir(raw) and find_policy_files(Path(raw)) == ([], []):
             click.echo(f"policyc: warning: no policy files (*.pol) in {raw}", err=True)
     loaded = load_paths(paths, lint=True)
     diagnostics: list[Diagnostic] = loaded.diagnostics
@@ -81,15 +82,20 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
               help="Change nothing; exit 1 if any file is not formatted.")
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Rewrite policies in the canonical layout (comments kept)."""
-    from .formatter import format_text
-    from .loader import policy_files
+    from .files import find_policy_files
+    from .formatter import format_file_text
 
     status = EXIT_OK
     for raw in paths:
-        for file in policy_files(Path(raw)):
+        files, unlisted = find_policy_files(Path(raw))
+        if unlisted:
+            click.echo(render_text(unlisted, {}), err=True)
+            status = EXIT_FINDINGS
+        for file in files:
             try:
-                text = file.read_text(encoding="utf-8-sig")
-                formatted = format_text(text, str(file))
+                with file.open(encoding="utf-8", newline="") as handle:
+                    text = handle.read()
+                formatted = format_file_text(text, str(file))
             except (OSError, UnicodeDecodeError) as exc:  # as `check` reports it
                 click.echo(render_text(
                     [error("E002", f"cannot read {file}: {exc}", str(file), NO_SPAN)], {}),
@@ -107,8 +113,8 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
                 status = EXIT_FINDINGS
                 continue
             try:
-                with replacing(file, "w", encoding="utf-8") as out:
-                    out.write(formatted)
+                with replacing(file, "wb") as out:
+                    out.write(formatted.encode("utf-8"))
             except OSError as exc:
                 click.echo(f"policyc: cannot write {file}: {exc.strerror or exc}", err=True)
                 status = EXIT_FINDINGS

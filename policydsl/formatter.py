@@ -516,3 +516,20 @@ def format_text(text: str, path: str = "<policy>") -> str:
     """Parse ``text`` and print it in the canonical layout; raises ``PolicyError`` on bad
     syntax (``path`` names the file in the diagnostic)."""
     return format_module(parse(text, path), text)
+
+
+_BOM = "\ufeff"
+
+
+def format_file_text(raw: str, path: str = "<policy>") -> str:
+    """A file's text (as read with no newline translation) in the canonical layout, keeping
+    what is the file's own rather than its layout: a byte order mark, and its line ends (those
+    of its first line: ``\r\n``, ``\r`` or ``\n``; a file that mixes them gets the first
+    throughout)."""
+    bom = _BOM if raw.startswith(_BOM) else ""
+    text = raw[len(bom):]
+    found = re.search(r"\r\n|\r|\n", text)
+    end = found.group() if found else "\n"
+    formatted = format_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    return bom + (formatted if end == "\n" else formatted.replace("\n", end))
+

@@ -18,6 +18,7 @@ import attrs
 from . import nodes as n
 from .collector import collector_paused
 from .diagnostics import Diagnostic, PolicyError, error
+from .files import display_path, find_policy_files
 from .parser import parse
 from .resolve import Workspace, resolve
 
@@ -37,20 +38,6 @@ class Loaded:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def _display(path: Path) -> str:
-    """Paths are shown relative to the working directory when they are below it."""
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
-        return str(path)
-
-
-def policy_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*.pol") if p.is_file())
-    return [path]
-
-
 def _sibling_files(folder: Path) -> Iterable[Path]:
     parent = folder.parent
     if not parent.is_dir():
@@ -67,7 +54,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
     requested: list[tuple[Path, bool]] = []  # (file, came from a folder)
 
     def read(file: Path) -> n.Module | None:
-        shown = _display(file)
+        shown = display_path(file)
         if shown in modules or shown in sources:
             return modules.get(shown)
         try:
@@ -88,11 +75,17 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
     for raw in paths:
         path = Path(raw)
+        if not os.fspath(raw):  # Path("") is the working directory: name it, not this
+            diagnostics.append(error("E002", "an empty path names no file or folder", "''",
+                                     n.NO_SPAN))
+            continue
         if not path.exists():
             diagnostics.append(error("E002", f"no such file or folder: {raw}", str(raw),
                                      n.NO_SPAN))
             continue
-        for file in policy_files(path):
+        files, unlisted = find_policy_files(path)
+        diagnostics.extend(unlisted)
+        for file in files:
             requested.append((file, path.is_dir()))
             read(file)
 
@@ -147,7 +140,7 @@ def _roots(ws: Workspace, requested: list[tuple[Path, bool]]) -> list[str]:
     roots: list[str] = []
     from_folders: list[str] = []
     for file, in_folder in requested:
-        name = by_path.get(_display(file))
+        name = by_path.get(display_path(file))
         if name is None:
             continue
         (from_folders if in_folder else roots).append(name)

@@ -31,6 +31,7 @@ from .api import Policy, load
 from .claims import ClaimLine, Decision
 from .claims_io import ClaimsFileError, RowError, read_claims
 from .claims_text import FIELDS
+from .files import policy_files
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -103,7 +104,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     for path in paths:
         if path.is_dir():
             cases.extend(sorted(path.rglob("*" + CASES_SUFFIX)))
-            policies.extend(sorted(path.rglob("*.pol")))
+            policies.extend(policy_files(path))
         elif path.name.endswith(CASES_SUFFIX):
             cases.append(path)
             policies.append(policy_for(path))

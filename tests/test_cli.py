@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from policydsl import PolicyError, load
 from policydsl.cli import main
 from policydsl.parallel import MIN_PARALLEL_LINES
 
@@ -119,6 +120,59 @@ def test_check_of_a_path_that_does_not_exist_is_an_e002_finding(policy: Path,
     result = policyc("check", str(policy), str(missing))
     assert result.exit_code == 1
     assert f"{missing}:0:0: error E002: no such file or folder: {missing}" in result.output
+
+
+def test_a_policy_folder_never_leaves_out_a_file_it_cannot_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.pol`` link to nothing, and a folder that cannot be listed, are errors: a policy is
+    not run with some of its rules silently missing."""
+    folder = tmp_path / "pols"
+    (folder / "sub").mkdir(parents=True)
+    write(folder / "a.pol", "policy x.a\nlimit 97810 per day <= 1\n")
+    write(folder / "sub" / "b.pol", "policy x.b\nlimit 97813 per day <= 1\n")
+    (folder / "c.pol").symlink_to(tmp_path / "nowhere.pol")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,,2024-03-04,97810,,1,,,\n")
+    run = policyc("run", "--policy", str(folder), str(claims))
+    assert run.exit_code == 2
+    assert f"{folder / 'c.pol'}:0:0: error E002: cannot read {folder / 'c.pol'}: " \
+           "[Errno 2] No such file or directory" in run.stderr
+    (folder / "c.pol").unlink()
+    assert policyc("run", "--policy", str(folder), str(claims)).exit_code == 0
+
+    listed = os.scandir
+
+    def refuse(path: Any = ".") -> Any:  # as for a folder without read permission
+        if Path(path).name == "sub":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    sub = folder / "sub"
+    said = f"{sub}:0:0: error E002: cannot read folder {sub}: Permission denied"
+    run = policyc("run", "--policy", str(folder), str(claims))
+    assert run.exit_code == 2
+    assert said in run.stderr
+    check = policyc("check", str(folder))
+    assert check.exit_code == 1
+    assert said in check.output
+    assert "no policy files" not in check.output
+    fmt = policyc("fmt", str(folder))
+    assert fmt.exit_code == 1
+    assert said in fmt.stderr
+    with pytest.raises(PolicyError, match="cannot read folder"):
+        load(folder)
+
+
+def test_an_empty_policy_path_is_an_error_not_the_working_directory(
+        policy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(policy.parent)  # a folder with a good policy in it
+    for attempt in (lambda: load(""), lambda: load("", cache_dir=policy.parent / "cache")):
+        with pytest.raises(PolicyError) as raised:
+            attempt()
+        assert str(raised.value) == "'':0:0: error E002: an empty path names no file or folder"
+    check = policyc("check", "")
+    assert check.exit_code == 1
+    assert "E002: an empty path names no file or folder" in check.output
 
 
 @pytest.mark.parametrize("text", [
@@ -506,6 +560,31 @@ def test_fmt_check_then_rewrite_then_clean(tmp_path: Path) -> None:
                                  "when 64483 forbid 77002 unless modifier XU, 59\n\n"
                                  "limit 97810 per 90d <= 12\n")
     assert policyc("fmt", "--check", str(messy)).exit_code == 0
+
+
+@pytest.mark.parametrize(("bom", "end"), [(b"", b"\r\n"), (b"\xef\xbb\xbf", b"\r\n"),
+                                         (b"\xef\xbb\xbf", b"\n"), (b"", b"\r")])
+def test_fmt_keeps_a_files_byte_order_mark_and_line_ends(tmp_path: Path, bom: bytes,
+                                                         end: bytes) -> None:
+    # what `--check` passes and what a rewrite writes agree: the file's own line ends and BOM
+    # are kept, whether or not its layout changes
+    canonical = tmp_path / "c.pol"
+    canonical.write_bytes(bom + end.join([b"policy c", b"limit 97810 per 90d <= 1", b""]))
+    messy = tmp_path / "m.pol"
+    messy.write_bytes(bom + end.join([b"policy   m", b"limit  97810 per 90d<=1", b""]))
+    assert policyc("fmt", "--check", str(canonical)).exit_code == 0
+    assert policyc("fmt", "--check", str(messy)).exit_code == 1
+    assert policyc("fmt", str(tmp_path)).output == f"reformatted {messy}\n"
+    assert messy.read_bytes() == bom + end.join([b"policy m", b"limit 97810 per 90d <= 1", b""])
+    assert policyc("fmt", "--check", str(tmp_path)).exit_code == 0
+
+
+def test_fmt_makes_a_file_of_mixed_line_ends_use_its_first_throughout(tmp_path: Path) -> None:
+    mixed = tmp_path / "m.pol"
+    mixed.write_bytes(b"policy m\r\nlimit 97810 per 90d <= 1\n")
+    assert policyc("fmt", "--check", str(mixed)).exit_code == 1
+    assert policyc("fmt", str(mixed)).exit_code == 0
+    assert mixed.read_bytes() == b"policy m\r\nlimit 97810 per 90d <= 1\r\n"
 
 
 def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,47 @@
+"""Finding policy files on disk: a ``.pol`` file, or every one under a folder.
+
+Kept apart from ``loader`` (which parses them) so that restoring a policy from the cache,
+which only lists files, does not import the parser.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .diagnostics import Diagnostic, error
+from .spans import NO_SPAN
+
+
+def display_path(path: Path) -> str:
+    """Paths are shown relative to the working directory when they are below it."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:
+        return str(path)
+
+
+def policy_files(path: Path) -> list[Path]:
+    """The ``.pol`` files at ``path``: the file itself, or every one under the folder, sorted
+    (``find_policy_files`` also says which folders under it could not be listed)."""
+    return find_policy_files(path)[0]
+
+
+def find_policy_files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The ``.pol`` files at ``path`` (the file itself, or every one under the folder, sorted;
+    links to folders are not followed), and an E002 for each folder there that cannot be
+    listed: a policy is never loaded with some of its files silently left out. A ``.pol``
+    name that is no folder counts even if it cannot be read (a link to nothing): reading it
+    then says why."""
+    if not path.is_dir():
+        return [path], []
+    problems: list[Diagnostic] = []
+
+    def unlisted(exc: OSError) -> None:
+        folder = display_path(Path(exc.filename)) if exc.filename else str(path)
+        problems.append(error("E002", f"cannot read folder {folder}: {exc.strerror or exc}",
+                              folder, NO_SPAN))
+
+    files = [Path(folder, name) for folder, _, names in os.walk(path, onerror=unlisted)
+             for name in names if name.endswith(".pol")]
+    return sorted(files), problems
