@@ -22,6 +22,7 @@ import datetime as dt
 import itertools
 import json
 import operator
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -506,7 +507,7 @@ def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem
     return [_json_item(base + i, text[i], parse) for i in lines]
 
 
-def iter_claims(path: Path, fmt: str | None = None) -> Iterator[ClaimItem]:
+def iter_claims(path: str | os.PathLike[str], fmt: str | None = None) -> Iterator[ClaimItem]:
     """Stream the rows of a claims file: a ``ClaimLine`` or ``RowError`` per data row.
 
     ``fmt`` is ``"csv"`` or ``"jsonl"``; by default ``.jsonl`` and ``.ndjson`` files are JSON
@@ -516,13 +517,14 @@ def iter_claims(path: Path, fmt: str | None = None) -> Iterator[ClaimItem]:
     Opening the file and reading a CSV header happen now, so a ``ClaimsFileError`` for those
     comes from this call; one for bad UTF-8 further on comes while iterating.
     """
+    shown = os.fspath(path)  # messages name the file by its path as given ("./c.csv" too)
     path = Path(path)
     kind = claims_format(path, fmt)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the reader
     except OSError as exc:
-        raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    return _stream(handle, str(path), kind)
+        raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
+    return _stream(handle, shown, kind)
 
 
 def _stream(handle: TextIO, name: str, kind: str) -> Iterator[ClaimItem]:
@@ -552,7 +554,7 @@ def items_of(source: ClaimsText, into: Columns | None = None) -> list[ClaimItem]
     return json_items(rows)
 
 
-def read_claims(path: Path, fmt: str | None = None) -> list[ClaimItem]:
+def read_claims(path: str | os.PathLike[str], fmt: str | None = None) -> list[ClaimItem]:
     """All rows of a claims file, read whole; the same items as ``iter_claims``.
 
     The cyclic garbage collector is paused meanwhile: a million new objects would set it off

@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from itertools import compress, repeat
@@ -135,17 +136,17 @@ def _before_the_bad_byte(data: bytes, exc: UnicodeDecodeError) -> str:
     return data[mark:mark + exc.start].decode("utf-8")  # exc.start counts after the mark
 
 
-def read_text(path: Path, fmt: str | None = None) -> ClaimsText:
+def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsText:
     """The whole file, decoded and, for CSV, its header checked."""
+    shown = os.fspath(path)  # messages name the file by its path as given ("./c.csv" too)
     path = Path(path)
-    shown = str(path)  # messages name the file by its path as given: two files may share a name
     kind = claims_format(path, fmt)
     # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a log
     # rotated, a writer restarting) would end the process (SIGBUS), where a read is an error.
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ClaimsFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+        raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
     bad: UnicodeDecodeError | None = None
     try:
         text = data.decode("utf-8-sig")

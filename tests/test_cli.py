@@ -245,6 +245,21 @@ def test_run_names_an_unusable_file_by_its_path(policy: Path, tmp_path: Path) ->
     assert result.stderr.startswith(f"policyc: {history}: header lacks column(s) code")
 
 
+def test_run_names_a_file_by_its_path_exactly_as_given(policy: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # "./claims.csv" is not shortened to "claims.csv": a header error and a malformed row's
+    # source name the file alike
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "claims.csv", "claim_id,line,member_id,date\n")
+    result = policyc("run", "--policy", str(policy), "./claims.csv")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("policyc: ./claims.csv: header lacks column(s) code")
+    write(tmp_path / "claims.csv", HEADER + "C1,1,M1,,2024-02-31,97810,,1,,,\n")
+    result = policyc("run", "--policy", str(policy), "./claims.csv")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["findings"][0]["source"] == "./claims.csv:2"
+
+
 def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
                                                               tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + (
