@@ -12,7 +12,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import IO, Any, TypeGuard, TypeVar
+from typing import IO, TypeGuard, TypeVar
 
 import attrs
 import click
@@ -226,17 +226,17 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
         if out_format == "csv":
             return _judge_and_write(
                 Batch(policy, claims_text, history_text, csv_records, claims, reference, keep),
-                jobs, history, out, CSV_HEADER, "w", keep)
+                jobs, history, out, CSV_HEADER, keep)
         return _judge_and_write(
             Batch(policy, claims_text, history_text, jsonl_records, claims, reference, keep),
-            jobs, history, out, b"", "wb", keep)
+            jobs, history, out, b"", keep)
     except ClaimsFileError as exc:
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
 
 
 def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
-                     header: Record, mode: str, keep: list[object]) -> int:
+                     header: Record, keep: list[object]) -> int:
     encoded = header.encode("utf-8") if isinstance(header, str) else header
     try:
         outcome = adjudicate_files(
@@ -244,7 +244,7 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
             else None)
         keep.append(outcome)
         if not outcome.written:
-            _emit(outcome.records, out, header, mode)
+            _emit(outcome.records, out, header)
     except OutputError as exc:  # e.g. the disk is full, or the file was removed meanwhile
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
@@ -358,27 +358,36 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     sys.exit(status)
 
 
-def _emit(records: list[Record], out: str | None, header: Record, mode: str) -> None:
-    """Write the records to ``out`` (an ``OutputError`` if that fails), or standard output."""
-    if out is None:
-        _write_records(records, None, header, mode)
-        return
+def _emit(records: list[Record], out: str | None, header: Record) -> None:
+    """Write the records to ``out``, or standard output; an ``OutputError`` if that fails (a
+    full disk; a reader of standard output that stopped reading, such as ``| head``)."""
     try:
-        _write_records(records, out, header, mode)
+        _write_records(records, out, header)
     except OSError as exc:
-        raise OutputError.of(out, exc) from exc
+        if out is None:
+            # nothing more can reach the reader: later flushes (at exit) must not fail again
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, sys.stdout.fileno())
+            os.close(nowhere)
+        raise OutputError.of(out or "standard output", exc) from exc
 
 
-def _write_records(records: list[Record], out: str | None, header: Record, mode: str) -> None:
+def _write_records(records: list[Record], out: str | None, header: Record) -> None:
+    data = header + header[:0].join(records)
+    encoded: bytes = data.encode("utf-8") if isinstance(data, str) else data
     with contextlib.ExitStack() as stack:
-        if mode == "w":
-            handle: IO[Any] = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))
-                               if out else sys.stdout)
-        else:
-            handle = stack.enter_context(open(out, "wb")) if out else sys.stdout.buffer
-        handle.write(header)
-        handle.write(header[:0].join(records))
+        handle: IO[bytes] = stack.enter_context(open(out, "wb")) if out else sys.stdout.buffer
+        sys.stdout.flush()  # anything printed before goes first
+        _write_all(handle, encoded)
         handle.flush()
+
+
+def _write_all(handle: IO[bytes], data: bytes) -> None:
+    """All of ``data``, or the ``OSError`` that stopped it: a buffered write that the system
+    cuts short (a pipe whose reader left) returns what it wrote, and the error would be lost."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view):]
 
 
 if __name__ == "__main__":  # pragma: no cover

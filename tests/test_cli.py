@@ -818,6 +818,27 @@ def test_run_as_a_program_flushes_everything_and_exits_with_its_status(
             assert (out.read_bytes() if out else done.stdout) == in_process.stdout_bytes
 
 
+@pytest.mark.parametrize(("fmt", "jobs"), [("jsonl", "1"), ("csv", "1"), ("jsonl", "2")])
+def test_run_into_a_pipe_whose_reader_left_exits_2_saying_so(policy: Path, tmp_path: Path,
+                                                             fmt: str, jobs: str) -> None:
+    """``policyc run ... | head -c 100``: the output did not all arrive, so the run did not
+    do its job (exit 2, with the reason), where a buffered write would have lost the error
+    and exited 0."""
+    claims = write(tmp_path / "claims.csv", HEADER + "".join(
+        f"C{i},1,M{i % 900},P1,2024-02-{1 + i % 28:02d},97810,,1,,11,\n"
+        for i in range(MIN_PARALLEL_LINES + 2000)))  # far more than a pipe holds
+    run = subprocess.Popen(
+        [sys.executable, "-m", "policydsl.cli", "run", "--policy", str(policy), "--format", fmt,
+         "--jobs", jobs, str(claims)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None and run.stderr is not None
+    assert len(run.stdout.read(100)) == 100
+    run.stdout.close()  # the reader leaves, as `head -c 100` does
+    said = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 2
+    assert said == "policyc: cannot write standard output: Broken pipe\n"
+
+
 def test_run_parallel_writes_the_output_file_together(
         policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
     claims = write(tmp_path / "claims.csv", AWKWARD)
