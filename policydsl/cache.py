@@ -16,10 +16,11 @@ while its *inputs* are unchanged:
   folders beside it), and the list of them, so a new or renamed policy that could change what
   a name means also makes the entry stale.
 
-A file is unchanged when its size and modification time are, or else when its content hash
-is. A stale, damaged or unreadable entry is compiled again and rewritten (atomically); a cache
-folder that cannot be written is not an error. The cache never changes a decision: a restored
-program is the same program, and the test suite runs every semantic test on one.
+A file is unchanged when its size, modification and change times and inode are, or else when
+its content hash is. A stale, damaged or unreadable entry is compiled again and rewritten
+(atomically); a cache folder that cannot be written is not an error. The cache never changes a
+decision: a restored program is the same program, and the test suite runs every semantic test
+on one.
 
 Where: ``policyc run --cache-dir``, else ``$POLICYDSL_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/policydsl``, else ``~/.cache/policydsl``; ``--no-cache`` compiles every time.
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from .loader import Loaded
 
 #: Bumped whenever the entry layout or what counts as an input changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SUFFIX = ".policy-image"
 
 
@@ -71,17 +72,26 @@ def default_cache_dir() -> Path:
 
 @attrs.frozen
 class FileState:
-    """What a file was when the entry was made."""
+    """What a file was when the entry was made.
+
+    A file whose size, modification time, change time and inode are all as they were is
+    unchanged, as git's index decides; otherwise its content decides. The change time is
+    there because the modification time alone can be set back (``touch -d``, ``cp -p``,
+    ``rsync -t``, an archive unpacked) on a file edited to the same size, and the system sets
+    the change time on every edit and on every such setting back."""
 
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
     sha256: str
 
     @classmethod
     def of(cls, path: str) -> FileState | None:
         try:
             stat = os.stat(path)
-            return cls(stat.st_size, stat.st_mtime_ns, _hash(path))
+            return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino,
+                       _hash(path))
         except OSError:
             return None
 
@@ -92,7 +102,8 @@ class FileState:
             return False
         if stat.st_size != self.size:
             return False
-        if stat.st_mtime_ns == self.mtime_ns:
+        if (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino) == (
+                self.mtime_ns, self.ctime_ns, self.inode):
             return True
         try:
             return _hash(path) == self.sha256

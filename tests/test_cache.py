@@ -84,6 +84,23 @@ def test_an_edited_policy_is_compiled_again(folder: Path) -> None:
         == "deny"
 
 
+def test_an_edit_that_keeps_size_and_modification_time_is_compiled_again(
+        folder: Path) -> None:
+    # edited to the same size and given back its old modification time, as `cp -p`, `rsync -t`
+    # or unpacking an archive can: the change time (set by the system) still tells
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    before = policy_file.stat()
+    policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")
+    os.utime(policy_file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (policy_file.stat().st_size, policy_file.stat().st_mtime_ns) == (
+        before.st_size, before.st_mtime_ns)
+    edited = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(edited)
+    assert edited.adjudicate(TWO_UNITS)[0].decision == "deny"
+
+
 def test_touching_a_file_without_changing_it_keeps_the_entry(folder: Path) -> None:
     where = folder / "cache"
     policy_file = folder / "plan" / "t.pol"
