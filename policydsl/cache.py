@@ -235,14 +235,22 @@ def _ruleset_as_restored(path: Path, inputs: Inputs) -> Callable[[], m.RuleSet]:
     """What a restored policy's ``ruleset`` is read with: the rule set of its files, while they
     (and the working folder, which their paths are relative to) are as they were restored; a
     ``PolicyError`` after that, rather than rules that disagree with the program."""
-    folder = os.getcwd()
+    return RestoredRuleset(str(path), inputs, os.getcwd())
 
-    def ruleset() -> m.RuleSet:
-        if os.getcwd() != folder or not inputs.unchanged():
+
+@attrs.frozen
+class RestoredRuleset:
+    """Reads a restored policy's rule set (``_ruleset_as_restored``); it pickles with the
+    program, so a worker process reads the rules the same way, under the same condition."""
+
+    path: str
+    inputs: Inputs
+    folder: str  # the working folder at the restore
+
+    def __call__(self) -> m.RuleSet:
+        if os.getcwd() != self.folder or not self.inputs.unchanged():
             raise PolicyError([error(
                 "E002", "the policy's files or the working folder changed since the policy was "
                 "restored from the cache, so its rules cannot be read again; load it again",
-                str(path), NO_SPAN)], {})
-        return load_ruleset(path)
-
-    return ruleset
+                self.path, NO_SPAN)], {})
+        return load_ruleset(self.path)

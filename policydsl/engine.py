@@ -284,6 +284,7 @@ class Program:
     def __init__(self, ruleset: m.RuleSet, filename: str | None = None) -> None:
         self._ruleset: m.RuleSet | None = ruleset
         self._load_ruleset: Callable[[], m.RuleSet] | None = None
+        self._image: object | None = None  # a restored program's image (policydsl.image)
         self.name = ruleset.name
         self.filename = (_printable(filename) if filename is not None
                          else default_filename(ruleset))
@@ -298,14 +299,16 @@ class Program:
     @classmethod
     def restored(cls, name: str, filename: str, generated: codegen.Generated, code: Any,
                  tables: RuntimeTables, load_ruleset: Callable[[], m.RuleSet],
-                 before: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], None]
-                 ) -> Program:
+                 before: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], None],
+                 image: object) -> Program:
         """A program from its parts (see :mod:`policydsl.image`): ``before`` runs ahead of
         every ``adjudicate`` (it fills lazily loaded tables); ``load_ruleset`` gives the rule
-        set on first use of ``ruleset``."""
+        set on first use of ``ruleset``; ``image`` is what it was restored from (a pickled
+        program is that image, restored again in the process that unpickles it)."""
         program = cls.__new__(cls)
         program._ruleset = None
         program._load_ruleset = load_ruleset
+        program._image = image
         program.name = name
         program.filename = filename
         program.generated = generated
@@ -376,12 +379,31 @@ class Program:
         """The policy sources of the rules whose predicate is at generated line ``lineno``."""
         return [source for line, source in self.debug_info if line == lineno]
 
-    def __reduce__(self) -> tuple[Callable[..., Program], tuple[m.RuleSet, str]]:
-        return (Program, (self.ruleset, self.filename))
+    def __reduce__(self) -> tuple[Callable[..., Program], tuple[Any, ...]]:
+        """A compiled program pickles as its rule set (compiled again when unpickled); a
+        restored one as its image (restored again), with what reads its rule set: it pickles
+        even once its files have changed, and judges exactly as before."""
+        if self._image is None:
+            return (Program, (self.ruleset, self.filename))
+        from .image import dumps, program_of_bytes
+
+        read = self._load_ruleset if self._ruleset is None else Given(self._ruleset)
+        return (program_of_bytes, (dumps(self._image), read))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         rules = sum(map(len, self.generated.kinds.values()))
         return f"<Program {self.name}: {rules} rules>"
+
+
+@attrs.frozen
+class Given:
+    """A rule set already read, as what reads it (for a restored program pickled after it
+    read its rule set)."""
+
+    ruleset: m.RuleSet
+
+    def __call__(self) -> m.RuleSet:
+        return self.ruleset
 
 
 class FindingText(Protocol):

@@ -237,4 +237,12 @@ def restore(image: ProgramImage, load_ruleset: Callable[[], m.RuleSet]) -> Progr
     return Program.restored(
         image.name, image.filename, generated, marshal.loads(image.code),
         (plans.plans.get, plans.paid.get, image.deny, _Fired(texts, image.fired), texts),
-        load_ruleset, plans.fill)
+        load_ruleset, plans.fill, image)
+
+
+def program_of_bytes(data: bytes, load_ruleset: Callable[[], m.RuleSet]) -> Program:
+    """A restored program unpickled (``Program.__reduce__``): its image's bytes restored."""
+    image = loads(data)
+    if image is None:
+        raise ValueError("a pickled program's image is damaged, or of another Python")
+    return restore(image, load_ruleset)

@@ -4,6 +4,7 @@ either way every decision is the same."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -193,6 +194,36 @@ def test_a_restored_policy_whose_files_changed_refuses_to_read_its_rules(
     monkeypatch.chdir(folder / "plan")
     with pytest.raises(policydsl.PolicyError, match="or the working folder changed"):
         moved.interpret(TWO_UNITS)
+
+
+def test_a_restored_policy_pickles_even_after_its_files_changed(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a service restores its policy, a deploy touches the files, then it starts workers: the
+    # policy it sends them is the program it judges with, not whatever the files now say
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    policy = policydsl.load(policy_file, cache_dir=where)
+    assert restored(policy)
+    policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")
+    copy = pickle.loads(pickle.dumps(policy))
+    assert restored(copy)
+    assert copy.adjudicate(TWO_UNITS) == policy.adjudicate(TWO_UNITS)
+    assert copy.adjudicate(TWO_UNITS)[0].decision == "allow"  # the program it was
+    with pytest.raises(policydsl.PolicyError, match="changed since the policy was restored"):
+        copy.interpret(TWO_UNITS)  # its rules are read under the same condition as before
+
+
+def test_a_restored_policy_pickles_with_the_rules_it_has_read(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    policy = policydsl.load(policy_file, cache_dir=where)
+    rules = policy.rules  # read now, while the files are as they were
+    policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")
+    copy = pickle.loads(pickle.dumps(policy))
+    assert copy.rules == rules
+    assert copy.interpret(TWO_UNITS) == policy.adjudicate(TWO_UNITS)
 
 
 def test_an_image_of_a_restored_program_is_refused(folder: Path) -> None:
