@@ -322,7 +322,8 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         for cases_file in cases_files:
             policy = load_once(policy_for(cases_file))
             outcomes.extend(judge(policy, case) for case in read_cases(cases_file))
-        rules = defined_rules(policy_files, load_once) if show_coverage else []
+        # every policy found is loaded, cases or not: one that cannot be used fails the run
+        rules = defined_rules(policy_files, load_once)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
         sys.exit(EXIT_UNUSABLE)

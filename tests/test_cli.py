@@ -432,6 +432,17 @@ third session in 90 days is denied,C3,1,M1,P1,2024-03-03,97810,,1,,11,,deny,119,
 """
 
 
+def test_policyc_test_fails_a_policy_that_cannot_be_used_even_without_cases(
+        policy: Path, tmp_path: Path) -> None:
+    # `policyc test policies/` in CI must not pass a folder holding a broken policy
+    write(tmp_path / "pain.cases.csv", CASES)
+    assert policyc("test", str(tmp_path)).exit_code == 0
+    write(tmp_path / "broken.pol", "policy t.broken\naddon 6448 requires 64483\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'broken.pol'}:2:7: error E201" in result.stderr
+
+
 def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) -> None:
     write(tmp_path / "pain.cases.csv", CASES)
     junit = tmp_path / "junit.xml"
