@@ -143,8 +143,9 @@ def compile_(policy: str, emit: str) -> None:
 @click.option("--history", type=click.Path(exists=True, dir_okay=False),
               help="Lines already paid (same columns as the claims).")
 @click.argument("claims", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True, help="Output format.")
+@click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default=None,
+              show_default="jsonl, or csv for an --out file named *.csv",
+              help="Output format.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
               show_default=True, help="The compiled engine, or the reference interpreter.")
@@ -155,8 +156,8 @@ def compile_(policy: str, emit: str) -> None:
               help="Where compiled policies are kept  [default: $POLICYDSL_CACHE_DIR, else "
                    "$XDG_CACHE_HOME/policydsl, else ~/.cache/policydsl]")
 @click.option("--no-cache", is_flag=True, help="Compile the policy; do not use the cache.")
-def run(policy_path: str, history: str | None, claims: str, out_format: str, out: str | None,
-        engine: str, jobs: int, cache_dir: str | None, no_cache: bool) -> None:
+def run(policy_path: str, history: str | None, claims: str, out_format: str | None,
+        out: str | None, engine: str, jobs: int, cache_dir: str | None, no_cache: bool) -> None:
     """Adjudicate CLAIMS: one decision per input line, in input order.
 
     The compiled policy is kept in a cache and reused while its files are unchanged.
@@ -164,6 +165,8 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str, out
     decision "error"), 2 when the policy or a file cannot be used."""
     from .cache import default_cache_dir
 
+    if out_format is None:  # as the input's format is chosen: by the file's name
+        out_format = "csv" if out is not None and out.lower().endswith(".csv") else "jsonl"
     if out is not None:
         problem = _cannot_write(out)
         if problem:

@@ -307,6 +307,21 @@ def test_run_csv_output_to_file_and_determinism(policy: Path, tmp_path: Path) ->
     assert out.read_bytes() == first
 
 
+def test_run_writes_csv_to_an_out_file_named_csv_unless_told_otherwise(
+        policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n")
+    as_csv = policyc("run", "--policy", str(policy), "--format", "csv", str(claims)).stdout
+    as_jsonl = policyc("run", "--policy", str(policy), str(claims)).stdout
+    for name, fmt, expected in [("out.csv", None, as_csv), ("OUT.CSV", None, as_csv),
+                                ("out.jsonl", None, as_jsonl), ("out.txt", None, as_jsonl),
+                                ("out.csv", "jsonl", as_jsonl)]:
+        out = tmp_path / name
+        assert policyc("run", "--policy", str(policy), "--out", str(out), str(claims),
+                       *(["--format", fmt] if fmt else [])).exit_code == 0
+        assert out.read_text() == expected, (name, fmt)
+        out.unlink()
+
+
 def test_run_reads_json_lines(policy: Path, tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.jsonl", "\n".join(json.dumps(r) for r in [
         {"claim_id": "C1", "line": 1, "member_id": "M1", "provider_id": "P1",
