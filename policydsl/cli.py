@@ -91,6 +91,8 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         if unlisted:
             click.echo(render_text(unlisted, {}), err=True)
             status = EXIT_FINDINGS
+        elif not files:  # as `check` says it
+            click.echo(f"policyc: warning: no policy files (*.pol) in {raw}", err=True)
         for file in files:
             try:
                 with file.open(encoding="utf-8", newline="") as handle:

@@ -75,6 +75,9 @@ def test_check_of_a_folder_without_policies_warns(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr == f"policyc: warning: no policy files (*.pol) in {tmp_path}\n"
     assert result.stdout == "0 error(s), 0 warning(s) in 0 file(s)\n"
+    formatted = policyc("fmt", str(tmp_path))  # fmt says the same
+    assert formatted.exit_code == 0
+    assert formatted.stderr == f"policyc: warning: no policy files (*.pol) in {tmp_path}\n"
 
 
 def test_check_json_and_sarif(tmp_path: Path) -> None:
