@@ -16,10 +16,11 @@ from pathlib import Path
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import policy_texts
 
 from policydsl import nodes as n
-from policydsl.formatter import WIDTH, canonical_module, format_text, quote
+from policydsl.formatter import WIDTH, canonical_module, format_file_text, format_text, quote
 from policydsl.parser import parse
 from policydsl.resolve import resolve
 
@@ -108,6 +109,17 @@ def test_resolvable_policies_resolve_the_same_after_formatting(text: str) -> Non
 @given(policy_texts(noise=False))
 def test_round_trip_without_noise(text: str) -> None:
     _check_round_trip(text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy_texts(), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+def test_a_file_keeps_its_line_ends_and_byte_order_mark(text: str, end: str, bom: bool) -> None:
+    # what policyc fmt writes: the canonical layout, in the file's own line ends and BOM
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # the generated text's own ends
+    raw = ("\ufeff" if bom else "") + text.replace("\n", end)
+    formatted = format_file_text(raw)
+    assert formatted == ("\ufeff" if bom else "") + format_text(text).replace("\n", end)
+    assert format_file_text(formatted) == formatted
 
 
 # --- details of the layout ----------------------------------------------------------------
