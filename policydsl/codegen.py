@@ -801,6 +801,12 @@ class _Generator:
         rules look at the date's lines as they left stage 1 (``run_dn``, taken before the
         walk), so a line denied earlier in the walk still counts as present for them, as if
         they were all judged at once; history rules see every denial of the lines before.
+
+        A date with an add-on line is walked twice instead, same-day rules first, then history
+        rules: whether the add-on can count is then settled on the lines that left stage 2
+        (``S1`` is brought up to date between the walks), so a primary that a pair rule denies
+        supports it no more than one the line rules deny. The verdicts are the same either
+        way otherwise: no same-day verdict depends on a history verdict of its date.
         """
         f = self.f
         same = f.has("forbid", "exclusive", "global", "mue_day")
@@ -819,7 +825,8 @@ class _Generator:
                 @units     units_of = None  # the lines' units, made when a limit needs them
                 @history else:
                 @history     stage3 = 0
-                @alone # an add-on line is counted only if a line that left stage 1 can support it
+                @alone # an add-on line is counted only if a line that left stage 2 (of its date)
+                @alone # can support it: S1 is what stands after stage 1, then after stage 2
                 @alone S1 = DN[:] if member_bits & {BIT_ADDON} else None
                 walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
                 # the dates walked: lines p to q (excluded) have date O[p]
@@ -859,14 +866,41 @@ class _Generator:
                 @codes     run_codes = C[p:q]
                 @same     run_dn = DN[p:q]
                 @same groups = None
-                for k in range(p, q):
-                    bits = B[k] & walked
-                    if not bits or DN[k]:
-                        continue
-                    plan = PL[k]
         """, codes=f.has("forbid", "exclusive", "mue_day"), history=history, same=same)
-        self.w.indent(2)
-        if same:
+        self.w.indent()  # in "if run_bits & walked:"
+        if self.split_walks:
+            self.w.writeline(f"if run_bits & {BIT_ADDON} and stage3:  # an add-on: two walks (S1)")
+            self.w.indent()
+            self.walk(f"{BIT_SAME}", same_day=True, history=False)
+            self.w.writeline("S1[p:q] = DN[p:q]  # the second walk: what left stage 2")
+            self.walk("stage3", same_day=False, history=True)
+            self.w.outdent()
+            self.w.writeline("else:")
+            self.w.indent()
+            self.walk("walked", same_day=same, history=history)
+            self.w.outdent()
+        else:
+            self.walk("walked", same_day=same, history=history)
+        self.w.outdent()
+        if f.has("addon"):
+            self.w.writeline(f"if run_bits & {BIT_ADDON}:")
+            self.w.indent()
+            self.addons()
+            self.w.outdent()
+        self.w.outdent(2)
+
+    def walk(self, mask: str, *, same_day: bool, history: bool) -> None:
+        """A walk over the date's lines: each line that ``mask`` selects and that stands gets
+        its same-day verdict (``same_day``), then its history rules (``history``)."""
+        self.block(f"""
+            for k in range(p, q):
+                bits = B[k] & {mask}
+                if not bits or DN[k]:
+                    continue
+                plan = PL[k]
+        """)
+        self.w.indent()
+        if same_day:
             self.w.writeline(f"if bits & {BIT_SAME}:")
             self.w.indent()
             self.same_day()
@@ -876,13 +910,15 @@ class _Generator:
             self.w.indent()
             self.history()
             self.w.outdent()
-        self.w.outdent(2)
-        if f.has("addon"):
-            self.w.writeline(f"if run_bits & {BIT_ADDON}:")
-            self.w.indent()
-            self.addons()
-            self.w.outdent()
-        self.w.outdent(2)
+        self.w.outdent()
+
+    @property
+    def split_walks(self) -> bool:
+        """Whether a date with an add-on line is walked twice (``later_stages``): when there
+        are same-day rules to settle before add-ons are counted."""
+        f = self.f
+        return (f.has("limit", "prerequisite") and f.has("addon")
+                and f.has("forbid", "exclusive", "global", "mue_day"))
 
     def count_line(self) -> None:
         """Count the line at ``k`` in its counting groups, for the limits and prerequisites

@@ -225,12 +225,12 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
     return out
 
 
-def addon_alone(lines: list[ClaimLine], stage1_denied: list[bool], p: int, q: int, k: int,
+def addon_alone(lines: list[ClaimLine], denied: list[bool], p: int, q: int, k: int,
                 rows: tuple[codegen.Row, ...], day: int, deny: Sequence[bool]) -> bool:
     """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
     code in force on ``day`` denies, and no other line of its date (``p`` to ``q``) by the
-    same provider, of a primary code of those rules, left stage 1 standing
-    (``stage1_denied``; paid lines always stand). Such a line counts toward no limit."""
+    same provider, of a primary code of those rules, left stage 2 standing (``denied``, as
+    the lines left stage 2; paid lines always stand). Such a line counts toward no limit."""
     if len(rows) == 1:  # most add-on codes have one rule
         number, first, last, primaries = rows[0]
         if not (first <= day <= last and deny[number]):
@@ -242,7 +242,7 @@ def addon_alone(lines: list[ClaimLine], stage1_denied: list[bool], p: int, q: in
         primaries = frozenset().union(*[row[3] for row in in_force])
     provider = lines[k].provider_id
     for j in range(p, q):
-        if j != k and not stage1_denied[j]:
+        if j != k and not denied[j]:
             line = lines[j]
             if line.code in primaries and line.provider_id == provider:
                 return False

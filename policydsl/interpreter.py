@@ -76,8 +76,8 @@ class _Member:
         for day in dates:
             today = [i for i in self.items if i.line.date == day]
             self.line_stage(today)
-            self.mark_addons_alone(today)
             self.same_day_stage(today)
+            self.mark_addons_alone(today)
             self.history_stage(today)
             self.addon_stage(today)
 
@@ -91,7 +91,7 @@ class _Member:
             item.denied = _denies(found)
 
     def mark_addons_alone(self, today: list[_Item]) -> None:
-        """An add-on line that no line standing after stage 1 can support (no other line of
+        """An add-on line that no line standing after stage 2 can support (no other line of
         the date by the same provider has a primary code of its rules in force) and that a
         denying rule judges will be denied in stage 4: it counts toward nothing."""
         standing = [i for i in today if not i.denied]
