@@ -20,6 +20,7 @@ from . import model as m
 from .claims import ClaimLine, Decision
 from .diagnostics import PolicyError, error
 from .engine import Program, compile_ruleset
+from .files import empty_path
 from .spans import NO_SPAN
 
 if TYPE_CHECKING:
@@ -142,9 +143,8 @@ def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | No
     from there instead of compiled, and a freshly compiled one is saved there
     (:mod:`policydsl.cache`)."""
     path = os.fspath(path)
-    if not path:  # Path("") would be the working directory
-        raise PolicyError([error("E002", "an empty path names no file or folder", "''",
-                                 NO_SPAN)], {})
+    if not path:  # before the cache too, which would key an entry on it
+        raise PolicyError([empty_path()], {})
     if cache_dir is not None:
         from .cache import load_cached
 

@@ -21,6 +21,11 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def empty_path() -> Diagnostic:
+    """The E002 of an empty path, which ``Path("")`` would take for the working directory."""
+    return error("E002", "an empty path names no file or folder", "''", NO_SPAN)
+
+
 def policy_files(path: Path) -> list[Path]:
     """The ``.pol`` files at ``path``: the file itself, or every one under the folder, sorted
     (``find_policy_files`` also says which folders under it could not be listed)."""

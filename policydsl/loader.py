@@ -18,7 +18,7 @@ import attrs
 from . import nodes as n
 from .collector import collector_paused
 from .diagnostics import Diagnostic, PolicyError, error
-from .files import display_path, find_policy_files
+from .files import display_path, empty_path, find_policy_files
 from .parser import parse
 from .resolve import Workspace, resolve
 
@@ -75,9 +75,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
     for raw in paths:
         path = Path(raw)
-        if not os.fspath(raw):  # Path("") is the working directory: name it, not this
-            diagnostics.append(error("E002", "an empty path names no file or folder", "''",
-                                     n.NO_SPAN))
+        if not os.fspath(raw):
+            diagnostics.append(empty_path())
             continue
         if not path.exists():
             diagnostics.append(error("E002", f"no such file or folder: {raw}", str(raw),

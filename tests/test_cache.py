@@ -196,8 +196,7 @@ def test_a_restored_policy_whose_files_changed_refuses_to_read_its_rules(
         moved.interpret(TWO_UNITS)
 
 
-def test_a_restored_policy_pickles_even_after_its_files_changed(
-        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_restored_policy_pickles_even_after_its_files_changed(folder: Path) -> None:
     # a service restores its policy, a deploy touches the files, then it starts workers: the
     # policy it sends them is the program it judges with, not whatever the files now say
     where = folder / "cache"
