@@ -7,17 +7,20 @@ Where a batch's line is allowed without findings, the engine's batch entry
 that line's ``allow`` decision.
 
 JSON Lines are exactly what ``orjson.dumps(decision_dict(decision))`` makes, plus a newline, but
-put together from pieces: every string is still encoded by ``orjson.dumps``, and the pieces that
-repeat are encoded once (line numbers, dates, codes, related lines, and a finding's rule,
-action, CARC, message and source; a finding the engine reports on several lines is one object,
-rendered once); only the pieces around them are templates. CSV rows reuse the columns of the
-findings the engine shares between lines in the same way.
+put together from pieces by f-strings: the pieces that repeat are encoded by ``orjson.dumps``
+once (line numbers, dates, codes, related lines, and a finding's rule, action, CARC, message
+and source; a finding the engine reports on several lines is one object, rendered once), and
+claim and member ids that are plain printable ASCII are put between quotes as they are, which
+is what ``orjson.dumps`` makes of them (any other id is encoded by it). CSV rows reuse the
+columns of the findings the engine shares between lines in the same way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
+from operator import attrgetter
 from typing import IO, Any, AnyStr, BinaryIO, TextIO
 
 import orjson
@@ -51,50 +54,101 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
     }
 
 
-_ALLOW = (
-    b'{"claim_id":%b,"line":%b,"member_id":%b,"date":%b,"code":%b,'
-    b'"decision":"allow","findings":[]}\n'
-)
-_DECIDED = (
-    b'{"claim_id":%b,"line":%b,"member_id":%b,"date":%b,"code":%b,'
-    b'"decision":%b,"findings":[%b]}\n'
-)
-_FINDING = b'{"rule":%b,"action":%b,"carc":%b,"message":%b,"source":%b,"related":['
-_RELATED = b'{"claim_id":%b,"line":%b}'
-_BATCH = 4096
+#: Text that JSON writes as itself between quotes, as orjson does: printable ASCII but the quote
+#: and the backslash. Claim and member ids are such text nearly always.
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+_CHUNK = 4096  # decisions rendered at a time
+_BATCH = 4096  # records written at a time
+
+
+class _Pieces(dict[object, str]):
+    """The JSON text of values that repeat (line numbers, dates, codes, decisions), each
+    encoded once by ``orjson.dumps``."""
+
+    def __missing__(self, value: object) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        json = self[value] = orjson.dumps(value).decode()
+        return json
 
 
 def jsonl_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[bytes]:
     """One compact JSON object and newline per decision: ``decision_dict`` as JSON (a line's
-    ``allow`` decision for a ``ClaimLine``)."""
-    dumps = orjson.dumps
-    # JSON of line numbers, dates (ISO text, or the date of a ClaimLine) and codes
-    cache: dict[object, bytes] = {}
-    get = cache.get
-    heads: dict[tuple[str, str, str, str, str], bytes] = {}  # findings up to their related
-    refs: dict[tuple[str, int | str], bytes] = {}  # related lines
-    # The engine gives one Finding object to every line it names: each is rendered once. The
-    # entry keeps its finding alive, so no other object can take its id meanwhile.
-    rendered: dict[int, tuple[Finding, bytes]] = {}
+    ``allow`` decision for a ``ClaimLine``).
 
-    def finding(f: Finding) -> bytes:
+    Records are made a chunk of decisions at a time, each by one f-string. In a chunk whose
+    claim and member ids are all plain text (``_PLAIN``), those are put between quotes as they
+    are; in any other chunk, each is encoded by ``orjson.dumps``."""
+    pieces = _Pieces()
+    finding = _finding_renderer()
+    dumps = orjson.dumps
+
+    def chunk_records(chunk: list[Decision | ClaimLine]) -> list[bytes]:
+        ids = "".join(map(_claim_id, chunk)) + "".join(map(_member_id, chunk))
+        if _PLAIN.fullmatch(ids):
+            return [
+                f'{{"claim_id":"{d.claim_id}","line":{pieces[d.line]},'
+                f'"member_id":"{d.member_id}","date":{pieces[d.date]},"code":{pieces[d.code]},'
+                f'"decision":{pieces[d.decision]},'
+                f'"findings":[{",".join(map(finding, d.findings))}]}}\n'.encode()
+                if isinstance(d, Decision) else
+                f'{{"claim_id":"{d.claim_id}","line":{pieces[d.line]},'
+                f'"member_id":"{d.member_id}","date":{pieces[d.date]},"code":{pieces[d.code]},'
+                f'"decision":"allow","findings":[]}}\n'.encode()
+                for d in chunk]
+        return [
+            f'{{"claim_id":{dumps(d.claim_id).decode()},"line":{pieces[d.line]},'
+            f'"member_id":{dumps(d.member_id).decode()},"date":{pieces[d.date]},'
+            f'"code":{pieces[d.code]},"decision":{pieces[_decision(d)]},'
+            f'"findings":[{",".join(map(finding, _findings(d)))}]}}\n'.encode()
+            for d in chunk]
+
+    rest = iter(decisions)
+    chunks = iter(lambda: list(islice(rest, _CHUNK)), [])
+    return chain.from_iterable(map(chunk_records, chunks))
+
+
+_claim_id = attrgetter("claim_id")
+_member_id = attrgetter("member_id")
+
+
+def _decision(d: Decision | ClaimLine) -> str:
+    return d.decision if isinstance(d, Decision) else "allow"
+
+
+def _findings(d: Decision | ClaimLine) -> tuple[Finding, ...]:
+    return d.findings if isinstance(d, Decision) else ()
+
+
+def _finding_renderer() -> Callable[[Finding], str]:
+    """``finding(f)``: the JSON text of a finding. The engine gives one Finding object to
+    every line it names: each is rendered once (the entry keeps its finding alive, so no other
+    object can take its id meanwhile), and so is each related line."""
+    dumps = orjson.dumps
+    heads: dict[tuple[str, str, str, str, str], str] = {}  # findings up to their related
+    refs: dict[tuple[str, int | str], str] = {}  # related lines
+    rendered: dict[int, tuple[Finding, str]] = {}
+
+    def finding(f: Finding) -> str:
         done = rendered.get(id(f))
         if done is not None and done[0] is f:
             return done[1]
         key = (f.rule, f.action, f.carc, f.message, f.source)
         head = heads.get(key)
         if head is None:
-            head = heads[key] = _FINDING % (
-                dumps(f.rule), dumps(f.action), dumps(str(f.carc)), dumps(f.message),
-                dumps(f.source))
+            head = heads[key] = (
+                f'{{"rule":{dumps(f.rule).decode()},"action":{dumps(f.action).decode()},'
+                f'"carc":{dumps(str(f.carc)).decode()},"message":{dumps(f.message).decode()},'
+                f'"source":{dumps(f.source).decode()},"related":[')
         related = []
         for r in f.related:
             ref = (r.claim_id, r.line)
             json = refs.get(ref)
             if json is None:
-                json = refs[ref] = _RELATED % (dumps(r.claim_id), dumps(r.line))
+                json = refs[ref] = (f'{{"claim_id":{dumps(r.claim_id).decode()},'
+                                    f'"line":{dumps(r.line).decode()}}}')
             related.append(json)
-        json = head + b",".join(related) + b"]}"
+        json = head + ",".join(related) + "]}"
         if len(rendered) >= _CACHE_LIMIT:
             rendered.clear()
             refs.clear()
@@ -102,27 +156,7 @@ def jsonl_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[bytes]:
         rendered[id(f)] = (f, json)
         return json
 
-    for d in decisions:
-        line, date, code = d.line, d.date, d.code
-        jline, jdate, jcode = get(line), get(date), get(code)
-        if jline is None or jdate is None or jcode is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            jline = cache[line] = dumps(line)
-            jdate = cache[date] = dumps(date)  # a date as ISO text, as orjson does
-            jcode = cache[code] = dumps(code)
-        if not isinstance(d, Decision):
-            yield _ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode)
-            continue
-        findings = d.findings
-        if findings:
-            yield _DECIDED % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode,
-                              dumps(d.decision), b",".join([finding(f) for f in findings]))
-        elif d.decision == "allow":
-            yield _ALLOW % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode)
-        else:
-            yield _DECIDED % (dumps(d.claim_id), jline, dumps(d.member_id), jdate, jcode,
-                              dumps(d.decision), b"")
+    return finding
 
 
 def write_jsonl(decisions: Iterable[Decision | ClaimLine], out: BinaryIO) -> None:

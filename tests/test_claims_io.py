@@ -686,6 +686,37 @@ def test_jsonl_records_are_orjson_of_decision_dict(decisions: list[Decision]) ->
         orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
 
 
+_ASCII_IDS = st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), min_size=1, max_size=6)
+
+
+@given(st.lists(st.one_of(
+    st.builds(ClaimLine, _ASCII_IDS, st.integers(1, 10**6), _ASCII_IDS, st.dates(),
+              st.sampled_from(["99213", "J0585"])),
+    st.builds(Decision, _ASCII_IDS, st.integers(1, 10**6), _ASCII_IDS, st.just("2024-05-01"),
+              st.just("64483"), st.sampled_from(["deny", "review"]),
+              st.lists(_FINDINGS, max_size=2).map(tuple))), max_size=8))
+def test_jsonl_of_ascii_ids_is_orjson(decisions: list[Decision | ClaimLine]) -> None:
+    """Ids of printable ASCII are written between quotes as they are; a quote, a backslash or
+    a control character anywhere among a chunk's ids sends the chunk through orjson."""
+    def reference(d: Decision | ClaimLine) -> bytes:
+        decision = d if isinstance(d, Decision) else decision_for(d, ())
+        return orjson.dumps(decision_dict(decision)) + b"\n"
+
+    assert list(jsonl_records(decisions)) == list(map(reference, decisions))
+
+
+def test_jsonl_chunks_of_plain_and_other_ids_are_orjson() -> None:
+    """Across several chunks, where only some hold an id that JSON must escape."""
+    lines = [ClaimLine(f"C{i}", 1 + i % 5, f"M{i % 77}", dt.date(2024, 1, 1 + i % 28), "99213")
+             for i in range(10_000)]
+    lines[5000] = attrs.evolve(lines[5000], claim_id='C"5000\\')
+    lines[9000] = attrs.evolve(lines[9000], member_id="Mé\u2028\x7f")
+    decisions = [decision_for(line, ()) for line in lines]
+    expected = [orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
+    assert list(jsonl_records(lines)) == expected
+    assert list(jsonl_records(iter(decisions))) == expected
+
+
 @given(st.lists(st.builds(
     ClaimLine, ids, st.integers(1, 10**6), ids, st.dates(), st.sampled_from(["99213", "J0585"])),
     max_size=6))
