@@ -52,6 +52,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
     modules: dict[str, n.Module] = {}
     diagnostics: list[Diagnostic] = []
     requested: list[tuple[Path, bool]] = []  # (file, came from a folder)
+    unparsed: set[str] = set()  # the names the files that did not parse declare
 
     def read(file: Path) -> n.Module | None:
         shown = display_path(file)
@@ -69,6 +70,9 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                 module = parse(text, shown)
         except PolicyError as exc:
             diagnostics.extend(exc.diagnostics)
+            name = _POLICY_NAME.search(text)
+            if name is not None:
+                unparsed.add(name.group(1))
             return None
         modules[shown] = module
         return module
@@ -120,7 +124,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     names = declared()
 
     with collector_paused():
-        ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables)
+        ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables,
+                     unparsed=frozenset(unparsed))
     roots = _roots(ws, requested)
     all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
     return Loaded(ws, roots, all_diagnostics)

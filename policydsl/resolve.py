@@ -72,6 +72,9 @@ class Workspace:
     scopes: dict[str, ModuleScope] = attrs.Factory(dict)  # by policy name
     rulesets: dict[str, m.RuleSet] = attrs.Factory(dict)
     origin: dict[str, n.Node] = attrs.Factory(dict)  # rule id -> statement (for lints)
+    # policies whose files were read but did not parse, by name: their errors are reported
+    # already, so a policy extending one is not told that it does not exist
+    unparsed: frozenset[str] = frozenset()
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
         """Record an error; the same error again (a bad set used twice) is recorded once."""
@@ -616,6 +619,9 @@ def _rule_name(rule_id: str) -> str:
 def inheritance(ws: Workspace) -> None:
     state: dict[str, str] = {}  # name -> "active" | "done"
     chain: list[str] = []  # the policies being built, outermost first
+    # files with errors so far: a policy built from one may lack rules it was meant to have,
+    # so a `disable` of a rule its children cannot find is not reported (its error is)
+    flawed = {d.file for d in ws.diagnostics if d.severity == "error"}
 
     def build(name: str, via: n.Word | None, via_file: str) -> m.RuleSet | None:
         if name in ws.rulesets:
@@ -632,12 +638,17 @@ def inheritance(ws: Workspace) -> None:
         inherited: dict[str, m.Rule] = {}
         order: list[str] = []
         inherited_rules: list[m.Rule] = []
+        complete = True  # every extended policy is built, from files without errors
         for parent in scope.parents:
             if parent.text not in ws.scopes:
-                ws.report("E105", f"unknown policy '{parent.text}' in extends", file,
-                          parent.span)
+                complete = False
+                if parent.text not in ws.unparsed:
+                    ws.report("E105", f"unknown policy '{parent.text}' in extends", file,
+                              parent.span)
                 continue
             parent_set = build(parent.text, parent, file)
+            if parent_set is None or not flawed.isdisjoint(parent_set.files):
+                complete = False
             if parent_set is None:
                 continue
             for rule in parent_set.rules:
@@ -647,7 +658,7 @@ def inheritance(ws: Workspace) -> None:
                 inherited_rules.append(rule)
         disabled: set[str] = set()
         for ref in scope.disables:
-            if ref.text not in inherited:
+            if ref.text not in inherited and complete:
                 ws.report("E106", f"disable names rule '{ref.text}', which no extended policy "
                           "has", file, ref.span)
             disabled.add(ref.text)
@@ -696,11 +707,12 @@ def stages(table_loader: Callable[..., list[m.Rule]] | None, lint: bool) -> list
 
 
 def resolve(modules: list[n.Module], sources: dict[str, str], *, lint: bool = False,
-            load_tables: bool = True) -> Workspace:
-    """Run every stage over the modules; diagnostics come back sorted by location."""
+            load_tables: bool = True, unparsed: frozenset[str] = frozenset()) -> Workspace:
+    """Run every stage over the modules; diagnostics come back sorted by location.
+    ``unparsed``: the names of policies whose files did not parse."""
     from .tables import load_table
 
-    ws = Workspace(modules, sources)
+    ws = Workspace(modules, sources, unparsed=unparsed)
     for _name, stage in stages(load_table if load_tables else None, lint):
         stage(ws)
     ws.diagnostics.sort(key=Diagnostic.sort_key)

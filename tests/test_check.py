@@ -197,6 +197,27 @@ def test_e105_unknown_extends(tmp_path: Path) -> None:
     assert diagnostics[0].message == "unknown policy 't.nope' in extends"
 
 
+def test_a_parent_that_does_not_parse_gives_its_children_no_e105_or_e106(
+        tmp_path: Path) -> None:
+    """The parent's own error is the one to fix; its children are not told that it does not
+    exist, nor that it lacks the rule they disable."""
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu
+        """, b="policy t.b\nrule acu: limit 97810 per 90 days <= 1\n")
+    assert where(diagnostics) == [("E001", "b.pol", 2, 27)]
+
+
+def test_a_parent_with_an_error_gives_its_children_no_e106(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu
+        """, b="policy t.b\nrule acu: limit NOSET per 90d <= 1\n")
+    assert where(diagnostics) == [("E101", "b.pol", 2, 17)]
+
+
 def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
