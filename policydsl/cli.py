@@ -82,7 +82,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
               help="Change nothing; exit 1 if any file is not formatted.")
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Rewrite policies in the canonical layout (comments kept)."""
-    from .files import find_policy_files
+    from .files import find_policy_files, read_policy_text
     from .formatter import format_file_text
 
     status = EXIT_OK
@@ -95,10 +95,9 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
             click.echo(f"policyc: warning: no policy files (*.pol) in {raw}", err=True)
         for file in files:
             try:
-                with file.open(encoding="utf-8", newline="") as handle:
-                    text = handle.read()
+                text = read_policy_text(file, str(file))
                 formatted = format_file_text(text, str(file))
-            except (OSError, UnicodeDecodeError) as exc:  # as `check` reports it
+            except OSError as exc:  # as `check` reports it
                 click.echo(render_text(
                     [error("E002", f"cannot read {file}: {exc}", str(file), NO_SPAN)], {}),
                     err=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .diagnostics import Diagnostic, error
-from .spans import NO_SPAN
+from .diagnostics import Diagnostic, PolicyError, error
+from .spans import NO_SPAN, Span
 
 
 def display_path(path: Path) -> str:
@@ -24,6 +24,30 @@ def display_path(path: Path) -> str:
 def empty_path() -> Diagnostic:
     """The E002 of an empty path, which ``Path("")`` would take for the working directory."""
     return error("E002", "an empty path names no file or folder", "''", NO_SPAN)
+
+
+def read_policy_text(file: Path, shown: str) -> str:
+    """The text of a policy file, byte order mark and line ends as they are. A file that is not
+    UTF-8 is a ``PolicyError`` (E002) at the line and column of its first bad byte, with the
+    text as far as it could be read (bad bytes shown as U+FFFD) for the caret; an ``OSError``
+    is the caller's to report."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = universal_newlines(data[:exc.start].decode("utf-8", "replace"))
+        line = before.count("\n") + 1  # lines as the parser counts them
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise PolicyError(
+            [error("E002", f"cannot read {shown}: it is not UTF-8 text (byte "
+                           f"0x{data[exc.start]:02x}); save it as UTF-8", shown,
+                   Span(line, column, line, column + 1))],
+            {shown: universal_newlines(data.decode("utf-8", "replace"))}) from exc
+
+
+def universal_newlines(text: str) -> str:
+    """``text`` with every line end (CRLF, CR) a ``\\n``, as a file read as text has them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def policy_files(path: Path) -> list[Path]:

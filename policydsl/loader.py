@@ -18,7 +18,13 @@ import attrs
 from . import nodes as n
 from .collector import collector_paused
 from .diagnostics import Diagnostic, PolicyError, error
-from .files import display_path, empty_path, find_policy_files
+from .files import (
+    display_path,
+    empty_path,
+    find_policy_files,
+    read_policy_text,
+    universal_newlines,
+)
 from .parser import parse
 from .resolve import Workspace, resolve
 
@@ -58,18 +64,25 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
         shown = display_path(file)
         if shown in modules or shown in sources:
             return modules.get(shown)
+        module: n.Module | None = None
         try:
-            text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = universal_newlines(read_policy_text(file, shown)).removeprefix("\ufeff")
+        except OSError as exc:
             diagnostics.append(error("E002", f"cannot read {shown}: {exc}", shown,
                                      n.NO_SPAN))
             return None
-        sources[shown] = text
-        try:
-            with collector_paused():  # a large policy is a million small objects
-                module = parse(text, shown)
-        except PolicyError as exc:
+        except PolicyError as exc:  # not UTF-8
             diagnostics.extend(exc.diagnostics)
+            sources.update(exc.sources)
+            text = exc.sources[shown]
+        else:
+            sources[shown] = text
+            try:
+                with collector_paused():  # a large policy is a million small objects
+                    module = parse(text, shown)
+            except PolicyError as exc:
+                diagnostics.extend(exc.diagnostics)
+        if module is None:  # the name its file declares, for its children (no E105)
             name = _POLICY_NAME.search(text)
             if name is not None:
                 unparsed.add(name.group(1))
@@ -132,9 +145,10 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
 
 def _peek(path: Path) -> str | None:
+    """A file's text, to look for the name it declares (a bad byte does not hide it)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        return path.read_bytes().decode("utf-8-sig", "replace")
+    except OSError:
         return None
 
 

@@ -218,6 +218,25 @@ def test_a_parent_with_an_error_gives_its_children_no_e106(tmp_path: Path) -> No
     assert where(diagnostics) == [("E101", "b.pol", 2, 17)]
 
 
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_a_file_that_is_not_utf8_is_e002_at_its_first_bad_byte(tmp_path: Path,
+                                                                  end: bytes) -> None:
+    """Its children are not told that the policy it declares does not exist."""
+    (tmp_path / "b.pol").write_bytes(end.join(
+        [b"policy t.b", b'rule acu "caf\xe9 \xff": limit 97810 per day <= 1', b""]))
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu
+        """)
+    assert where(diagnostics) == [("E002", "b.pol", 2, 14)]
+    assert diagnostics[0].message == (
+        "cannot read b.pol: it is not UTF-8 text (byte 0xe9); save it as UTF-8")
+    assert render_text(diagnostics, load_paths(["x.pol"]).workspace.sources).endswith(
+        '\n    rule acu "caf\ufffd \ufffd": limit 97810 per day <= 1\n'
+        "                 ^")
+
+
 def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a

@@ -647,7 +647,8 @@ def test_fmt_reports_an_unreadable_file_and_formats_the_others(tmp_path: Path) -
     last = write(tmp_path / "c.pol", messy.format("c"))
     result = policyc("fmt", str(tmp_path))
     assert result.exit_code == 1
-    assert f"{broken}:0:0: error E002: cannot read {broken}: 'utf-8' codec" in result.stderr
+    assert (f"{broken}:2:9: error E002: cannot read {broken}: it is not UTF-8 text (byte 0xff);"
+            " save it as UTF-8\n    set A = \ufffd\n            ^\n") in result.stderr
     assert first.read_text() == last.read_text().replace("policy c", "policy a") == (
         "policy a\nlimit 97810 per 90d <= 1\n")
     assert broken.read_bytes() == b"policy b\nset A = \xff\n"
