@@ -65,6 +65,9 @@ _CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUAM]|[A-Z][0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
+#: An ICD-10-CM code: a letter, a digit, a letter or digit, then up to four more, with or
+#: without a dot after the third.
+_DIAGNOSIS = re.compile(r"[A-Z][0-9][A-Z0-9](?:\.?[A-Z0-9]{1,4})?")
 _CACHE_LIMIT = 1 << 16  # a cache that grows past this is emptied
 
 if tuple(a.name for a in attrs.fields(ClaimLine)) != FIELDS:  # pragma: no cover
@@ -142,8 +145,12 @@ def _modifiers(text: str) -> tuple[str, ...] | None:
     return tuple(text.upper().split())
 
 
-def _diagnoses(text: str) -> tuple[str, ...]:
-    return tuple(text.upper().replace(".", "").split())
+def _diagnoses(text: str) -> tuple[str, ...] | None:
+    found = text.upper().split()
+    for dx in found:
+        if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx)):
+            return None
+    return tuple(dx.replace(".", "") for dx in found)
 
 
 _T = TypeVar("_T")
@@ -288,12 +295,17 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
     for m in mods.split() if "modifiers" not in reported else ():
         if _modifiers(m) is None:
             problems.append(f"modifier {m!r} is not exactly 2 letters or digits")
+    for x in dx.split() if "dx" not in reported else ():
+        if _diagnoses(x) is None:
+            problems.append(f"dx {x!r} is not an ICD-10-CM code (a letter, a digit, a letter "
+                            "or digit, then up to four more, with or without a dot after the "
+                            "third)")
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
-    modifiers = _modifiers(mods)
+    modifiers, diagnoses = _modifiers(mods), _diagnoses(dx)
     assert line_no is not None and day is not None and proc is not None and count is not None
-    assert modifiers is not None
-    return line_no, day, proc, count, modifiers, _diagnoses(dx)
+    assert modifiers is not None and diagnoses is not None
+    return line_no, day, proc, count, modifiers, diagnoses
 
 
 def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:

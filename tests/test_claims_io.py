@@ -150,6 +150,44 @@ def test_every_malformed_row_names_its_row_field_and_value(tmp_path: Path) -> No
                                   code="99213")
 
 
+_NOT_ICD10 = ("is not an ICD-10-CM code (a letter, a digit, a letter or digit, then up to four "
+              "more, with or without a dot after the third)")
+
+
+@pytest.mark.parametrize("dx", ["M54.50", "m5450", "M54", "U07.1", "Z79.899", "S3210XA",
+                                "M54.50 G89.29", "  M54.5  ", ""])
+def test_icd10_diagnoses_are_read_with_or_without_the_dot(tmp_path: Path, dx: str) -> None:
+    (line,) = read_claims(write(tmp_path, HEADER + f"C1,1,M1,,2024-01-01,97810,,,{dx},,\n"))
+    assert isinstance(line, ClaimLine)
+    assert line.dx == tuple(dx.upper().replace(".", "").split())
+
+
+def test_a_malformed_diagnosis_makes_the_row_malformed(tmp_path: Path) -> None:
+    """Not a diagnosis that matches no rule (CARC 11): a row to correct (CARC 16), in CSV and
+    JSON Lines alike."""
+    rows = ['C1,1,M1,,2024-01-01,97810,,,"M54.16,M54.50",,',  # a comma is no separator
+            "C2,1,M1,,2024-01-01,97810,,,M54.50.1,,",
+            "C3,1,M1,,2024-01-01,97810,,,M54.50 12345,,",
+            "C4,1,M1,,2024-01-01,97810,,,M5.4,,",
+            "C5,1,M1,,2024-01-01,97810,,,M54.,,",
+            "C6,1,M1,,2024-01-01,97810,,,M54.123456,,",
+            "C7,1,M1,,2024-01-01,97810,,,M54.50 G89.29,,"]
+    items = read_claims(write(tmp_path, HEADER + "\n".join(rows) + "\n"))
+    assert reasons(items) == [
+        (2, f"row 2: dx 'M54.16,M54.50' {_NOT_ICD10}"),
+        (3, f"row 3: dx 'M54.50.1' {_NOT_ICD10}"),
+        (4, f"row 4: dx '12345' {_NOT_ICD10}"),
+        (5, f"row 5: dx 'M5.4' {_NOT_ICD10}"),
+        (6, f"row 6: dx 'M54.' {_NOT_ICD10}"),
+        (7, f"row 7: dx 'M54.123456' {_NOT_ICD10}"),
+        "C7"]
+    jsonl_rows = [orjson.dumps({"claim_id": "J1", "line": 1, "member_id": "M1",
+                                "date": "2024-01-01", "code": "97810", "dx": dx}).decode()
+                  for dx in (["M54.50", "12345"], "M54.50 G89.29")]
+    assert reasons(read_claims(write(tmp_path, "\n".join(jsonl_rows) + "\n", "c.jsonl"))) == [
+        (1, f"row 1: dx '12345' {_NOT_ICD10}"), "J1"]
+
+
 def test_a_bad_value_seen_after_good_ones_is_still_caught(tmp_path: Path) -> None:
     good = "C1,1,M1,,2024-01-01,99213,,,,,\n"
     path = write(tmp_path, HEADER + good + good + "C1,1,M1,,2024-01-01,99213,,-1,,,\n" + good)
