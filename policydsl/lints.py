@@ -14,7 +14,8 @@ every ``RuleSet`` holding both and reported once; when one rule's policy extends
 in the extending policy's file (``_Index.extends``).
 
 - W301 ``deleted_code_used``: a rule names a code that a ``deleted`` rule in scope deletes,
-  and the rule would apply on or after the deletion.
+  and the rule would apply on or after the deletion. Named means written out, in the rule or
+  a set it uses: a deleted code that only falls inside a range is not reported.
 - W302 ``self_forbid``: ``when X forbid X``.
 - W303 ``addon_primary_forbidden``: an add-on whose primary is forbidden with it (by a
   ``forbid``, or an ``exclusive`` listing both).
@@ -258,6 +259,31 @@ def _codes_text(codes: Iterable[str], limit: int = 6) -> str:
 # --- W301 ---------------------------------------------------------------------------------
 
 
+def _written_codes(ws: Workspace, site: _Site) -> frozenset[str]:
+    """The codes a statement writes out one by one, itself or in the sets it uses (through
+    sets in sets): not those that only fall inside a range, as deleted codes do in the
+    ranges of a payer's manual."""
+    written: set[str] = set()
+    seen: set[tuple[int, str]] = set()
+
+    def add(items: Iterable[n.CodeItem], scope: ModuleScope) -> None:
+        for item in items:
+            if isinstance(item, n.CodeRange):
+                continue
+            if c.is_code(item.text):
+                written.add(c.normalize(item.text))
+                continue
+            home = _set_home(ws, scope, item.text)
+            if home is not None and (id(home), item.text) not in seen:
+                seen.add((id(home), item.text))
+                node = home.set_nodes[item.text]
+                if isinstance(node, n.SetDef):
+                    add(node.items, home)
+
+    add(_code_items(site.body), site.scope)
+    return frozenset(written)
+
+
 def _named_codes(rule: m.Rule, site: _Site) -> frozenset[str]:
     """Every code a rule names in its text (a ``global``'s default E/M codes are not named)."""
     if isinstance(rule, m.Forbid):
@@ -297,7 +323,7 @@ def deleted_code_used(ws: Workspace) -> None:
             site = index.site(rule)
             if site is None:
                 continue
-            named = _named_codes(rule, site)
+            named = _named_codes(rule, site) & _written_codes(ws, site)
             for deletion in parts.deleted:
                 shared = named & deletion.codes
                 if not shared:

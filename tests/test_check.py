@@ -429,17 +429,31 @@ def test_w301_rule_names_a_deleted_code(tmp_path: Path) -> None:
     assert "use 62322 instead" in message
 
 
-def test_w301_points_at_the_set_or_range_that_holds_the_code(tmp_path: Path) -> None:
+def test_w301_points_at_the_set_that_holds_the_code(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
-        set ESI = 62310..62323
+        set ESI = 62310, 62311, 62320..62323
+        set ALL = ESI, 64483
         deleted 62311 since 2017-01-01
-        when ESI forbid 77002
-        exclusive 20553, 62310..62319
+        when ALL forbid 77002
+        exclusive 20553, 62311
         """)
-    assert where(diagnostics) == [("W301", "x.pol", 4, 6), ("W301", "x.pol", 5, 18)]
-    assert "through set 'ESI'" in diagnostics[0].message
+    assert where(diagnostics) == [("W301", "x.pol", 5, 6), ("W301", "x.pol", 6, 18)]
+    assert "through set 'ALL'" in diagnostics[0].message
     assert "use " not in diagnostics[0].message  # no replacement to suggest
+
+
+def test_w301_not_for_a_deleted_code_that_only_falls_inside_a_range(tmp_path: Path) -> None:
+    """Payer manuals give ranges, and CMS's deleted codes are holes in them: a range does not
+    name each code inside it (in the rule, or in a set it uses)."""
+    assert check(tmp_path, """
+        policy t.a
+        set ESI = 62310..62323
+        deleted 62310, 62311 since 2017-01-01 use 62320, 62321
+        when ESI forbid 77002
+        require auth for 62300..62327, 64479..64495
+        exclusive 20553, 62305..62319
+        """) == []
 
 
 def test_w301_deletion_inherited_from_an_extended_policy(tmp_path: Path) -> None:
