@@ -13,6 +13,7 @@ can be shared between threads.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Iterable
@@ -324,9 +325,19 @@ _STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "w
                        "table", "disable")
 
 
-def _expected(expected: set[str], lark: Lark) -> str:
-    """Expected terminals in words; statement keywords fold into "a new statement"."""
-    words = {_describe(t, lark) for t in expected}
+#: Terminals that stand for a few words, for ``_did_you_mean``.
+_WORDS_OF = {"MEASURE": ("units", "sessions"), "ACTION": ("deny", "review"),
+             "MUE_SCOPE": ("day", "line"), "WINDOW_WORD": ("day", "claim", "year", "lifetime")}
+
+
+def _expected(expected: set[str], lark: Lark, days_only: bool = False) -> str:
+    """Expected terminals in words; statement keywords fold into "a new statement".
+    ``days_only``: a window is a number of days here (a ``global`` period)."""
+    if days_only and "DURATION" in expected:
+        expected = expected - {"DURATION", "WINDOW_WORD"}
+        words = {_describe(t, lark) for t in expected} | {"a number of days (10d, 90d)"}
+    else:
+        words = {_describe(t, lark) for t in expected}
     keywords = {f"'{k}'" for k in _STATEMENT_KEYWORDS}
     starts_statement = {"'when'", "'limit'", "'rule'"} <= words
     if starts_statement:
@@ -359,8 +370,8 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
         if char == '"' and not _STRING_START.match(text, position):
             return ("this quoted text is not closed: a '\"' must end it on the same line",
                     n.Span(line, column, line, column + 1))
-        hint = "; list items are separated by ','" if char in ";|/&" else ""
-        return (f"unexpected character {char!r}{hint}", n.Span(line, column, line, column + 1))
+        return (f"unexpected character {char!r}{_character_hint(text, position, char)}",
+                n.Span(line, column, line, column + 1))
     if isinstance(exc, UnexpectedEOF):
         return _incomplete(text, set(exc.expected), lark, "at the end of the file")
     assert isinstance(exc, UnexpectedToken)
@@ -384,8 +395,53 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
         except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
             pass
     accepted = _accepted(exc)
-    return (f"unexpected {str(tok)!r}; expected {_expected(accepted, lark)}"
-            f"{_keyword_taken_as_name(text, tok, accepted, lark)}", _tok_span(tok))
+    wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
+    return (f"unexpected {str(tok)!r}; expected {wanted}"
+            f"{_keyword_taken_as_name(text, tok, accepted, lark)}"
+            f"{_did_you_mean(tok, accepted, lark)}", _tok_span(tok))
+
+
+def _statement_word(text: str, offset: int) -> str:
+    """The first word of the line ``offset`` is on (a statement's keyword, mostly)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    found = re.match(r"[ \t]*([A-Za-z_]+)", text[line_start:offset + 1])
+    return found.group(1) if found else ""
+
+
+def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
+    """A hint when the unexpected word is a keyword the parser would take here, capitalised
+    or misspelt: keywords are lower case words."""
+    word = str(tok)
+    if not word.isalpha():
+        return ""
+    keywords = {d.strip("'") for d in map(functools.partial(_describe, lark=lark), accepted)
+                if d.startswith("'") and d.strip("'").isalpha()}
+    keywords.update(*(_WORDS_OF.get(terminal, ()) for terminal in accepted))
+    if {"when", "limit", "rule"} <= keywords:
+        keywords |= set(_STATEMENT_KEYWORDS)
+    if word.lower() in keywords:
+        return f" (keywords are lower case: '{word.lower()}')"
+    close = difflib.get_close_matches(word.lower(), sorted(keywords), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _character_hint(text: str, position: int, char: str) -> str:
+    """Why a character no token may hold is there, for the usual slips."""
+    if char in ";|/&":
+        return "; list items are separated by ','"
+    if char in "<>=≤":
+        return "; a limit's bound is written '<= N'"
+    if char in ".-":
+        word = _statement_word(text, position)
+        if word in ("policy", "extends", "disable"):
+            return ("; a policy name is words of letters, digits and '_', each starting with a "
+                    "letter or '_', joined by '.'")
+        if word == "dx" or char == ".":
+            return "; a diagnosis code has one dot, after its third character (M54.50)"
+        return "; names are letters, digits and '_'"
+    if char.isspace():
+        return f" (U+{ord(char):04X}, a space that is not a plain space)"
+    return ""
 
 
 _LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
@@ -426,7 +482,7 @@ def _incomplete(text: str, expected: set[str], lark: Lark, where: str) -> tuple[
     """The statement that ``text`` ends in the middle of: the error is just after its last
     token (comments after it do not count)."""
     line, column, offset = _end_of_code(text)
-    wanted = _expected(expected, lark)
+    wanted = _expected(expected, lark, _statement_word(text, max(offset - 1, 0)) == "global")
     if _AFTER_MODIFIER.search(text, 0, offset):
         wanted = wanted.replace("a code or name", "a modifier (2 letters or digits)")
     return (f"the statement is incomplete{' ' + where if where else ''}; expected {wanted}",

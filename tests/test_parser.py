@@ -172,10 +172,51 @@ def test_an_unclosed_quote_says_so() -> None:
 
 def test_syntax_error_message_pinned_unknown_statement() -> None:
     assert _error("policy p\nlimits 97810 per 90d <= 3\n") == (
-        "bad.pol:2:1: error E001: unexpected 'limits'; expected end of file or a new statement\n"
+        "bad.pol:2:1: error E001: unexpected 'limits'; expected end of file or a new statement "
+        "(did you mean 'limit'?)\n"
         "    limits 97810 per 90d <= 3\n"
         "    ^^^^^^"
     )
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("polcy p\n", "1:1: error E001: unexpected 'polcy'; expected end of file or a new "
+                  "statement (did you mean 'policy'?)"),
+    ("policy p\nwhen 64483 forbd 77002\n", "2:12: error E001: unexpected 'forbd'; expected "
+                                            "',', '..' or 'forbid' (did you mean 'forbid'?)"),
+    ("policy p\nlimit 97810 per 90d <= 12 sesions\n",
+     "2:27: error E001: unexpected 'sesions'; expected 'unless', end of file, units or sessions "
+     "or a new statement (did you mean 'sessions'?)"),
+    ("policy p\nLIMIT 97810 per 90d <= 12\n",
+     "2:1: error E001: unexpected 'LIMIT'; expected end of file or a new statement (keywords are "
+     "lower case: 'limit')"),
+    ("policy p\nlimit 97810 PER 90d <= 12\n", "2:13: error E001: unexpected 'PER'; expected "
+                                               "',', '..' or 'per' (keywords are lower case: "
+                                               "'per')"),
+    ("policy p\nlimit 97810 per 90d < 12\n", "2:21: error E001: unexpected character '<'; a "
+                                              "limit's bound is written '<= N'"),
+    ("policy acme.2025\n", "1:12: error E001: unexpected character '.'; a policy name is words "
+                           "of letters, digits and '_', each starting with a letter or '_', "
+                           "joined by '.'"),
+    ("policy p\ndx D = M54.5.0\n", "2:13: error E001: unexpected character '.'; a diagnosis "
+                                   "code has one dot, after its third character (M54.50)"),
+    ("policy p\nset A = B-C\n", "2:10: error E001: unexpected character '-'; names are "
+                                 "letters, digits and '_'"),
+    ("policy p\nset X = 64483,\u00a064484\n", "2:15: error E001: unexpected character "
+                                              "'\\xa0' (U+00A0, a space that is not a plain "
+                                              "space)"),
+    ("policy p\nglobal 63650 10 days\n", "2:14: error E001: unexpected '10'; expected ',', "
+                                          "'..' or a number of days (10d, 90d)"),
+    ("policy p\nglobal 63650\n", "2:13: error E001: the statement is incomplete at the end of "
+                                  "the file; expected a number of days (10d, 90d)"),
+])
+def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
+    """A misspelt or capitalised keyword, '<' for '<=', a bad name or diagnosis, a pasted
+    space, a global period that is not in days."""
+    assert _error(text).split("\n")[0] == "bad.pol:" + message
+    # the hint is not given where it would be wrong
+    assert "did you mean" not in _error("policy p\nwhen 64483 frobnicate 77002\n")
+    assert "a number of days" not in _error("policy p\nlimit 97810 per 90 <= 1\n")
 
 
 def test_syntax_error_message_pinned_bad_character() -> None:
