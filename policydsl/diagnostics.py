@@ -52,6 +52,8 @@ CODES: dict[str, str] = {
     "W305": "limit made redundant by a stricter one",
     "W306": "unused set",
     "W307": "disable of an unnamed rule, by its line",
+    "W308": "exclusive rules that rank two codes both ways",
+    "W309": "exclusive of a single code",
 }
 
 

@@ -24,6 +24,8 @@ in the extending policy's file (``_Index.extends``).
 - W306 ``unused_sets``: a set that no rule uses.
 - W307 ``disable_by_line``: ``disable`` of an unnamed rule, whose id (``KIND@LINE``) follows
   its line and so changes when the lines of its file move.
+- W308, W309 ``exclusive_conflicts``: two ``exclusive`` rules that rank two codes both ways
+  (billed together, neither line is paid); an ``exclusive`` of one code (it denies nothing).
 """
 
 from __future__ import annotations
@@ -747,6 +749,60 @@ def disable_by_line(ws: Workspace) -> None:
                     scope.module.path, ref.span))
 
 
+# --- W308, W309 ---------------------------------------------------------------------------
+
+
+def _meet(a: m.Validity, b: m.Validity) -> bool:
+    """Whether two validities share a date."""
+    return not ((a.start and b.end and b.end < a.start) or (b.start and a.end and a.end < b.start))
+
+
+def exclusive_conflicts(ws: Workspace) -> None:
+    """W308: two ``exclusive`` rules of one rule set (both deny, in force together) that rank
+    two codes both ways: billed together, each denies the code the other keeps, and neither
+    line is paid. Reported at the later one, naming the first. W309: an ``exclusive`` of one
+    code, which denies nothing."""
+    index = _index(ws)
+    for parts in index.rulesets():
+        ranked: list[tuple[m.Exclusive, dict[str, int]]] = []
+        for rule in parts.text:
+            if not isinstance(rule, m.Exclusive):
+                continue
+            site = index.site(rule)
+            if site is None:
+                continue
+            if len(set(rule.codes)) == 1:
+                index.report(
+                    "W309",
+                    f"this exclusive lists only {rule.codes[0]}, so it denies nothing: it "
+                    "keeps one code of its list a day and denies the others; list the codes "
+                    "it wins over, or to pay one line a day use 'limit CODE per day <= 1'",
+                    site.file, site.statement.span)
+                continue
+            if rule.info.action != "deny":
+                continue
+            rank = {code: at for at, code in enumerate(rule.codes)}
+            for earlier, earlier_rank in ranked:
+                if not _meet(earlier.info.validity, rule.info.validity):
+                    continue
+                both = sorted(earlier_rank.keys() & rank.keys())
+                crossed = next(((a, b) for a in both for b in both
+                                if earlier_rank[a] < earlier_rank[b] and rank[b] < rank[a]),
+                               None)
+                if crossed is None:
+                    continue
+                kept, lost = crossed
+                index.report(
+                    "W308",
+                    f"this exclusive keeps {lost} over {kept}, and "
+                    f"{index.describe(earlier, site.file)} keeps {kept} over {lost}: billed "
+                    "the same day by one provider, both lines are denied; list the codes in "
+                    "one order",
+                    site.file, site.statement.span)
+                break
+            ranked.append((rule, rank))
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -755,6 +811,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("redundant-limit", redundant_limit),
     ("unused-sets", unused_sets),
     ("disable-by-line", disable_by_line),
+    ("exclusive-conflicts", exclusive_conflicts),
 ]
 
 

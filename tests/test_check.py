@@ -737,7 +737,7 @@ def test_w304_identical_to_an_inherited_rule(tmp_path: Path) -> None:
 
 
 def test_w304_not_when_rules_differ_in_carc_action_validity_or_order(tmp_path: Path) -> None:
-    assert check(tmp_path, """
+    assert codes(check(tmp_path, """
         policy t.a
         when 64483 forbid 77002
         rule a carc 236: when 64483 forbid 77002
@@ -746,7 +746,7 @@ def test_w304_not_when_rules_differ_in_carc_action_validity_or_order(tmp_path: P
         rule d "Fluoroscopy is included": when 64483 forbid 77002 unless modifier 59
         exclusive 20553, 20552
         exclusive 20552, 20553
-        """) == []
+        """)) == ["W308"]  # the order of an exclusive matters: these two contradict
 
 
 def test_w304_not_for_an_overridden_inherited_rule(tmp_path: Path) -> None:
@@ -907,8 +907,42 @@ def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
 def test_every_code_tested_here_is_documented() -> None:
     tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
-              "W302", "W303", "W304", "W305", "W306", "W307"}
+              "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309"}
     assert tested <= set(CODES)
+
+
+def test_w308_exclusive_rules_that_rank_two_codes_both_ways(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        exclusive 20553, 20552, 64483
+        rule old effective 2010-01-01 until 2015-12-31: exclusive 97811, 97810
+        rule new effective 2016-01-01: exclusive 97810, 97811
+        rule pend review: exclusive 64479, 64483
+        exclusive 64483, 64479
+        exclusive 20552, 64479
+        """, b="policy t.b\nexclusive 20552, 20553\n")
+    assert where(diagnostics) == []  # apart in time; a review rule pends, denies nothing
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        exclusive 64490, 64493
+        """, b="policy t.b\nexclusive 20553, 20552\nexclusive 64493, 20553, 64490\n")
+    assert where(diagnostics) == [("W308", "x.pol", 3, 1)]
+    assert one(diagnostics, "W308").message == (
+        "this exclusive keeps 64490 over 64493, and rule 't.b/exclusive@3' (b.pol:3) keeps "
+        "64493 over 64490: billed the same day by one provider, both lines are denied; list "
+        "the codes in one order")
+
+
+def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        exclusive 20553, 20552
+        exclusive 20553
+        """)
+    assert where(diagnostics) == [("W309", "x.pol", 3, 1)]
+    assert one(diagnostics, "W309").message.startswith(
+        "this exclusive lists only 20553, so it denies nothing")
 
 
 def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:
