@@ -68,6 +68,7 @@ _MODIFIER = re.compile(r"[A-Z0-9]{2}")
 #: An ICD-10-CM code: a letter, a digit, a letter or digit, then up to four more, with or
 #: without a dot after the third.
 _DIAGNOSIS = re.compile(r"[A-Z][0-9][A-Z0-9](?:\.?[A-Z0-9]{1,4})?")
+_DIAGNOSES = re.compile(rf" *(?:{_DIAGNOSIS.pattern}(?: +|\Z))*")  # a list, spaces between
 _CACHE_LIMIT = 1 << 16  # a cache that grows past this is emptied
 
 if tuple(a.name for a in attrs.fields(ClaimLine)) != FIELDS:  # pragma: no cover
@@ -146,11 +147,12 @@ def _modifiers(text: str) -> tuple[str, ...] | None:
 
 
 def _diagnoses(text: str) -> tuple[str, ...] | None:
-    found = text.upper().split()
-    for dx in found:
-        if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx)):
-            return None
-    return tuple(dx.replace(".", "") for dx in found)
+    upper = text.upper()
+    if not _DIAGNOSES.fullmatch(upper):  # not the usual codes between spaces: one at a time
+        for dx in upper.split():
+            if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx)):
+                return None
+    return tuple(upper.replace(".", "").split())
 
 
 _T = TypeVar("_T")
