@@ -82,10 +82,14 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     module = parse(text, shown)
             except PolicyError as exc:
                 diagnostics.extend(exc.diagnostics)
-        if module is None:  # the name its file declares, for its children (no E105)
+        if module is None or not (module.statements
+                                  and isinstance(module.statements[0], n.PolicyDecl)):
+            # the name the file means to declare, for its children: its own error (a syntax
+            # error, or E104 for a `policy` line that does not come first) is the one to fix
             name = _POLICY_NAME.search(text)
             if name is not None:
                 unparsed.add(name.group(1))
+        if module is None:
             return None
         modules[shown] = module
         return module
@@ -131,7 +135,10 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                         text = _peek(candidate)
                         if text is not None and _POLICY_NAME.search(text) and \
                                 _POLICY_NAME.search(text).group(1) == parent.text:  # type: ignore[union-attr]
-                            if read(candidate) is not None:
+                            # a file read already (whose `policy` line may not come first,
+                            # so that it declares nothing) brings nothing new
+                            known = len(modules)
+                            if read(candidate) is not None and len(modules) > known:
                                 pending = True
                             break
                     names = declared()

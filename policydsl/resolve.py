@@ -72,8 +72,9 @@ class Workspace:
     scopes: dict[str, ModuleScope] = attrs.Factory(dict)  # by policy name
     rulesets: dict[str, m.RuleSet] = attrs.Factory(dict)
     origin: dict[str, n.Node] = attrs.Factory(dict)  # rule id -> statement (for lints)
-    # policies whose files were read but did not parse, by name: their errors are reported
-    # already, so a policy extending one is not told that it does not exist
+    # policies whose files were read but did not parse (or do not begin with their `policy`
+    # line), by name: their errors are reported already, so a policy extending one is not
+    # told that it does not exist
     unparsed: frozenset[str] = frozenset()
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
@@ -622,6 +623,7 @@ def inheritance(ws: Workspace) -> None:
     # files with errors so far: a policy built from one may lack rules it was meant to have,
     # so a `disable` of a rule its children cannot find is not reported (its error is)
     flawed = {d.file for d in ws.diagnostics if d.severity == "error"}
+    incomplete: set[str] = set()  # policies built without some rules they were meant to have
 
     def build(name: str, via: n.Word | None, via_file: str) -> m.RuleSet | None:
         if name in ws.rulesets:
@@ -647,7 +649,8 @@ def inheritance(ws: Workspace) -> None:
                               parent.span)
                 continue
             parent_set = build(parent.text, parent, file)
-            if parent_set is None or not flawed.isdisjoint(parent_set.files):
+            if parent_set is None or parent.text in incomplete or not flawed.isdisjoint(
+                    parent_set.files):
                 complete = False
             if parent_set is None:
                 continue
@@ -678,6 +681,8 @@ def inheritance(ws: Workspace) -> None:
                 files.extend(f for f in ws.rulesets[parent.text].files if f not in files)
         ruleset = m.RuleSet(name, (*kept, *(r for r, _ in scope.rules)), tuple(files))
         ws.rulesets[name] = ruleset
+        if not complete:
+            incomplete.add(name)
         state[name] = "done"
         chain.pop()
         return ruleset
