@@ -147,12 +147,12 @@ def _modifiers(text: str) -> tuple[str, ...] | None:
 
 
 def _diagnoses(text: str) -> tuple[str, ...] | None:
-    upper = text.upper()
-    if not _DIAGNOSES.fullmatch(upper):  # not the usual codes between spaces: one at a time
-        for dx in upper.split():
-            if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx)):
+    # ASCII before upper-casing: 'ı' and 'ſ' become 'I' and 'S'
+    if not (text.isascii() and _DIAGNOSES.fullmatch(text.upper())):
+        for dx in text.split():  # not the usual codes between spaces: one at a time
+            if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx.upper())):
                 return None
-    return tuple(upper.replace(".", "").split())
+    return tuple(text.upper().replace(".", "").split())
 
 
 _T = TypeVar("_T")

@@ -35,14 +35,15 @@ def read_policy_text(file: Path, shown: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = universal_newlines(data[:exc.start].decode("utf-8", "replace"))
+        # lines and columns as the parser counts them: after the byte order mark
+        before = universal_newlines(data[:exc.start].decode("utf-8-sig", "replace"))
         line = before.count("\n") + 1  # lines as the parser counts them
         column = len(before) - (before.rfind("\n") + 1) + 1
         raise PolicyError(
             [error("E002", f"cannot read {shown}: it is not UTF-8 text (byte "
                            f"0x{data[exc.start]:02x}); save it as UTF-8", shown,
                    Span(line, column, line, column + 1))],
-            {shown: universal_newlines(data.decode("utf-8", "replace"))}) from exc
+            {shown: universal_newlines(data.decode("utf-8-sig", "replace"))}) from exc
 
 
 def universal_newlines(text: str) -> str:
