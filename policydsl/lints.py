@@ -240,14 +240,15 @@ def _token_for(ws: Workspace, site: _Site, code: str,
     A code written out or inside a range is its own token; a code reached through a set is
     the set name's token. The statement's span when nothing matches (it cannot, normally).
     """
-    for item in _code_items(site.body, fields):
+    items = list(_code_items(site.body, fields))
+    for item in items:  # the code written out wins over a range or set that holds it too
+        if isinstance(item, n.Word) and c.is_code(item.text) and c.normalize(item.text) == code:
+            return item.span, ""
+    for item in items:
         if isinstance(item, n.CodeRange):
             if _in_range(code, item):
                 return item.span, ""
-        elif c.is_code(item.text):
-            if c.normalize(item.text) == code:
-                return item.span, ""
-        elif code in _set_codes(ws, site.scope, item.text):
+        elif not c.is_code(item.text) and code in _set_codes(ws, site.scope, item.text):
             return item.span, f" (through set '{item.text}')"
     return site.statement.span, ""
 
@@ -774,9 +775,9 @@ def exclusive_conflicts(ws: Workspace) -> None:
             if len(set(rule.codes)) == 1:
                 index.report(
                     "W309",
-                    f"this exclusive lists only {rule.codes[0]}, so it denies nothing: it "
-                    "keeps one code of its list a day and denies the others; list the codes "
-                    "it wins over, or to pay one line a day use 'limit CODE per day <= 1'",
+                    f"this exclusive lists only {rule.codes[0]}, so it never fires: it keeps "
+                    "one code of its list a day and acts on the others; list the codes it "
+                    "wins over, or to pay one line a day use 'limit CODE per day <= 1'",
                     site.file, site.statement.span)
                 continue
             if rule.info.action != "deny":
