@@ -52,6 +52,8 @@ def _whole_word_keywords(terminal: TerminalDef) -> None:
         terminal.pattern = PatternRE(re.escape(pattern.value) + r"(?![A-Za-z0-9_])",
                                      pattern.flags)
         terminal.priority = max(terminal.priority, 3)
+    elif terminal.name in _WORDS_OF:  # a few keywords in one terminal: `per days` is no `day`
+        terminal.pattern = PatternRE(f"(?:{pattern.value})(?![A-Za-z0-9_])", pattern.flags)
 
 
 class _Spanned:
@@ -323,6 +325,7 @@ def _describe(terminal: str, lark: Lark) -> str:
 _STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "when", "limit",
                        "exclusive", "addon", "require", "global", "deleted", "forbid", "mue",
                        "table", "disable")
+_STATEMENT_WORD = re.compile(r"\b(" + "|".join(_STATEMENT_KEYWORDS) + r")\b")
 
 
 #: Terminals that stand for a few words, for ``_did_you_mean``.
@@ -402,10 +405,11 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
 
 
 def _statement_word(text: str, offset: int) -> str:
-    """The first word of the line ``offset`` is on (a statement's keyword, mostly)."""
+    """The statement keyword written last before ``offset`` on its line: the statement there,
+    mostly (``rule g: global 27447 90`` is a ``global``)."""
     line_start = text.rfind("\n", 0, offset) + 1
-    found = re.match(r"[ \t]*([A-Za-z_]+)", text[line_start:offset + 1])
-    return found.group(1) if found else ""
+    found = _STATEMENT_WORD.findall(text, line_start, offset)
+    return found[-1] if found else ""
 
 
 def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
@@ -426,22 +430,35 @@ def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
 
 
 def _character_hint(text: str, position: int, char: str) -> str:
-    """Why a character no token may hold is there, for the usual slips."""
+    """Why a character no token may hold is there, for the usual slips; nothing when the slip
+    is not recognised."""
+    statement = _statement_word(text, position)
+    line_start = text.rfind("\n", 0, position) + 1
+    before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
     if char in ";|/&":
         return "; list items are separated by ','"
     if char in "<>=≤":
-        return "; a limit's bound is written '<= N'"
-    if char in ".-":
-        word = _statement_word(text, position)
-        if word in ("policy", "extends", "disable"):
-            return ("; a policy name is words of letters, digits and '_', each starting with a "
-                    "letter or '_', joined by '.'")
-        if word == "dx" or char == ".":
-            return "; a diagnosis code has one dot, after its third character (M54.50)"
+        return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
+    if char == "-" and before.endswith("<="):
+        return "; a count is a whole number, at least 1"
+    if char in ".-" and statement in ("policy", "extends", "disable"):
+        return ("; a policy name is words of letters, digits and '_', each starting with a "
+                "letter or '_', joined by '.'")
+    if char == "-" and _CODE_BEFORE.search(before) and _CODE_AFTER.match(after):
+        return "; a range is written with '..' (64490..64495)"
+    if char == "." and statement == "dx" and _DIAGNOSIS_BEFORE.search(before):
+        return "; a diagnosis code has one dot, after its third character (M54.50)"
+    if char in ".-" and _NAME_BEFORE.search(before):
         return "; names are letters, digits and '_'"
     if char.isspace():
         return f" (U+{ord(char):04X}, a space that is not a plain space)"
     return ""
+
+
+_CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z0-9]{5}\Z")
+_CODE_AFTER = re.compile(r"\s*[A-Za-z0-9]{5}(?![A-Za-z0-9_])")
+_DIAGNOSIS_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z][0-9][A-Za-z0-9]\.[A-Za-z0-9]*\Z")
+_NAME_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 _LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
