@@ -209,6 +209,26 @@ def test_a_parent_that_does_not_parse_gives_its_children_no_e105_or_e106(
     assert where(diagnostics) == [("E001", "b.pol", 2, 27)]
 
 
+def test_a_grandparent_that_does_not_parse_gives_no_e106_two_levels_down(
+        tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.c/acu
+        """, b="policy t.b\nextends t.c\n",
+        c="policy t.c\nrule acu: limit 97810 per 90 days <= 1\n")
+    assert where(diagnostics) == [("E001", "c.pol", 2, 27)]
+
+
+def test_a_parent_whose_policy_line_is_not_first_is_its_e104_alone(tmp_path: Path) -> None:
+    """The search for it ends (it looped forever), and its child gets no E105."""
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.c
+        """, c="set X = 97810\npolicy t.c\n")
+    assert where(diagnostics) == [("E104", "c.pol", 1, 1)]
+
+
 def test_a_parent_with_an_error_gives_its_children_no_e106(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
@@ -218,11 +238,12 @@ def test_a_parent_with_an_error_gives_its_children_no_e106(tmp_path: Path) -> No
     assert where(diagnostics) == [("E101", "b.pol", 2, 17)]
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
-def test_a_file_that_is_not_utf8_is_e002_at_its_first_bad_byte(tmp_path: Path,
-                                                                  end: bytes) -> None:
+def test_a_file_that_is_not_utf8_is_e002_at_its_first_bad_byte(tmp_path: Path, end: bytes,
+                                                                  bom: bytes) -> None:
     """Its children are not told that the policy it declares does not exist."""
-    (tmp_path / "b.pol").write_bytes(end.join(
+    (tmp_path / "b.pol").write_bytes(bom + end.join(
         [b"policy t.b", b'rule acu "caf\xe9 \xff": limit 97810 per day <= 1', b""]))
     diagnostics = check(tmp_path, """
         policy t.a
@@ -235,6 +256,8 @@ def test_a_file_that_is_not_utf8_is_e002_at_its_first_bad_byte(tmp_path: Path,
     assert render_text(diagnostics, load_paths(["x.pol"]).workspace.sources).endswith(
         '\n    rule acu "caf\ufffd \ufffd": limit 97810 per day <= 1\n'
         "                 ^")
+    (tmp_path / "c.pol").write_bytes(bom + b"policy t.\xffc" + end)  # a column of line 1
+    assert where(load_paths(["c.pol"]).diagnostics) == [("E002", "c.pol", 1, 10)]
 
 
 def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
@@ -441,6 +464,15 @@ def test_w301_points_at_the_set_that_holds_the_code(tmp_path: Path) -> None:
     assert where(diagnostics) == [("W301", "x.pol", 5, 6), ("W301", "x.pol", 6, 18)]
     assert "through set 'ALL'" in diagnostics[0].message
     assert "use " not in diagnostics[0].message  # no replacement to suggest
+
+
+def test_w301_points_at_the_code_written_out_not_the_range_around_it(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        deleted 62311 since 2017-01-01
+        require auth for 62300..62327, 62311
+        """)
+    assert where(diagnostics) == [("W301", "x.pol", 3, 32)]
 
 
 def test_w301_not_for_a_deleted_code_that_only_falls_inside_a_range(tmp_path: Path) -> None:
@@ -942,7 +974,7 @@ def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:
         """)
     assert where(diagnostics) == [("W309", "x.pol", 3, 1)]
     assert one(diagnostics, "W309").message.startswith(
-        "this exclusive lists only 20553, so it denies nothing")
+        "this exclusive lists only 20553, so it never fires")
 
 
 def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:

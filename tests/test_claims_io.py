@@ -171,7 +171,8 @@ def test_a_malformed_diagnosis_makes_the_row_malformed(tmp_path: Path) -> None:
             "C4,1,M1,,2024-01-01,97810,,,M5.4,,",
             "C5,1,M1,,2024-01-01,97810,,,M54.,,",
             "C6,1,M1,,2024-01-01,97810,,,M54.123456,,",
-            "C7,1,M1,,2024-01-01,97810,,,M54.50 G89.29,,"]
+            "C7,1,M1,,2024-01-01,97810,,,M54.50 G89.29,,",
+            "C8,1,M1,,2024-01-01,97810,,,ı54.50,,"]  # upper-cases to ASCII, still not
     items = read_claims(write(tmp_path, HEADER + "\n".join(rows) + "\n"))
     assert reasons(items) == [
         (2, f"row 2: dx 'M54.16,M54.50' {_NOT_ICD10}"),
@@ -180,7 +181,8 @@ def test_a_malformed_diagnosis_makes_the_row_malformed(tmp_path: Path) -> None:
         (5, f"row 5: dx 'M5.4' {_NOT_ICD10}"),
         (6, f"row 6: dx 'M54.' {_NOT_ICD10}"),
         (7, f"row 7: dx 'M54.123456' {_NOT_ICD10}"),
-        "C7"]
+        "C7",
+        (9, f"row 9: dx 'ı54.50' {_NOT_ICD10}")]
     jsonl_rows = [orjson.dumps({"claim_id": "J1", "line": 1, "member_id": "M1",
                                 "date": "2024-01-01", "code": "97810", "dx": dx}).decode()
                   for dx in (["M54.50", "12345"], "M54.50 G89.29")]
@@ -724,7 +726,10 @@ def test_jsonl_records_are_orjson_of_decision_dict(decisions: list[Decision]) ->
         orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
 
 
-_ASCII_IDS = st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), min_size=1, max_size=6)
+# printable ASCII (quotes and backslashes among it), now and then a control character
+_ASCII_IDS = st.text(st.one_of(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                               st.characters(max_codepoint=0x1F), st.just("\x7f")),
+                     min_size=1, max_size=6)
 
 
 @given(st.lists(st.one_of(
@@ -743,11 +748,20 @@ def test_jsonl_of_ascii_ids_is_orjson(decisions: list[Decision | ClaimLine]) -> 
     assert list(jsonl_records(decisions)) == list(map(reference, decisions))
 
 
+def test_jsonl_of_ids_that_are_not_text_is_orjson() -> None:
+    """The API does not check ids: an integer or None is written as orjson writes it."""
+    lines = [ClaimLine(5, 1, 7, dt.date(2024, 1, 1), "99213"),  # type: ignore[arg-type]
+             ClaimLine("C1", 1, None, dt.date(2024, 1, 1), "99213")]  # type: ignore[arg-type]
+    assert list(jsonl_records(lines)) == [
+        orjson.dumps(decision_dict(decision_for(line, ()))) + b"\n" for line in lines]
+
+
 def test_jsonl_chunks_of_plain_and_other_ids_are_orjson() -> None:
     """Across several chunks, where only some hold an id that JSON must escape."""
     lines = [ClaimLine(f"C{i}", 1 + i % 5, f"M{i % 77}", dt.date(2024, 1, 1 + i % 28), "99213")
              for i in range(10_000)]
-    lines[5000] = attrs.evolve(lines[5000], claim_id='C"5000\\')
+    lines[2000] = attrs.evolve(lines[2000], claim_id="C\\2000")  # one chunk each
+    lines[5000] = attrs.evolve(lines[5000], member_id='M"5000')
     lines[9000] = attrs.evolve(lines[9000], member_id="Mé\u2028\x7f")
     decisions = [decision_for(line, ()) for line in lines]
     expected = [orjson.dumps(decision_dict(d)) + b"\n" for d in decisions]
