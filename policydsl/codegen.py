@@ -1000,6 +1000,10 @@ class _Generator:
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.global_bypass else ""
             period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
             starts = self.test(self.dated("global"), bypass, period)
+            # a procedure on the next date (the day before a major one): denied by its line
+            # rules, or by the same-day rules of its date
+            ahead = (" if j < p else DN[j] or denied_ahead(L, PL, O, DN, X, n, j, DENY)"
+                     if f.has("forbid", "exclusive", "mue_day") else "")
             self.block(f"""
                 if member_bits & {BIT_PROCEDURE} and plan[4] is not None:
                     rows_by_procedure = plan[4]
@@ -1015,7 +1019,7 @@ class _Generator:
                                            bisect_left(ords, d + 2)]:
                             rows = rows_by_procedure.get(L[j].code)
                             if rows is None or j == k or (
-                                    run_dn[j - p] if p <= j < q else DN[j]):
+                                    run_dn[j - p] if p <= j < q else DN[j]{ahead}):
                                 continue
                             offset = d - O[j]
                             for r, lo, hi, days, bypass in rows:

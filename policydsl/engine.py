@@ -225,6 +225,41 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
     return out
 
 
+def denied_ahead(lines: list[ClaimLine], plans: list[Any], ordinals: list[int],
+                 denied: list[bool], positions: list[int], n: int, j: int,
+                 deny: Sequence[bool]) -> bool:
+    """Would the same-day rules of its own date deny the procedure line at ``j``, a date after
+    the one being judged: a forbid, an exclusive or a per-day MUE, among the lines of that date
+    that passed their line rules (``denied`` holds stage 1's verdicts there, and ``j`` passed
+    them)? A paid line (``positions[j] >= n``) never is. The global periods over it and its
+    limits are not known yet (docs/semantics.md). Called for the day before a major
+    procedure, which the procedure's period covers only if the procedure is not denied."""
+    if positions[j] >= n:
+        return False
+    plan, day, line = plans[j], ordinals[j], lines[j]
+    p, q = bisect_left(ordinals, day), bisect_right(ordinals, day)
+    group = same_day_groups(lines, denied[p:q], p)[line.provider_id]
+    code, mods = line.code, line.modifiers
+    if plan[2] is not None:
+        for trigger, lines_of in group.items():
+            rows = plan[2].get(trigger)
+            if rows is None or (trigger == code and len(lines_of) < 2):  # only itself
+                continue
+            if any(deny[r] and lo <= day <= hi and bypass.isdisjoint(mods)
+                   for r, lo, hi, bypass in rows):
+                return True
+    for r, lo, hi, codes in plan[3]:
+        if deny[r] and lo <= day <= hi and next(c for c in codes if c in group) != code:
+            return True
+    if plan[5]:  # its code's units by the provider on its claim and earlier ones, and paid
+        claim = line.claim_id
+        total = sum(lines[i].units for i in group[code]
+                    if positions[i] >= n or lines[i].claim_id <= claim)
+        return any(deny[r] and total > maximum and lo <= day <= hi
+                   for r, lo, hi, maximum in plan[5])
+    return False
+
+
 def addon_alone(lines: list[ClaimLine], denied: list[bool], p: int, q: int, k: int,
                 rows: tuple[codegen.Row, ...], day: int, deny: Sequence[bool]) -> bool:
     """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
@@ -455,6 +490,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
         "has_primary": has_primary, "uncount": uncount, "addon_alone": addon_alone,
+        "denied_ahead": denied_ahead,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
         "line_code": _get["code"], "line_date": _get["date"], "line_claim": _get["claim_id"],

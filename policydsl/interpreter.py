@@ -156,8 +156,19 @@ class _Member:
         if offset == 0:
             return not procedure.denied  # same day: survived the line rules
         if offset == -1 and rule.includes_day_before:
-            return self.passes_line_rules(procedure)
+            return self.passes_line_rules(procedure) and not self.pair_denied(procedure)
         return False
+
+    def pair_denied(self, procedure: _Item) -> bool:
+        """Would the same-day rules of its own (later) date deny ``procedure``: a forbid, an
+        exclusive or a per-day MUE, among the lines of that date that pass their line rules?
+        (Global periods that cover it, and its limits, are not known yet.)"""
+        if not procedure.judged:
+            return False
+        present = [i for i in self.items
+                   if i.line.date == procedure.line.date and self.passes_line_rules(i)]
+        return _denies([f for rule in self.rules if not isinstance(rule, m.Global)
+                        and (f := self.same_day(rule, procedure, present)) is not None])
 
     def history_stage(self, today: list[_Item]) -> None:
         for item in today:

@@ -373,6 +373,32 @@ def test_global_90_days_covers_the_day_before(adjudicate: Adjudicate) -> None:
     assert verdicts(out) == ["allow", "deny", "allow", "deny", "allow", "allow"]
 
 
+def test_a_procedure_its_same_day_rules_deny_covers_no_day_before(
+        adjudicate: Adjudicate) -> None:
+    """A global period starts at a procedure line that is not denied: the day before a major
+    procedure is covered only if the procedure passes the same-day rules of its own date too
+    (a forbid, an exclusive, a per-day MUE), as well as its line rules."""
+    text = ("policy t\nmue 63655 <= 1 per day\nwhen 63650 forbid 63655\n"
+            "exclusive 63685, 63655\nglobal 63655 90d\n")
+    cases = [  # (the procedure date's lines, is the E/M the day before denied)
+        ([("63655", "", 2)], False),                  # MUE: 2 units
+        ([("63655", "", 1), ("63650", "", 1)], False),  # forbidden with 63650
+        ([("63655", "", 1), ("63685", "", 1)], False),  # 63685 wins the exclusive
+        ([("63655", "", 1), ("63650", "P2", 1)], True),  # 63650 by another provider
+        ([("63655", "", 1)], True),
+    ]
+    for procedure_day, covered in cases:
+        lines = [line("C1", 1, "M1", "2024-03-09", "99213")]
+        lines += [line("C2", i, "M1", "2024-03-10", code, provider=provider or "P1",
+                       units=units) for i, (code, provider, units) in enumerate(procedure_day, 1)]
+        out = adjudicate(text, lines)
+        assert out[0].decision == ("deny" if covered else "allow"), procedure_day
+    # a paid procedure is never denied: its day before is covered
+    history = [line("H1", 1, "M1", "2024-03-10", "63655", units=2)]
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-09", "99213")], history)
+    assert verdicts(out) == ["deny"]
+
+
 def test_a_denied_procedure_starts_no_global_period(adjudicate: Adjudicate) -> None:
     text = "policy t\nrequire auth for 63650\nglobal 63650 10d\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
