@@ -197,15 +197,16 @@ def test_e105_unknown_extends(tmp_path: Path) -> None:
     assert diagnostics[0].message == "unknown policy 't.nope' in extends"
 
 
+#: A child policy that disables its parent's rule ``acu``.
+_DISABLES_ACU = "policy t.a\nextends t.b\ndisable t.b/acu\n"
+
+
 def test_a_parent_that_does_not_parse_gives_its_children_no_e105_or_e106(
         tmp_path: Path) -> None:
     """The parent's own error is the one to fix; its children are not told that it does not
     exist, nor that it lacks the rule they disable."""
-    diagnostics = check(tmp_path, """
-        policy t.a
-        extends t.b
-        disable t.b/acu
-        """, b="policy t.b\nrule acu: limit 97810 per 90 days <= 1\n")
+    diagnostics = check(tmp_path, _DISABLES_ACU,
+                        b="policy t.b\nrule acu: limit 97810 per 90 days <= 1\n")
     assert where(diagnostics) == [("E001", "b.pol", 2, 27)]
 
 
@@ -230,11 +231,8 @@ def test_a_parent_whose_policy_line_is_not_first_is_its_e104_alone(tmp_path: Pat
 
 
 def test_a_parent_with_an_error_gives_its_children_no_e106(tmp_path: Path) -> None:
-    diagnostics = check(tmp_path, """
-        policy t.a
-        extends t.b
-        disable t.b/acu
-        """, b="policy t.b\nrule acu: limit NOSET per 90d <= 1\n")
+    diagnostics = check(tmp_path, _DISABLES_ACU,
+                        b="policy t.b\nrule acu: limit NOSET per 90d <= 1\n")
     assert where(diagnostics) == [("E101", "b.pol", 2, 17)]
 
 
@@ -245,11 +243,7 @@ def test_a_file_that_is_not_utf8_is_e002_at_its_first_bad_byte(tmp_path: Path, e
     """Its children are not told that the policy it declares does not exist."""
     (tmp_path / "b.pol").write_bytes(bom + end.join(
         [b"policy t.b", b'rule acu "caf\xe9 \xff": limit 97810 per day <= 1', b""]))
-    diagnostics = check(tmp_path, """
-        policy t.a
-        extends t.b
-        disable t.b/acu
-        """)
+    diagnostics = check(tmp_path, _DISABLES_ACU)
     assert where(diagnostics) == [("E002", "b.pol", 2, 14)]
     assert diagnostics[0].message == (
         "cannot read b.pol: it is not UTF-8 text (byte 0xe9); save it as UTF-8")
