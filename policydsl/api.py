@@ -156,12 +156,13 @@ def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | No
 def compile_text(text: str, name: str = "<policy>") -> Policy:
     """Compile one policy from text; ``name`` is the file name its diagnostics and findings
     show. ``extends`` and ``table`` are not available here (they need files); use ``load``."""
+    from .files import universal_newlines
     from .parser import parse
     from .resolve import resolve
 
     # line ends as reading a file gives them to ``load``, and no byte order mark: so lines,
     # columns and the ids of unnamed rules are the same as for the same text in a file
-    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+    text = universal_newlines(text).removeprefix("\ufeff")
     module = parse(text, name)
     ws = resolve([module], {name: text}, load_tables=False)
     if ws.errors:
