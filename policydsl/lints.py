@@ -570,11 +570,15 @@ def identical_rules(ws: Workspace) -> None:
             earlier = first.setdefault(key, rule)
             if earlier is rule:
                 continue
+            first_site = index.site(earlier)
+            inherited = first_site is not None and first_site.file != site.file
+            remedy = (f"remove this one, or switch the inherited one off: "
+                      f"{index.switch_off(earlier)}" if inherited else "remove one of them")
             index.report(
                 "W304",
                 f"this rule is identical to {index.describe(earlier, site.file)} except for "
                 "its id and message: both fire on the same lines with the same action and "
-                "CARC; remove one of them",
+                f"CARC; {remedy}",
                 site.file, site.statement.span)
 
 

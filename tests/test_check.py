@@ -760,6 +760,17 @@ def test_w304_identical_to_an_inherited_rule(tmp_path: Path) -> None:
         """, base="policy t.base\nexclusive 20553, 20552\n")
     assert where(diagnostics) == [("W304", "x.pol", 3, 1)]
     assert "'t.base/exclusive@2' (base.pol:2)" in diagnostics[0].message
+    assert diagnostics[0].message.endswith(  # an unnamed rule is named before it is disabled
+        "remove this one, or switch the inherited one off: name that rule in base.pol "
+        "(rule NAME: ...) and disable it here by that name")
+    named = check(tmp_path, """
+        policy t.child
+        extends t.base
+        exclusive 20553, 20552
+        """, base="policy t.base\nrule tpi: exclusive 20553, 20552\n")
+    assert named[0].message.endswith(
+        "switch the inherited one off: disable it here (disable t.base/tpi) or override it by "
+        "name")
 
 
 def test_w304_not_when_rules_differ_in_carc_action_validity_or_order(tmp_path: Path) -> None:
