@@ -234,6 +234,8 @@ class _SetResolver:
             hint = " (it is a dx set)" if found and want == "set" else (
                 " (it is a code set)" if found else "")
             self.ws.report("E101", f"undefined {kind} '{name}'{hint}", file, span)
+            if found is not None:  # used, in the wrong place: the E101 says so, not W306
+                found[0].used_sets.add(name)
             return None
         home, node = found
         home.used_sets.add(name)
@@ -294,6 +296,8 @@ class _SetResolver:
         if found is None or not isinstance(found[1], n.DxDef):
             hint = " (it is a code set)" if found else ""
             self.ws.report("E101", f"undefined dx set '{word.text}'{hint}", file, word.span)
+            if found is not None:  # used, in the wrong place: the E101 says so, not W306
+                found[0].used_sets.add(word.text)
             return None
         home, node = found
         home.used_sets.add(word.text)

@@ -117,13 +117,18 @@ def test_e101_undefined_code_set(tmp_path: Path) -> None:
 
 
 def test_e101_dx_set_used_as_code_set(tmp_path: Path) -> None:
-    d = one(check(tmp_path, """
+    diagnostics = check(tmp_path, """
         policy t.a
         dx BACK = M54.50
+        set FL = 77002
         limit BACK per 90d <= 12
-        """), "E101")
-    assert (d.span.line, d.span.column) == (3, 7)
+        require dx FL for 97810
+        """)
+    assert codes(diagnostics) == ["E101", "E101"]  # no W306 for the sets: they are used
+    d = diagnostics[0]
+    assert (d.span.line, d.span.column) == (4, 7)
     assert "undefined code set 'BACK'" in d.message and "it is a dx set" in d.message
+    assert "undefined dx set 'FL' (it is a code set)" in diagnostics[1].message
 
 
 def test_e102_duplicate_set(tmp_path: Path) -> None:
