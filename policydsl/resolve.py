@@ -666,8 +666,12 @@ def inheritance(ws: Workspace) -> None:
         disabled: set[str] = set()
         for ref in scope.disables:
             if ref.text not in inherited and complete:
+                # a named rule of that name they do have (one that overrides it, mostly)
+                name = _rule_name(ref.text) if "/" in ref.text else ""
+                same = sorted(r for r in inherited if "@" not in name and _rule_name(r) == name)
+                hint = f"; they have '{same[0]}'" if same else ""
                 ws.report("E106", f"disable names rule '{ref.text}', which no extended policy "
-                          "has", file, ref.span)
+                          f"has{hint}", file, ref.span)
             disabled.add(ref.text)
         own_names = {_rule_name(r.info.id) for r, st in scope.rules
                      if isinstance(st, n.NamedRule)}

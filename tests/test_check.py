@@ -270,6 +270,17 @@ def test_e106_disable_of_a_missing_rule(tmp_path: Path) -> None:
     assert "no extended policy has" in diagnostics[0].message
 
 
+def test_e106_names_the_rule_that_overrides_the_one_disabled(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.mid
+        disable t.base/acu
+        """, base="policy t.base\nrule acu: limit 97810 per 90d <= 12\n",
+        mid="policy t.mid\nextends t.base\nrule acu: limit 97810 per 90d <= 20\n")
+    assert one(diagnostics, "E106").message == (
+        "disable names rule 't.base/acu', which no extended policy has; they have 't.mid/acu'")
+
+
 def test_w307_disable_of_an_unnamed_rule_by_its_line(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
