@@ -41,6 +41,10 @@ DEFAULT_CARC: dict[type, str] = {
 #: The longest rolling windows (100 years): longer ones are typos, or mean ``lifetime``.
 MAX_DAYS, MAX_MONTHS = 36_525, 1_200
 
+#: Names that look like a code with a slip (a digit short, a letter too many): an E101 for one
+#: says it is no code either.
+_NEAR_CODE = re.compile(r"[A-Za-z]{0,2}[0-9]{3,6}[A-Za-z]{0,2}")
+_NEAR_DIAGNOSIS = re.compile(r"[A-Za-z][0-9][A-Za-z0-9.]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DAYS = re.compile(r"(\d+)d")
 _MONTHS = re.compile(r"(\d+)mo")
@@ -233,6 +237,8 @@ class _SetResolver:
             kind = "code set" if want == "set" else "dx set"
             hint = " (it is a dx set)" if found and want == "set" else (
                 " (it is a code set)" if found else "")
+            if not found and want == "set" and _NEAR_CODE.fullmatch(name):
+                hint = " (nor a procedure code: CPT 12345, 1234T, HCPCS A1234)"
             self.ws.report("E101", f"undefined {kind} '{name}'{hint}", file, span)
             if found is not None:  # used, in the wrong place: the E101 says so, not W306
                 found[0].used_sets.add(name)
@@ -294,7 +300,9 @@ class _SetResolver:
         file = owner.module.path
         found = _SetResolver(self.ws, owner).lookup(word.text)
         if found is None or not isinstance(found[1], n.DxDef):
-            hint = " (it is a code set)" if found else ""
+            hint = " (it is a code set)" if found else (
+                " (nor an ICD-10-CM code: M54.50, M5450, M54.5*)"
+                if _NEAR_DIAGNOSIS.fullmatch(word.text) else "")
             self.ws.report("E101", f"undefined dx set '{word.text}'{hint}", file, word.span)
             if found is not None:  # used, in the wrong place: the E101 says so, not W306
                 found[0].used_sets.add(word.text)

@@ -116,6 +116,22 @@ def test_e101_undefined_code_set(tmp_path: Path) -> None:
     assert one(diagnostics, "E101").message == "undefined code set 'NOPE'"
 
 
+def test_e101_of_a_name_that_looks_like_a_code_says_it_is_no_code_either(
+        tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set A = J058, 64483
+        dx D = M5, M54.50
+        when A forbid 77002
+        require dx D for 97810
+        when ESI forbid 77002
+        """)
+    assert [d.message for d in diagnostics] == [
+        "undefined code set 'J058' (nor a procedure code: CPT 12345, 1234T, HCPCS A1234)",
+        "undefined dx set 'M5' (nor an ICD-10-CM code: M54.50, M5450, M54.5*)",
+        "undefined code set 'ESI'"]
+
+
 def test_e101_dx_set_used_as_code_set(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
