@@ -83,7 +83,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Rewrite policies in the canonical layout (comments kept)."""
     from .files import find_policy_files, read_policy_text
-    from .formatter import format_file_text
+    from .formatter import format_file
 
     status = EXIT_OK
     for raw in paths:
@@ -96,7 +96,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         for file in files:
             try:
                 text = read_policy_text(file, str(file))
-                formatted = format_file_text(text, str(file))
+                formatted, moved = format_file(text, str(file))
             except OSError as exc:  # as `check` reports it
                 click.echo(render_text(
                     [error("E002", f"cannot read {file}: {exc}", str(file), NO_SPAN)], {}),
@@ -109,6 +109,13 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
                 continue
             if formatted == text:
                 continue
+            if moved:
+                shown = ", ".join(f"{old} {'would be' if check_only else 'is now'} {new}"
+                                  for old, new in moved[:5])
+                more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
+                click.echo(f"policyc: warning: {file}: formatting moves unnamed rules, whose ids "
+                           f"follow their line: {shown}{more}; a `disable` or test case naming "
+                           "them must follow (name a rule to keep its id)", err=True)
             if check_only:
                 click.echo(f"would reformat {file}")
                 status = EXIT_FINDINGS

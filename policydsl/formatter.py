@@ -526,10 +526,28 @@ def format_file_text(raw: str, path: str = "<policy>") -> str:
     what is the file's own rather than its layout: a byte order mark, and its line ends (those
     of its first line: ``\r\n``, ``\r`` or ``\n``; a file that mixes them gets the first
     throughout)."""
+    return format_file(raw, path)[0]
+
+
+def format_file(raw: str, path: str = "<policy>") -> tuple[str, list[tuple[str, str]]]:
+    """``format_file_text``, and the unnamed rules whose id (``KIND@LINE``, after their
+    statement's line) the new layout changes, as ``(before, after)`` pairs in statement
+    order: ``disable`` lines and test cases that name them must follow (W307)."""
     bom = _BOM if raw.startswith(_BOM) else ""
     text = raw[len(bom):]
     found = re.search(r"\r\n|\r|\n", text)
     end = found.group() if found else "\n"
-    formatted = format_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
-    return bom + (formatted if end == "\n" else formatted.replace("\n", end))
+    source = text.replace("\r\n", "\n").replace("\r", "\n")
+    module = parse(source, path)
+    formatted = format_module(module, source)
+    # in the layout, a statement's first line is the only one that starts at column 1 with
+    # no comment; statements keep their order
+    starts = [number for number, line in enumerate(formatted.split("\n"), 1)
+              if line[:1] not in ("", " ", "#")]
+    moved = [(f"{kind}@{st.span.line}", f"{kind}@{line}")
+             for st, line in zip(module.statements, starts, strict=True)
+             if isinstance(st, n.RULE_BODIES) and st.span.line != line
+             for kind in (n.RULE_KIND[type(st)],)] if len(starts) == len(
+                 module.statements) else []  # (the layout makes them equal)
+    return bom + (formatted if end == "\n" else formatted.replace("\n", end)), moved
 

@@ -639,6 +639,24 @@ def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:
     assert bad.read_text() == "policy b\nlimit 97810 per\n"
 
 
+def test_fmt_warns_when_it_moves_unnamed_rules_whose_ids_follow_their_line(
+        tmp_path: Path) -> None:
+    path = write(tmp_path / "pain.pol", "policy acme.pain\nset FLUORO = 77002,\n    77003\n"
+                                        "when 64483 forbid FLUORO\nrule named: exclusive 20553, "
+                                        "20552\nlimit  97810 per 90d <= 12\n")
+    checked = policyc("fmt", "--check", str(path))
+    assert checked.exit_code == 1
+    assert (f"policyc: warning: {path}: formatting moves unnamed rules, whose ids follow their "
+            "line: forbid@4 would be forbid@3, limit@6 would be limit@5; a `disable` or test "
+            "case naming them must follow (name a rule to keep its id)") in checked.stderr
+    done = policyc("fmt", str(path))
+    assert done.exit_code == 0 and "forbid@4 is now forbid@3, limit@6 is now limit@5" in (
+        done.stderr)
+    # a reflow within lines moves no rule: no warning
+    write(tmp_path / "pain.pol", "policy acme.pain\nwhen 64483 forbid  77002\n")
+    assert "warning" not in policyc("fmt", str(path)).stderr
+
+
 def test_fmt_reports_an_unreadable_file_and_formats_the_others(tmp_path: Path) -> None:
     messy = "policy {}\nlimit  97810 per 90d <= 1\n"
     first = write(tmp_path / "a.pol", messy.format("a"))

@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from strategies import policy_texts
 
 from policydsl import nodes as n
-from policydsl.formatter import WIDTH, canonical_module, format_file_text, format_text, quote
+from policydsl.formatter import (
+    WIDTH,
+    canonical_module,
+    format_file,
+    format_file_text,
+    format_text,
+    quote,
+)
 from policydsl.parser import parse
 from policydsl.resolve import resolve
 
@@ -86,6 +93,21 @@ def test_format_parse_round_trip(text: str) -> None:
     assert "\n\n\n" not in formatted
     assert formatted == "" or (formatted.endswith("\n") and not formatted.endswith("\n\n"))
     assert all(line == line.rstrip() for line in formatted.split("\n"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy_texts())
+def test_format_file_names_the_unnamed_rules_it_moves(text: str) -> None:
+    """Exactly those whose statement line changes: their ids (``KIND@LINE``) before and
+    after, as parsing the two texts gives them."""
+    formatted, moved = format_file(text)
+
+    def ids(source: str) -> list[str]:
+        return [f"{n.RULE_KIND[type(st)]}@{st.span.line}" for st in parse(source).statements
+                if isinstance(st, n.RULE_BODIES)]
+
+    assert moved == [(old, new) for old, new in zip(ids(text), ids(formatted), strict=True)
+                     if old != new]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
