@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "W307": "disable of an unnamed rule, by its line",
     "W308": "exclusive rules that rank two codes both ways",
     "W309": "exclusive of a single code",
+    "W310": "the file's effective written after a rule",
 }
 
 

@@ -25,7 +25,9 @@ in the extending policy's file (``_Index.extends``).
 - W307 ``disable_by_line``: ``disable`` of an unnamed rule, whose id (``KIND@LINE``) follows
   its line and so changes when the lines of its file move.
 - W308, W309 ``exclusive_conflicts``: two ``exclusive`` rules that rank two codes both ways
-  (billed together, neither line is paid); an ``exclusive`` of one code (it denies nothing).
+  (billed together, neither line is paid); an ``exclusive`` of one code (it never fires).
+- W310 ``late_effective``: the file's ``effective`` written after a rule (it dates the
+  rules above it too).
 """
 
 from __future__ import annotations
@@ -808,6 +810,31 @@ def exclusive_conflicts(ws: Workspace) -> None:
             ranked.append((rule, rank))
 
 
+# --- W310 ---------------------------------------------------------------------------------
+
+
+def late_effective(ws: Workspace) -> None:
+    """W310: the file's ``effective`` written after a rule. It dates every rule of the file,
+    those above it too; under a rule, indented, it reads as that rule's own date, which a
+    rule's header gives (``rule NAME effective DATE: ...``)."""
+    index = _index(ws)
+    for scope in ws.scopes.values():
+        statements = scope.module.statements
+        first_rule = next((st for st in statements
+                           if isinstance(st, (n.NamedRule, *n.RULE_BODIES))), None)
+        if first_rule is None:
+            continue
+        for st in statements:
+            if isinstance(st, n.Effective) and st.span.line > first_rule.span.line:
+                index.report(
+                    "W310",
+                    "this sets the validity of every rule in the file, the rules above it "
+                    f"too (from line {first_rule.span.line}); to date one rule, give it in "
+                    "the rule's header (rule NAME effective DATE: ...), or move this line "
+                    "above the rules",
+                    scope.module.path, st.span)
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -817,6 +844,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("unused-sets", unused_sets),
     ("disable-by-line", disable_by_line),
     ("exclusive-conflicts", exclusive_conflicts),
+    ("late-effective", late_effective),
 ]
 
 

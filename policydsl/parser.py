@@ -437,6 +437,8 @@ def _character_hint(text: str, position: int, char: str) -> str:
     before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
     if char in ";|/&":
         return "; list items are separated by ','"
+    if char in "'‘’“”":
+        return '; quoted text is written between straight double quotes ("...")'
     if char in "<>=≤":
         return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
     if char == "-" and before.endswith("<="):

@@ -17,6 +17,7 @@ works on what earlier stages could make sense of, so one run reports as much as 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -183,6 +184,17 @@ class _SetResolver:
                 return s, s.set_nodes[name]
         return None
 
+    def other_case(self, name: str, code_set: bool) -> str:
+        """The hint of an E101 for a set name written in another case (names are case
+        sensitive); that set counts as used, so no W306 adds to the E101."""
+        kind = n.SetDef if code_set else n.DxDef
+        for s in visible_scopes(self.ws, self.scope):
+            for other, node in s.set_nodes.items():
+                if other != name and other.lower() == name.lower() and isinstance(node, kind):
+                    s.used_sets.add(other)
+                    return f" (did you mean '{other}'? names are case sensitive)"
+        return ""
+
     def codes(self, items: Iterable[n.CodeItem], owner: ModuleScope | None = None
               ) -> tuple[str, ...] | None:
         """The codes a list names, in order, without repeats; ``None`` if any item is bad."""
@@ -239,6 +251,8 @@ class _SetResolver:
                 " (it is a code set)" if found else "")
             if not found and want == "set" and _NEAR_CODE.fullmatch(name):
                 hint = " (nor a procedure code: CPT 12345, 1234T, HCPCS A1234)"
+            elif not found:
+                hint = self.other_case(name, want == "set")
             self.ws.report("E101", f"undefined {kind} '{name}'{hint}", file, span)
             if found is not None:  # used, in the wrong place: the E101 says so, not W306
                 found[0].used_sets.add(name)
@@ -302,7 +316,7 @@ class _SetResolver:
         if found is None or not isinstance(found[1], n.DxDef):
             hint = " (it is a code set)" if found else (
                 " (nor an ICD-10-CM code: M54.50, M5450, M54.5*)"
-                if _NEAR_DIAGNOSIS.fullmatch(word.text) else "")
+                if _NEAR_DIAGNOSIS.fullmatch(word.text) else self.other_case(word.text, False))
             self.ws.report("E101", f"undefined dx set '{word.text}'{hint}", file, word.span)
             if found is not None:  # used, in the wrong place: the E101 says so, not W306
                 found[0].used_sets.add(word.text)
@@ -399,7 +413,8 @@ def default_message(body: n.RuleBody) -> str:
     if isinstance(body, n.RequireAuth):
         return f"{code_list_text(body.codes)} needs a prior authorization number"
     if isinstance(body, n.Prerequisite):
-        return (f"{code_list_text(body.targets)} needs {body.count.value} earlier sessions of "
+        sessions = "session" if body.count.value == 1 else "sessions"
+        return (f"{code_list_text(body.targets)} needs {body.count.value} earlier {sessions} of "
                 f"{code_list_text(body.required)} within {body.window.text}")
     if isinstance(body, n.Global):
         covers = code_list_text(body.covers) if body.covers else "E/M 99202-99215"
@@ -677,7 +692,9 @@ def inheritance(ws: Workspace) -> None:
                 # a named rule of that name they do have (one that overrides it, mostly)
                 name = _rule_name(ref.text) if "/" in ref.text else ""
                 same = sorted(r for r in inherited if "@" not in name and _rule_name(r) == name)
-                hint = f"; they have '{same[0]}'" if same else ""
+                close = difflib.get_close_matches(ref.text, sorted(inherited), n=1, cutoff=0.85)
+                hint = (f"; they have '{same[0]}'" if same else
+                        f"; did you mean '{close[0]}'?" if close else "")
                 ws.report("E106", f"disable names rule '{ref.text}', which no extended policy "
                           f"has{hint}", file, ref.span)
             disabled.add(ref.text)

@@ -976,7 +976,7 @@ def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
 def test_every_code_tested_here_is_documented() -> None:
     tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
-              "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309"}
+              "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310"}
     assert tested <= set(CODES)
 
 
@@ -1001,6 +1001,46 @@ def test_w308_exclusive_rules_that_rank_two_codes_both_ways(tmp_path: Path) -> N
         "this exclusive keeps 64490 over 64493, and rule 't.b/exclusive@3' (b.pol:3) keeps "
         "64493 over 64490: billed the same day by one provider, both lines are denied; list "
         "the codes in one order")
+
+
+def test_w310_the_files_effective_written_after_a_rule(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 20552 per 90d <= 1 sessions
+        rule late: limit 97810 per day <= 1
+            effective 2025-01-01
+        """)
+    assert where(diagnostics) == [("W310", "x.pol", 4, 5)]
+    assert one(diagnostics, "W310").message.startswith(
+        "this sets the validity of every rule in the file, the rules above it too (from line 2)")
+    assert check(tmp_path, """
+        policy t.a
+        effective 2025-01-01
+        set S = 20552
+        limit S per 90d <= 1 sessions
+        """) == []
+
+
+def test_e106_suggests_a_close_rule_id(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu-dxx
+        """, b="policy t.b\nrule acu-dx: require dx M54.50 for 97810\n")
+    assert one(diagnostics, "E106").message.endswith("; did you mean 't.b/acu-dx'?")
+
+
+def test_e101_of_a_set_name_in_another_case(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set ESI = 64483
+        dx Back = M54.50
+        limit esi per day <= 1
+        require dx BACK for 97810
+        """)
+    assert [d.message for d in diagnostics] == [  # and no W306: the sets are used, misspelt
+        "undefined code set 'esi' (did you mean 'ESI'? names are case sensitive)",
+        "undefined dx set 'BACK' (did you mean 'Back'? names are case sensitive)"]
 
 
 def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:

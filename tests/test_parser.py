@@ -215,6 +215,9 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
                                           "'..' or a number of days (10d, 90d)"),
     ("policy p\nglobal 63650\n", "2:13: error E001: the statement is incomplete at the end of "
                                   "the file; expected a number of days (10d, 90d)"),
+    ("policy p\nrule r 'tpi': exclusive 20553, 20552\n",
+     "2:8: error E001: unexpected character \"'\"; quoted text is written between straight "
+     "double quotes (\"...\")"),
 ])
 def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
     """A misspelt or capitalised keyword, '<' for '<=', a bad name or diagnosis, a pasted

@@ -6,6 +6,8 @@ import random
 
 from conftest import Adjudicate, fired, line, verdicts
 
+import policydsl
+
 ACUPUNCTURE = """
 policy t
 rule acu-90d: limit 97810, 97813 per 90d <= 12 unless modifier KX
@@ -406,6 +408,15 @@ def test_a_denied_procedure_starts_no_global_period(adjudicate: Adjudicate) -> N
                             line("C3", 1, "M1", "2024-03-10", "63650", auth="A1"),
                             line("C4", 1, "M1", "2024-03-11", "99213")])
     assert verdicts(out) == ["deny", "allow", "allow", "deny"]
+
+
+def test_a_prerequisites_default_message_counts_its_sessions() -> None:
+    def message(count: int) -> str:
+        text = f"policy t\nrequire {count} of 64493 within year before 64635\n"
+        return policydsl.compile_text(text).ruleset.rules[0].info.message
+
+    assert message(1) == "64635 needs 1 earlier session of 64493 within year"
+    assert message(2) == "64635 needs 2 earlier sessions of 64493 within year"
 
 
 def test_prerequisite_needs_sessions_on_earlier_dates(adjudicate: Adjudicate) -> None:
