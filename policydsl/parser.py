@@ -350,8 +350,8 @@ def _expected(expected: set[str], lark: Lark, days_only: bool = False) -> str:
         if not listed:
             return "a statement (" + ", ".join(_STATEMENT_KEYWORDS) + ")"
         listed.append("a new statement")
-    if len(listed) > 8:
-        listed = [*listed[:8], "..."]
+    if len(listed) > 12:
+        listed = [*listed[:12], "..."]
     return ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
 
 
@@ -401,7 +401,21 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     return (f"unexpected {str(tok)!r}; expected {wanted}"
             f"{_keyword_taken_as_name(text, tok, accepted, lark)}"
-            f"{_did_you_mean(tok, accepted, lark)}", _tok_span(tok))
+            f"{_option_after_colon(text, tok) or _did_you_mean(tok, accepted, lark)}",
+            _tok_span(tok))
+
+
+def _option_after_colon(text: str, tok: Token) -> str:
+    """A hint when a rule option (``review``, ``carc``, ``effective`` …) follows the ':' of a
+    named rule's header: the options go before it."""
+    start = tok.start_pos or 0
+    if str(tok) not in _RULE_OPTIONS or not _AFTER_RULE_COLON.search(text, 0, start):
+        return ""
+    return f" (a rule's options go before the ':': rule NAME {tok}…: BODY)"
+
+
+_RULE_OPTIONS = frozenset({"review", "deny", "carc", "effective", "until"})
+_AFTER_RULE_COLON = re.compile(r"(?:^|\n)[ \t]*rule[ \t]+[A-Za-z0-9_-]+[^:\n]*:\s*\Z")
 
 
 def _statement_word(text: str, offset: int) -> str:

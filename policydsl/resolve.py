@@ -143,7 +143,8 @@ def declarations(ws: Workspace) -> None:
             elif isinstance(st, n.Effective):
                 if seen_effective:
                     ws.report("E102", "the file's validity is already set by an earlier "
-                              "'effective'", file, st.span)
+                              "'effective' (a rule's own dates go in its header: rule NAME "
+                              "effective DATE: ...)", file, st.span)
                 seen_effective = True
                 scope.validity = validity_of(ws, st, file) or scope.validity
             elif isinstance(st, n.Extends):

@@ -1021,6 +1021,18 @@ def test_w310_the_files_effective_written_after_a_rule(tmp_path: Path) -> None:
         """) == []
 
 
+def test_e102_of_a_second_effective_says_where_a_rules_dates_go(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        effective 2024-01-01
+        rule r: limit 97810 per 90d <= 12
+            effective 2025-01-01
+        """)
+    assert one(diagnostics, "E102").message == (
+        "the file's validity is already set by an earlier 'effective' (a rule's own dates go in "
+        "its header: rule NAME effective DATE: ...)")
+
+
 def test_e106_suggests_a_close_rule_id(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a

@@ -215,6 +215,10 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
                                           "'..' or a number of days (10d, 90d)"),
     ("policy p\nglobal 63650\n", "2:13: error E001: the statement is incomplete at the end of "
                                   "the file; expected a number of days (10d, 90d)"),
+    ("policy p\nrule r: review limit 97810 per 90d <= 12\n",
+     "2:9: error E001: unexpected 'review'; expected 'addon', 'deleted', 'exclusive', 'forbid', "
+     "'global', 'limit', 'mue', 'require', 'table' or 'when' (a rule's options go before the "
+     "':': rule NAME review…: BODY)"),
     ("policy p\nrule r 'tpi': exclusive 20553, 20552\n",
      "2:8: error E001: unexpected character \"'\"; quoted text is written between straight "
      "double quotes (\"...\")"),
