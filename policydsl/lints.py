@@ -808,6 +808,50 @@ def exclusive_conflicts(ws: Workspace) -> None:
                     site.file, site.statement.span)
                 break
             ranked.append((rule, rank))
+        _exclusive_against_forbids(index, parts, ranked)
+
+
+def _exclusive_against_forbids(index: _Index, parts: _Parts,
+                               ranked: list[tuple[m.Exclusive, dict[str, int]]]) -> None:
+    """W308 for an ``exclusive`` that keeps a code over another which, by a ``forbid`` (of the
+    text or a PTP table), denies it: billed together, both lines are denied. Reported at the
+    exclusive, or at the forbid when the forbid's policy extends the exclusive's."""
+    if not ranked:
+        return
+    denying: dict[tuple[str, str], list[m.Forbid]] = {}  # (trigger, target) -> forbids
+    for forbid in parts.forbids:
+        if forbid.info.action == "deny":
+            for trigger in forbid.triggers:
+                for target in forbid.targets:
+                    denying.setdefault((trigger, target), []).append(forbid)
+    for rule, rank in ranked:
+        site = index.site(rule)
+        if site is None:
+            continue
+        for kept, lost in ((a, b) for a in sorted(rank) for b in sorted(rank)
+                           if rank[a] < rank[b]):
+            forbid = next((f for f in denying.get((lost, kept), ())
+                           if _meet(f.info.validity, rule.info.validity)), None)
+            if forbid is None:
+                continue
+            there = index.site(forbid)
+            if there is not None and index.apart(there, site):
+                continue  # they meet only in a policy extending both: left to its reader
+            if there is not None and index.extends(there, site):
+                index.report(
+                    "W308",
+                    f"this forbids {kept} when {lost} is billed, and "
+                    f"{index.describe(rule, there.file)} keeps {kept} over {lost}: billed the "
+                    "same day by one provider, both lines are denied",
+                    there.file, there.statement.span)
+            else:
+                index.report(
+                    "W308",
+                    f"this exclusive keeps {kept} over {lost}, and "
+                    f"{index.describe(forbid, site.file)} forbids {kept} when {lost} is "
+                    "billed: billed the same day by one provider, both lines are denied",
+                    site.file, site.statement.span)
+            break
 
 
 # --- W310 ---------------------------------------------------------------------------------

@@ -1055,6 +1055,35 @@ def test_e101_of_a_set_name_in_another_case(tmp_path: Path) -> None:
         "undefined dx set 'BACK' (did you mean 'Back'? names are case sensitive)"]
 
 
+def test_w308_an_exclusive_against_a_forbid_of_the_same_pair(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        when 62323 forbid 64483 unless modifier 59
+        exclusive 64483, 62323
+        rule pend review: when 20553 forbid 20552
+        exclusive 20552, 20553
+        rule old effective 2010-01-01 until 2010-12-31: when 64479 forbid 64490
+        rule new effective 2020-01-01: exclusive 64490, 64479
+        """)
+    assert where(diagnostics) == [("W308", "x.pol", 3, 1)]  # not the review nor the old one
+    assert one(diagnostics, "W308").message == (
+        "this exclusive keeps 64483 over 62323, and rule 't.a/forbid@2' (line 2) forbids 64483 "
+        "when 62323 is billed: billed the same day by one provider, both lines are denied")
+
+
+def test_w308_an_exclusive_against_an_inherited_ptp_table(tmp_path: Path) -> None:
+    (tmp_path / "ptp.tsv").write_text(
+        "column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+        "62323\t64483\t*\t1\tMutually exclusive procedures\n")
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        exclusive 64483, 62323
+        """, b='policy t.b\ntable ptp "ptp.tsv"\n')
+    assert where(diagnostics) == [("W308", "x.pol", 3, 1)]
+    assert "rule 't.b/table@2' (ptp.tsv:2) forbids 64483 when 62323" in diagnostics[0].message
+
+
 def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
