@@ -830,11 +830,11 @@ def _exclusive_against_forbids(index: _Index, parts: _Parts,
             continue
         for kept, lost in ((a, b) for a in sorted(rank) for b in sorted(rank)
                            if rank[a] < rank[b]):
-            forbid = next((f for f in denying.get((lost, kept), ())
-                           if _meet(f.info.validity, rule.info.validity)), None)
-            if forbid is None:
+            against = next((f for f in denying.get((lost, kept), ())
+                            if _meet(f.info.validity, rule.info.validity)), None)
+            if against is None:
                 continue
-            there = index.site(forbid)
+            there = index.site(against)
             if there is not None and index.apart(there, site):
                 continue  # they meet only in a policy extending both: left to its reader
             if there is not None and index.extends(there, site):
@@ -848,7 +848,7 @@ def _exclusive_against_forbids(index: _Index, parts: _Parts,
                 index.report(
                     "W308",
                     f"this exclusive keeps {kept} over {lost}, and "
-                    f"{index.describe(forbid, site.file)} forbids {kept} when {lost} is "
+                    f"{index.describe(against, site.file)} forbids {kept} when {lost} is "
                     "billed: billed the same day by one provider, both lines are denied",
                     site.file, site.statement.span)
             break
