@@ -70,6 +70,7 @@ import attrs
 
 from . import codes as c
 from . import nodes as n
+from .files import universal_newlines
 from .parser import parse
 
 #: The column a line should not pass.
@@ -537,17 +538,18 @@ def format_file(raw: str, path: str = "<policy>") -> tuple[str, list[tuple[str, 
     text = raw[len(bom):]
     found = re.search(r"\r\n|\r|\n", text)
     end = found.group() if found else "\n"
-    source = text.replace("\r\n", "\n").replace("\r", "\n")
+    source = universal_newlines(text)
     module = parse(source, path)
     formatted = format_module(module, source)
     # in the layout, a statement's first line is the only one that starts at column 1 with
     # no comment; statements keep their order
     starts = [number for number, line in enumerate(formatted.split("\n"), 1)
               if line[:1] not in ("", " ", "#")]
-    moved = [(f"{kind}@{st.span.line}", f"{kind}@{line}")
-             for st, line in zip(module.statements, starts, strict=True)
-             if isinstance(st, n.RULE_BODIES) and st.span.line != line
-             for kind in (n.RULE_KIND[type(st)],)] if len(starts) == len(
-                 module.statements) else []  # (the layout makes them equal)
+    moved: list[tuple[str, str]] = []
+    if len(starts) == len(module.statements):  # (the layout makes them equal)
+        for st, line in zip(module.statements, starts, strict=True):
+            if isinstance(st, n.RULE_BODIES) and st.span.line != line:
+                kind = n.RULE_KIND[type(st)]
+                moved.append((f"{kind}@{st.span.line}", f"{kind}@{line}"))
     return bom + (formatted if end == "\n" else formatted.replace("\n", end)), moved
 

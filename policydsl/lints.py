@@ -403,6 +403,11 @@ def self_forbid(ws: Workspace) -> None:
 # --- W303 ---------------------------------------------------------------------------------
 
 
+def _meet(a: m.Validity, b: m.Validity) -> bool:
+    """Whether two validities share a date."""
+    return not ((a.start and b.end and b.end < a.start) or (b.start and a.end and a.end < b.start))
+
+
 def _blocks(forbid: m.Forbid | m.Exclusive, addon: m.Addon) -> tuple[str, str, str] | None:
     """``(addon code, primary code, denied code)`` when ``forbid`` stops ``addon`` cold.
 
@@ -412,8 +417,7 @@ def _blocks(forbid: m.Forbid | m.Exclusive, addon: m.Addon) -> tuple[str, str, s
     """
     if forbid.info.action != "deny":
         return None
-    a, f = addon.info.validity, forbid.info.validity
-    if (a.start and f.end and f.end < a.start) or (f.start and a.end and a.end < f.start):
+    if not _meet(addon.info.validity, forbid.info.validity):
         return None
     if isinstance(forbid, m.Exclusive):
         rank = {code: at for at, code in enumerate(forbid.codes)}
@@ -759,16 +763,11 @@ def disable_by_line(ws: Workspace) -> None:
 # --- W308, W309 ---------------------------------------------------------------------------
 
 
-def _meet(a: m.Validity, b: m.Validity) -> bool:
-    """Whether two validities share a date."""
-    return not ((a.start and b.end and b.end < a.start) or (b.start and a.end and a.end < b.start))
-
-
 def exclusive_conflicts(ws: Workspace) -> None:
     """W308: two ``exclusive`` rules of one rule set (both deny, in force together) that rank
     two codes both ways: billed together, each denies the code the other keeps, and neither
     line is paid. Reported at the later one, naming the first. W309: an ``exclusive`` of one
-    code, which denies nothing."""
+    code, which never fires."""
     index = _index(ws)
     for parts in index.rulesets():
         ranked: list[tuple[m.Exclusive, dict[str, int]]] = []
