@@ -691,8 +691,9 @@ def inheritance(ws: Workspace) -> None:
         for ref in scope.disables:
             if ref.text not in inherited and complete:
                 # a named rule of that name they do have (one that overrides it, mostly)
-                name = _rule_name(ref.text) if "/" in ref.text else ""
-                same = sorted(r for r in inherited if "@" not in name and _rule_name(r) == name)
+                wanted = _rule_name(ref.text) if "/" in ref.text else ""
+                same = sorted(r for r in inherited
+                              if "@" not in wanted and _rule_name(r) == wanted)
                 close = difflib.get_close_matches(ref.text, sorted(inherited), n=1, cutoff=0.85)
                 hint = (f"; they have '{same[0]}'" if same else
                         f"; did you mean '{close[0]}'?" if close else "")

@@ -1040,6 +1040,8 @@ def test_e106_suggests_a_close_rule_id(tmp_path: Path) -> None:
         disable t.b/acu-dxx
         """, b="policy t.b\nrule acu-dx: require dx M54.50 for 97810\n")
     assert one(diagnostics, "E106").message.endswith("; did you mean 't.b/acu-dx'?")
+    # the policy's rule set is still its own, under its own name
+    assert sorted(load_paths([tmp_path / "x.pol"]).workspace.rulesets) == ["t.a", "t.b"]
 
 
 def test_e101_of_a_set_name_in_another_case(tmp_path: Path) -> None:
