@@ -131,16 +131,15 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     # the folder as a full path: for "x.pol" in the working directory,
                     # its folder's siblings are those of the working directory
                     folder = Path(os.path.abspath(module.path)).parent
+                    # every file that declares the name is read: two of them are an E108
+                    # (the name is ambiguous), not the first one found quietly winning
                     for candidate in [*sorted(folder.glob("*.pol")), *_sibling_files(folder)]:
-                        text = _peek(candidate)
-                        if text is not None and _POLICY_NAME.search(text) and \
-                                _POLICY_NAME.search(text).group(1) == parent.text:  # type: ignore[union-attr]
+                        if _declares(candidate) == parent.text:
                             # a file read already (whose `policy` line may not come first,
                             # so that it declares nothing) brings nothing new
                             known = len(modules)
                             if read(candidate) is not None and len(modules) > known:
                                 pending = True
-                            break
                     names = declared()
 
     with collector_paused():
@@ -151,12 +150,15 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
     return Loaded(ws, roots, all_diagnostics)
 
 
-def _peek(path: Path) -> str | None:
-    """A file's text, to look for the name it declares (a bad byte does not hide it)."""
+def _declares(path: Path) -> str | None:
+    """The policy name a file declares, found without parsing it (a bad byte does not hide
+    it); None when it declares none or cannot be read."""
     try:
-        return path.read_bytes().decode("utf-8-sig", "replace")
+        text = path.read_bytes().decode("utf-8-sig", "replace")
     except OSError:
         return None
+    found = _POLICY_NAME.search(text)
+    return found.group(1) if found is not None else None
 
 
 def _roots(ws: Workspace, requested: list[tuple[Path, bool]]) -> list[str]:

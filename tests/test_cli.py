@@ -414,6 +414,24 @@ def test_extends_finds_sibling_folders_from_inside_the_policy_folder(
     assert row["findings"][0]["source"] == f"{tmp_path / 'medicare' / 'base.pol'}:2:1"
 
 
+def test_extends_of_a_name_two_sibling_files_declare_is_an_error(tmp_path: Path) -> None:
+    # a scratch copy in another folder must not quietly stand in for the real parent
+    for folder in "drafts", "medicare", "commercial":
+        (tmp_path / folder).mkdir()
+    write(tmp_path / "drafts" / "base.pol", "policy medicare.base\n# an empty draft\n")
+    write(tmp_path / "medicare" / "base.pol", "policy medicare.base\nrequire auth for 63650\n")
+    child = write(tmp_path / "commercial" / "payer.pol",
+                  "policy commercial.payer\nextends medicare.base\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-02,63650,,1,,11,\n")
+    checked = policyc("check", str(child))
+    assert checked.exit_code == 1
+    assert (f"{tmp_path / 'medicare' / 'base.pol'}:1:8: error E108: policy 'medicare.base' is "
+            f"already defined in {tmp_path / 'drafts' / 'base.pol'}") in checked.output
+    ran = policyc("run", "--policy", str(child), str(claims))
+    assert ran.exit_code == 2
+    assert ran.stdout == ""
+
+
 def test_folder_runs_every_policy_no_other_extends(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
