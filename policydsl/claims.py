@@ -45,9 +45,29 @@ def _day(value: Any) -> Any:
     return value
 
 
+def _required(name: str, value: Any) -> Any:
+    """A required id (claim, member) trimmed as the claims readers trim it (``" C1"`` is
+    ``"C1"``); ``None`` is refused, since lines would be grouped under it; any other value
+    that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
+    if value is None:
+        raise TypeError(f"{name} None is not a str")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _claim_id(value: Any) -> Any:
+    return _required("claim_id", value)
+
+
+def _member_id(value: Any) -> Any:
+    return _required("member_id", value)
+
+
 def _text(value: Any) -> Any:
-    """Ids and other text, trimmed as the claims readers trim them (``" P1"`` is ``"P1"``);
-    a value that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
+    """Optional text (provider, place of service, authorization), trimmed as the claims readers
+    trim it; ``None`` is none, ``""`` (a database's NULL, an empty CSV cell); any other value
+    that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
+    if value is None:
+        return ""
     return value.strip() if isinstance(value, str) else value
 
 
@@ -60,9 +80,9 @@ def _dx(value: object) -> tuple[str, ...]:
 class ClaimLine:
     """One service line: who, by whom, when, what, and what it carries."""
 
-    claim_id: str = attrs.field(converter=_text)
+    claim_id: str = attrs.field(converter=_claim_id)
     line: int
-    member_id: str = attrs.field(converter=_text)
+    member_id: str = attrs.field(converter=_member_id)
     date: dt.date = attrs.field(converter=_day)
     code: str = attrs.field(converter=_code)
     provider_id: str = attrs.field(default="", converter=_text)

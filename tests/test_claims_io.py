@@ -749,9 +749,9 @@ def test_jsonl_of_ascii_ids_is_orjson(decisions: list[Decision | ClaimLine]) -> 
 
 
 def test_jsonl_of_ids_that_are_not_text_is_orjson() -> None:
-    """The API does not check ids: an integer or None is written as orjson writes it."""
-    lines = [ClaimLine(5, 1, 7, dt.date(2024, 1, 1), "99213"),  # type: ignore[arg-type]
-             ClaimLine("C1", 1, None, dt.date(2024, 1, 1), "99213")]  # type: ignore[arg-type]
+    """The API does not check ids: an integer or a float is written as orjson writes it."""
+    lines = [ClaimLine(5, 1, 7, dt.date(2024, 1, 1), "99213"),
+             ClaimLine("C1", 1, 8.5, dt.date(2024, 1, 1), "99213")]
     assert list(jsonl_records(lines)) == [
         orjson.dumps(decision_dict(decision_for(line, ()))) + b"\n" for line in lines]
 

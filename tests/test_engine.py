@@ -672,9 +672,9 @@ def test_a_claim_line_trims_its_text_as_the_readers_do() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [
-    ("auth", None, "auth None is not a str"),
     ("auth", 123, "auth 123 is not a str"),
-    ("claim_id", None, "claim_id None is not a str"),
+    ("provider_id", 3, "provider_id 3 is not a str"),
+    ("claim_id", 7, "claim_id 7 is not a str"),
 ])
 def test_any_field_of_the_wrong_type_is_named_with_its_line(field: str, value: object,
                                                             said: str) -> None:
@@ -682,7 +682,7 @@ def test_any_field_of_the_wrong_type_is_named_with_its_line(field: str, value: o
     policy = compile_text("policy t\nlimit 97810 per day <= 1\nrequire auth for 97810\n")
     good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810", auth="A1")
     bad = attrs.evolve(good, **{field: value})
-    shown = "None/1" if field == "claim_id" else "C0/1"
+    shown = "7/1" if field == "claim_id" else "C0/1"
     for judge in (policy.adjudicate, policy.interpret):
         with pytest.raises(TypeError, match=f"^line {re.escape(shown)}: {re.escape(said)}$"):
             judge([good, bad])
@@ -701,6 +701,24 @@ def test_a_datetime_is_refused_when_the_line_is_made(stamp: dt.datetime) -> None
     good = ClaimLine("C1", 1, "M1", stamp.date(), "97810")
     with pytest.raises(TypeError, match="is a datetime"):
         attrs.evolve(good, date=stamp)
+
+
+def test_none_is_an_empty_provider_pos_and_auth_and_a_refused_claim_or_member_id() -> None:
+    # a database's NULL: a missing provider is the empty provider, which matches only itself
+    policy = compile_text("policy t\nwhen 64483 forbid 77003\naddon 64484 requires 64483\n"
+                          "require auth for 64483\n")
+    day = dt.date(2024, 3, 4)
+    lines = [ClaimLine("C1", 1, "M1", day, "64483", provider_id="", auth="A1"),
+             ClaimLine("C1", 2, "M1", day, "77003", provider_id=None),
+             ClaimLine("C1", 3, "M1", day, "64484", provider_id=None, pos=None, auth=None)]
+    assert (lines[1].provider_id, lines[2].pos, lines[2].auth) == ("", "", "")
+    assert [d.decision for d in policy.adjudicate(lines)] == ["allow", "deny", "allow"]
+    assert [d.decision for d in policy.interpret(lines)] == ["allow", "deny", "allow"]
+    unauthorized = ClaimLine("C2", 1, "M2", day, "64483", auth=None)
+    assert policy.adjudicate([unauthorized])[0].findings[0].carc == "197"
+    for field in "claim_id", "member_id":
+        with pytest.raises(TypeError, match=f"^{field} None is not a str$"):
+            attrs.evolve(lines[0], **{field: None})
 
 
 def test_a_code_of_none_is_refused_and_no_modifiers_or_diagnoses_are_none() -> None:
