@@ -41,9 +41,11 @@ from policydsl.claims_text import (
     Rows,
     claims_format,
     frame,
+    not_utf8,
     read_header,
     read_text,
     refused_reason,
+    undecoded,
 )
 from policydsl.collector import collector_paused
 from policydsl.render import (
@@ -313,7 +315,7 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
 def _csv_items(handle: TextIO, name: str) -> Iterator[ClaimItem]:
     """Read the header now; the returned iterator reads the data rows."""
     columns, lineno = read_header(handle, name)
-    return _csv_rows(handle, name, lineno, columns)
+    return _csv_rows(handle, lineno, columns)
 
 
 _RowReader = Callable[[int, list[str]], "ClaimItem | None"]
@@ -341,46 +343,61 @@ def _row_reader(columns: list[str] | tuple[str, ...], caches: FieldCaches | None
     return item, parse, get, width in index
 
 
-def _csv_rows(
-    handle: TextIO, name: str, lineno: int, columns: list[str]
-) -> Iterator[ClaimItem]:
-    """The data rows: ``str.split`` while lines hold no quote, then ``csv.reader``."""
+def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[ClaimItem]:
+    """The data rows: ``str.split`` while lines hold no quote, then ``csv.reader``. A row
+    on a line holding a byte that is not UTF-8 is malformed."""
     width = len(columns)
     item, parse, get, pad = _row_reader(columns)
     with handle:
-        try:
-            for raw in handle:
-                lineno += 1
-                if '"' in raw:
-                    break
-                fields = raw.split(",")
-                if len(fields) == width and not pad:
-                    yield parse(lineno, get(fields), "")
-                else:
-                    found = item(lineno, fields)
-                    if found is not None:
-                        yield found
+        for raw in handle:
+            lineno += 1
+            if '"' in raw:
+                break
+            bad = undecoded(raw)
+            if bad is not None:
+                yield RowError(lineno, f"row {lineno}: {not_utf8(bad, lineno, lineno)}")
+                continue
+            fields = raw.split(",")
+            if len(fields) == width and not pad:
+                yield parse(lineno, get(fields), "")
             else:
-                return
-            base = lineno = lineno - 1  # lineno: the last line read
-            reader = csv.reader(itertools.chain((raw,), handle))
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:  # a field over csv.field_size_limit(): that row is
-                    lineno = base + reader.line_num  # malformed; the reader starts afresh
-                    yield RowError(lineno, f"row {lineno}: {refused_reason(exc)}")
-                    continue
-                first, lineno = lineno + 1, base + reader.line_num
                 found = item(lineno, fields)
-                if isinstance(found, RowError):
-                    found = over_lines(found, first)
                 if found is not None:
                     yield found
-        except UnicodeDecodeError as exc:
-            raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+        else:
+            return
+        base = lineno = lineno - 1  # lineno: the last line read
+        found_bad: list[tuple[int, str]] = []  # (line, byte) in the record being read
+
+        def checked(lines: Iterable[str]) -> Iterator[str]:
+            for number, line in enumerate(lines, base + 1):
+                bad = undecoded(line)
+                if bad is not None and not found_bad:
+                    found_bad.append((number, bad))
+                yield line
+
+        reader = csv.reader(checked(itertools.chain((raw,), handle)))
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # a field over csv.field_size_limit(): that row is
+                lineno = base + reader.line_num  # malformed; the reader starts afresh
+                found_bad.clear()
+                yield RowError(lineno, f"row {lineno}: {refused_reason(exc)}")
+                continue
+            first, lineno = lineno + 1, base + reader.line_num
+            if found_bad:
+                (line, bad), = found_bad
+                found_bad.clear()
+                yield RowError(lineno, f"row {lineno}: {not_utf8(bad, line, lineno)}")
+                continue
+            found = item(lineno, fields)
+            if isinstance(found, RowError):
+                found = over_lines(found, first)
+            if found is not None:
+                yield found
 
 
 def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None = None,
@@ -397,7 +414,7 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
     text, base = rows.lines, rows.first_row
     out: list[ClaimItem] = []
     append = out.append
-    if rows.records or pad:
+    if rows.records or rows.refused or pad:
         for index in range(len(text)) if lines is None else lines:
             if index in rows.inside:
                 continue
@@ -501,23 +518,25 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     return parse(row, texts, problem, reported)
 
 
-def _jsonl_rows(handle: TextIO, name: str) -> Iterator[ClaimItem]:
+def _jsonl_rows(handle: TextIO) -> Iterator[ClaimItem]:
     parse = _parser()
     with handle:
-        try:
-            for row, raw in enumerate(handle, 1):
-                if raw.strip():  # else a blank line
-                    yield _json_item(row, raw, parse)
-        except UnicodeDecodeError as exc:
-            raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+        for row, raw in enumerate(handle, 1):
+            if raw.strip():  # else a blank line
+                bad = undecoded(raw)
+                yield (_json_item(row, raw, parse) if bad is None
+                       else RowError(row, f"row {row}: {not_utf8(bad, row, row)}"))
 
 
 def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem]:
     """``csv_items`` for JSON Lines."""
     parse = _parser()
-    text, base = rows.lines, rows.first_row
+    text, base, refused = rows.lines, rows.first_row, rows.refused
     if lines is None:
-        return [_json_item(base + i, raw, parse) for i, raw in enumerate(text) if raw.strip()]
+        lines = (i for i, raw in enumerate(text) if raw.strip())
+    if refused:
+        return [RowError(base + i, f"row {base + i}: {refused[i]}") if i in refused
+                else _json_item(base + i, text[i], parse) for i in lines]
     return [_json_item(base + i, text[i], parse) for i in lines]
 
 
@@ -535,7 +554,9 @@ def iter_claims(path: str | os.PathLike[str], fmt: str | None = None) -> Iterato
     path = Path(path)
     kind = claims_format(path, fmt)
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the reader
+        # a byte that is not UTF-8 makes its row malformed (read_text says how)
+        handle = open(path, encoding="utf-8-sig", errors="surrogateescape",  # noqa: SIM115
+                      newline="")  # closed by the reader
     except OSError as exc:
         raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
     return _stream(handle, shown, kind)
@@ -543,12 +564,9 @@ def iter_claims(path: str | os.PathLike[str], fmt: str | None = None) -> Iterato
 
 def _stream(handle: TextIO, name: str, kind: str) -> Iterator[ClaimItem]:
     if kind != "csv":
-        return _jsonl_rows(handle, name)
+        return _jsonl_rows(handle)
     try:
         return _csv_items(handle, name)
-    except UnicodeDecodeError as exc:
-        handle.close()
-        raise ClaimsFileError(f"{name}: not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         handle.close()
         raise ClaimsFileError(f"{name}: header: {exc}") from exc

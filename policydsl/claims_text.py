@@ -15,12 +15,12 @@ framed here (``ClaimsText.framable`` is false); the streaming reader reads it.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
 import os
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import contains, itemgetter
@@ -66,6 +66,10 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
             header = next(reader)
         except StopIteration:
             raise ClaimsFileError(f"{name}: empty file, no header") from None
+    bad = undecoded(",".join(header))
+    if bad is not None:
+        raise ClaimsFileError(f"{name}: header: not UTF-8 text ({bad} on line "
+                              f"{reader.line_num})")
     columns = [h.strip().lower() for h in header]
     dupes = sorted({c for c in columns if c and columns.count(c) > 1})
     if dupes:
@@ -87,6 +91,9 @@ class ClaimsText:
     text: str = attrs.field(repr=False)
     columns: tuple[str, ...] = ()  # CSV: the header's names, stripped and lower case
     header_lines: int = 0  # physical lines up to the header's end (CSV)
+    # some byte is not UTF-8: ``text`` holds it as ``surrogateescape`` does, and the rows on
+    # the lines that hold one are malformed (``undecoded``)
+    undecodable: bool = False
 
     @property
     def framable(self) -> bool:
@@ -119,21 +126,27 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-#: The ``io`` module decodes a file in chunks of about this many bytes: a byte that is not
-#: UTF-8 inside the first one stops the streaming reader before it has read the header.
-_FIRST_CHUNK = 8192
+#: What a byte that is not UTF-8 becomes when read with ``surrogateescape``.
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
-def _before_the_bad_byte(data: bytes, exc: UnicodeDecodeError) -> str:
-    """The text the streaming reader has decoded when it meets the byte that is not UTF-8,
-    for a header error it would see first: none if the first chunk it decodes already fails
-    (a sequence cut by the chunk's end fails in the next one), else all before the byte."""
-    try:
-        codecs.getincrementaldecoder("utf-8-sig")().decode(data[:_FIRST_CHUNK], final=False)
-    except UnicodeDecodeError:
-        return ""
-    mark = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    return data[mark:mark + exc.start].decode("utf-8")  # exc.start counts after the mark
+def undecoded(line: str) -> str | None:
+    """The first byte of ``line`` (read with ``surrogateescape``) that is not UTF-8, and its
+    column, as a row's reason names them (``byte 0xe9 at column 12``); None when there is
+    none."""
+    if line.isascii():
+        return None
+    found = _UNDECODED.search(line)
+    if found is None:
+        return None
+    return f"byte 0x{ord(found.group()) - 0xDC00:02x} at column {found.start() + 1}"
+
+
+def not_utf8(bad: str, line: int, row: int) -> str:
+    """The reason of the malformed row ``row`` whose physical line ``line`` holds the byte
+    that ``undecoded`` found (``bad``)."""
+    where = "" if line == row else f" on line {line}"
+    return f"not UTF-8 text: {bad}{where}"
 
 
 def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsText:
@@ -147,27 +160,21 @@ def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsTex
         data = path.read_bytes()
     except OSError as exc:
         raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
-    bad: UnicodeDecodeError | None = None
+    # A byte that is not UTF-8 makes its row malformed, not the file unusable: it is kept as
+    # a lone surrogate, which the readers look for in a file known to hold one.
+    undecodable = False
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = exc
-        text = _before_the_bad_byte(data, exc)
+    except UnicodeDecodeError:
+        text = data.decode("utf-8-sig", "surrogateescape")
+        undecodable = True
     if kind == "jsonl":
-        if bad is not None:
-            raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
-        return ClaimsText(shown, kind, text)
+        return ClaimsText(shown, kind, text, undecodable=undecodable)
     try:
         columns, header_lines = read_header(_lines(text), shown)
-    except ClaimsFileError:
-        if bad is not None and not text:
-            raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
-        raise
     except csv.Error as exc:
         raise ClaimsFileError(f"{shown}: header: {exc}") from exc
-    if bad is not None:
-        raise ClaimsFileError(f"{shown}: not UTF-8 text ({bad.reason})") from bad
-    return ClaimsText(shown, kind, text, tuple(columns), header_lines)
+    return ClaimsText(shown, kind, text, tuple(columns), header_lines, undecodable)
 
 
 @attrs.frozen
@@ -251,11 +258,33 @@ def frame(source: ClaimsText) -> Rows:
         lines.pop()  # the empty string after the last line end
     first_row = source.header_lines + 1
     if source.fmt == "jsonl" or '"' not in text:
-        return Rows(lines, first_row, source.fmt)
+        refused = _undecoded_rows(lines, first_row, {}) if source.undecodable else {}
+        return Rows(lines, first_row, source.fmt, refused=refused)
     records, refused = _csv_records(lines, ended)
     inside = frozenset(i for start, (span, _) in records.items()
                        for i in range(start + 1, start + span))
+    if source.undecodable:
+        refused = _undecoded_rows(lines, first_row, records, refused)
     return Rows(lines, first_row, source.fmt, records, inside, refused)
+
+
+def _undecoded_rows(lines: list[str], first_row: int, records: dict[int, tuple[int, list[str]]],
+                    refused: dict[int, str] | None = None) -> dict[int, str]:
+    """``refused`` (the records the ``csv`` module refused) and the rows holding a byte that is
+    not UTF-8, by the line each starts on: why (the first such byte of the row)."""
+    out = dict(refused or {})
+    spans = sorted((start, start + span) for start, (span, _) in records.items())
+    for index, line in enumerate(lines):
+        bad = undecoded(line)
+        if bad is None:
+            continue
+        start, stop = index, index + 1  # the row the line belongs to: a record, or itself
+        at = bisect_right(spans, (index, len(lines) + 1)) - 1
+        if at >= 0 and spans[at][0] <= index < spans[at][1]:
+            start, stop = spans[at]
+        if start not in out:
+            out[start] = not_utf8(bad, first_row + index, first_row + stop - 1)
+    return dict(sorted(out.items()))
 
 
 def _csv_records(lines: list[str], ended: bool

@@ -131,15 +131,21 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     # the folder as a full path: for "x.pol" in the working directory,
                     # its folder's siblings are those of the working directory
                     folder = Path(os.path.abspath(module.path)).parent
-                    # every file that declares the name is read: two of them are an E108
-                    # (the name is ambiguous), not the first one found quietly winning
-                    for candidate in [*sorted(folder.glob("*.pol")), *_sibling_files(folder)]:
-                        if _declares(candidate) == parent.text:
+                    # the policy's own folder first, then the folders beside it; every file
+                    # of the first that has the name is read: two are an E108 (the name is
+                    # ambiguous), not the first one found quietly winning
+                    places: list[Iterable[Path]] = [sorted(folder.glob("*.pol")),
+                                                    _sibling_files(folder)]
+                    for place in places:
+                        found = [f for f in place if _declares(f) == parent.text]
+                        for candidate in found:
                             # a file read already (whose `policy` line may not come first,
                             # so that it declares nothing) brings nothing new
                             known = len(modules)
                             if read(candidate) is not None and len(modules) > known:
                                 pending = True
+                        if found:
+                            break
                     names = declared()
 
     with collector_paused():

@@ -334,7 +334,6 @@ def test_missing_code_column_is_a_file_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "match"), [
     (b"", "empty file"),
     (b"claim_id,line,member_id,date,code,code\n", "repeats column"),
-    (HEADER.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n", "not UTF-8"),
 ])
 def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
     path = tmp_path / "claims.csv"
@@ -480,21 +479,11 @@ def csv_texts(draw: st.DrawFn) -> str:
     return ("\ufeff" if draw(st.booleans()) else "") + text
 
 
-def refusals(tmp_path: Path, data: bytes) -> tuple[str, str]:
-    """Why ``read_claims`` and ``iter_claims`` refuse the file of these bytes (each must)."""
-    path = tmp_path / "claims.csv"
+def read_both_bytes(tmp_path: Path, data: bytes, name: str = "claims.csv"
+                    ) -> tuple[object, object]:
+    """``read_both`` for a file of these bytes."""
+    path = tmp_path / name
     path.write_bytes(data)
-    messages = []
-    for read in (read_claims, lambda p: list(iter_claims(p))):
-        with pytest.raises(ClaimsFileError) as caught:
-            read(path)
-        messages.append(str(caught.value))
-    return messages[0], messages[1]
-
-
-def read_both(tmp_path: Path, text: str, name: str) -> tuple[object, object]:
-    """What ``read_claims`` and ``list(iter_claims)`` make of the file: items, or the error."""
-    path = write(tmp_path, text, name)
     results: list[object] = []
     for read in (read_claims, lambda p: list(iter_claims(p))):
         try:
@@ -504,10 +493,30 @@ def read_both(tmp_path: Path, text: str, name: str) -> tuple[object, object]:
     return results[0], results[1]
 
 
+def read_both(tmp_path: Path, text: str, name: str) -> tuple[object, object]:
+    """What ``read_claims`` and ``list(iter_claims)`` make of the file: items, or the error."""
+    return read_both_bytes(tmp_path, text.encode("utf-8"), name)
+
+
 @given(csv_texts())
 def test_whole_file_reader_agrees_with_the_streaming_reader_on_csv(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         whole, streamed = read_both(Path(folder), text, "claims.csv")
+    assert whole == streamed
+
+
+@given(csv_texts(), st.lists(st.tuples(st.integers(0, 2000), st.binary(min_size=1, max_size=2)),
+                             min_size=1, max_size=3))
+def test_both_readers_agree_on_bytes_that_are_not_utf8(
+        text: str, junk: list[tuple[int, bytes]]) -> None:
+    # bytes 0x80-0xff put anywhere (in the header, a quoted field, a line end): the same
+    # rows, or the same file error, from both readers
+    data = text.encode("utf-8")
+    for at, chunk in junk:
+        at %= len(data) + 1
+        data = data[:at] + bytes(0x80 | b for b in chunk) + data[at:]
+    with tempfile.TemporaryDirectory() as folder:
+        whole, streamed = read_both_bytes(Path(folder), data)
     assert whole == streamed
 
 
@@ -584,21 +593,57 @@ def test_a_field_over_the_csv_limit_makes_its_row_malformed_not_the_file(
     assert reason == f"row 3: a field is longer than {csv.field_size_limit():,} characters"
 
 
-@pytest.mark.parametrize("data", [
+@pytest.mark.parametrize(("data", "expected", "rows"), [
     # a byte order mark, and a bad byte far in, after a two-byte character
-    b"\xef\xbb\xbf" + HEADER.encode() + b"C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
-    + "\u00e9".encode() + b"ab\xff\n",
-    # a header without code, and a bad sequence cut by the end of the first 8192 bytes:
-    # the streaming reader checks the header first, then meets it
-    b"claim_id,line,member_id,date\n" + b"x" * 8161 + b"\n\xe2\x28\xa1\n",
-    b"\xef\xbb\xbfclaim_id,line,member_id,date\n" + b"x" * 8158 + b"\n\xe2\x28\xa1\n",
-    # the same with the sequence whole inside the first 8192 bytes
-    b"claim_id,line,member_id,date\n" + b"x" * 8150 + b"\n\xe2\x28\xa1\n",
-], ids=["mark-and-late-byte", "cut-by-first-chunk", "mark-cut-by-first-chunk", "in-first-chunk"])
-def test_a_file_that_is_not_utf8_is_refused_alike_by_both_readers(
-        tmp_path: Path, data: bytes) -> None:
-    whole, streamed = refusals(tmp_path, data)
+    (b"\xef\xbb\xbf" + HEADER.encode() + b"C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
+     + "\u00e9".encode() + b"ab\xff\n", [(402, "row 402: not UTF-8 text: byte 0xff at column 4")],
+     401),
+    # bad sequences: cut by the end of the io module's first chunk of 8192 bytes, in a quoted
+    # field over two lines, and a lone continuation byte
+    (HEADER.encode() + b"C1,1,M1,,2024-01-01,99213,,,,," + b"x" * 8130 + b"\xe2\x28\xa1\n"
+     + b'C2,1,M1,,2024-01-01,99213,,,,,"a\n\x80b"\n' + b"C3,1,M\x80,,2024-01-01,99213,,,,,\n",
+     [(2, "row 2: not UTF-8 text: byte 0xe2 at column 8161"),
+      (4, "row 4: not UTF-8 text: byte 0x80 at column 1"),
+      (5, "row 5: not UTF-8 text: byte 0x80 at column 7")], 3),
+    (HEADER.encode() + b'C2,1,M1,,2024-01-01,99213,,,,,"\x80a\nb"\n',
+     [(3, "row 3: not UTF-8 text: byte 0x80 at column 32 on line 2")], 1),
+], ids=["mark-and-late-byte", "cut-by-first-chunk-and-quoted", "quoted-first-line"])
+def test_a_byte_that_is_not_utf8_makes_its_row_malformed_alike_in_both_readers(
+        tmp_path: Path, data: bytes, expected: list[tuple[int, str]], rows: int) -> None:
+    # one bad byte (a Latin-1 name, say) must not cost the whole batch: its row is an error,
+    # every other row is read, by both readers
+    whole, streamed = read_both_bytes(tmp_path, data)
     assert whole == streamed
+    assert isinstance(whole, list)
+    assert [r for r in reasons(whole) if isinstance(r, tuple)] == expected
+    assert len(whole) == rows  # the others are lines
+
+
+@pytest.mark.parametrize("name", ["claims.csv", "claims.jsonl"])
+def test_a_row_that_is_not_utf8_is_one_malformed_row_in_csv_and_json_lines(
+        tmp_path: Path, name: str) -> None:
+    good = {"claim_id": "C1", "line": 1, "member_id": "M1", "date": "2024-03-01",
+            "code": "99213"}
+    if name.endswith(".csv"):
+        data = (HEADER.encode() + b"C1,1,M1,,2024-03-01,99213,,,,,\n"
+                + b"C2,1,Jos\xe9,,2024-03-01,99213,,,,,\n" + b"C1,2,M1,,2024-03-01,99213,,,,,\n")
+    else:
+        row = orjson.dumps(good)
+        data = row + b"\n" + row.replace(b"M1", b"Jos\xe9") + b"\n" + row + b"\n"
+    whole, streamed = read_both_bytes(tmp_path, data, name)
+    assert whole == streamed
+    assert isinstance(whole, list)
+    row = 3 if name.endswith(".csv") else 2
+    column = 9 if name.endswith(".csv") else 43
+    assert reasons(whole) == [
+        "C1", (row, f"row {row}: not UTF-8 text: byte 0xe9 at column {column}"), "C1"]
+
+
+def test_a_header_that_is_not_utf8_makes_the_file_unusable(tmp_path: Path) -> None:
+    data = HEADER.replace("pos", "p\xf6s").encode("latin-1") + b"C1,1,M1,,2024-01-01,99213,,,,,\n"
+    whole, streamed = read_both_bytes(tmp_path, data)
+    assert whole == streamed == (
+        f"{tmp_path / 'claims.csv'}: header: not UTF-8 text (byte 0xf6 at column 67 on line 1)")
 
 
 def test_a_quote_left_open_is_pointed_at(tmp_path: Path) -> None:
@@ -632,11 +677,12 @@ def test_a_pipe_reads_as_the_same_file_would(tmp_path: Path) -> None:
 
 
 def test_not_utf8_past_the_first_chunk_after_a_bad_header(tmp_path: Path) -> None:
+    # the header's error is the file's, whatever bytes come later
     rows = "C1,1,M1,,2024-01-01,99213,,,,,\n" * 400
-    for header in ("claim_id,line\n", HEADER):
-        text = header.encode() + rows.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n"
-        whole, streamed = refusals(tmp_path, text)
-        assert whole == streamed
+    text = b"claim_id,line\n" + rows.encode() + b"C1,1,M\xff1,,2024-01-01,99213,,,,,\n"
+    whole, streamed = read_both_bytes(tmp_path, text)
+    assert whole == streamed
+    assert isinstance(whole, str) and "header lacks column(s) member_id, date, code" in whole
 
 
 def test_rows_of_chosen_lines_and_their_member_keys(tmp_path: Path) -> None:

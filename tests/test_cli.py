@@ -432,6 +432,18 @@ def test_extends_of_a_name_two_sibling_files_declare_is_an_error(tmp_path: Path)
     assert ran.stdout == ""
 
 
+def test_extends_finds_the_policys_own_folder_before_the_folders_beside_it(
+        tmp_path: Path) -> None:
+    for folder in "other", "payer":
+        (tmp_path / folder).mkdir()
+    write(tmp_path / "other" / "base.pol", "policy t.base\n# someone else's\n")
+    write(tmp_path / "payer" / "base.pol", "policy t.base\nrequire auth for 63650\n")
+    child = write(tmp_path / "payer" / "child.pol", "policy t.child\nextends t.base\n")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-02,63650,,1,,11,\n")
+    assert policyc("check", str(child)).exit_code == 0
+    ran = policyc("run", "--policy", str(child), str(claims))
+    assert json.loads(ran.stdout)["findings"][0]["rule"] == "t.base/auth@2"
+
 def test_folder_runs_every_policy_no_other_extends(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
@@ -789,6 +801,29 @@ def test_run_parallel_a_field_over_the_csv_limit_is_one_malformed_row(
     assert len(rows) == 50
     assert rows[7]["findings"][0]["message"] == (
         f"row 11: a field is longer than {csv.field_size_limit():,} characters")
+
+
+def test_run_parallel_a_byte_that_is_not_utf8_is_one_malformed_row(
+        policy: Path, tmp_path: Path, small_batches_in_parallel: None) -> None:
+    # a Latin-1 name in one row: that row is an error (exit 1), the batch is adjudicated
+    claims = tmp_path / "claims.csv"
+    for ends in ("\r", "\r\n", "\n"):
+        claims.write_bytes(AWKWARD.replace("\n", ends).encode().replace(
+            b"C4,1,M4,P1,2024-13-01", b"C4,1,M\xe94,P1,2024-03-01").replace(
+            b'C2,2," M2 ",P2,2024-03-02,97810,,,,,"two',
+            b'C2,2,M2,P2,2024-03-02,97810,,,,,"tw\xf6'))
+        results = run_with_jobs("--policy", str(policy), str(claims))
+        assert {r.exit_code for r in results} == {1}
+        assert len({r.stdout_bytes for r in results}) == 1
+        rows = [json.loads(line) for line in results[0].stdout.splitlines()]
+        assert len(rows) == 50
+        errors = [(r["findings"][0]["source"], r["findings"][0]["message"]) for r in rows
+                  if r["decision"] == "error"]
+        assert errors[:3] == [
+            (f"{claims}:7", "row 7: not UTF-8 text: byte 0xf6 at column 36 on line 6"),
+            (f"{claims}:8", "row 8: member_id is missing"),
+            (f"{claims}:9", "row 9: not UTF-8 text: byte 0xe9 at column 7")]
+        assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "error"]
 
 
 def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
