@@ -71,7 +71,8 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
         raise ClaimsFileError(f"{name}: header: not UTF-8 text ({bad} on line "
                               f"{reader.line_num})")
     columns = [h.strip().lower() for h in header]
-    dupes = sorted({c for c in columns if c and columns.count(c) > 1})
+    # a column of ours twice is ambiguous; an unknown one is ignored, however many times
+    dupes = sorted({c for c in columns if c in FIELDS and columns.count(c) > 1})
     if dupes:
         raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
     missing = [c for c in REQUIRED if c not in columns]

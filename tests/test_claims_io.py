@@ -342,6 +342,13 @@ def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
         read_claims(path)
 
 
+def test_an_unknown_column_may_repeat_and_is_ignored(tmp_path: Path) -> None:
+    text = ("claim_id,line,member_id,date,code,note,Note,,\n"
+            "C1,1,M1,2024-01-01,99213,a,b,c,d\n")
+    whole, streamed = read_both(tmp_path, text, "claims.csv")
+    assert whole == streamed == [ClaimLine("C1", 1, "M1", dt.date(2024, 1, 1), "99213")]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ClaimsFileError, match="cannot open"):
         read_claims(tmp_path / "nope.csv")
