@@ -154,7 +154,8 @@ def compile_(policy: str, emit: str) -> None:
 @click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default=None,
               show_default="jsonl, or csv for an --out file named *.csv",
               help="Output format.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write here instead of stdout ('-': stdout).")
 @click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
               show_default=True, help="The compiled engine, or the reference interpreter.")
 @click.option("--jobs", type=click.IntRange(min=1), default=default_jobs,
@@ -173,10 +174,12 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str | No
     decision "error"), 2 when the policy or a file cannot be used."""
     from .cache import default_cache_dir
 
+    if out == "-":
+        out = None
     if out_format is None:  # as the input's format is chosen: by the file's name
         out_format = "csv" if out is not None and out.lower().endswith(".csv") else "jsonl"
     if out is not None:
-        problem = _cannot_write(out)
+        problem = _cannot_write(out, {"claims": claims, "history": history})
         if problem:
             _fail(f"cannot write {out}: {problem}")
     cache = None if no_cache or engine == "reference" else Path(cache_dir or default_cache_dir())
@@ -268,13 +271,20 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
 
 
-def _cannot_write(out: str) -> str | None:
-    """Why ``out`` cannot be written, found before the run: its folder is missing, or it or
+def _cannot_write(out: str, inputs: dict[str, str | None]) -> str | None:
+    """Why ``out`` cannot be written, found before the run: it is empty or one of the
+    ``inputs`` (which the run would overwrite before reading), its folder is missing, or it or
     its folder is not writable; None when it looks writable."""
+    if not out:
+        return "the path is empty (use '-' for standard output)"
     folder = os.path.dirname(out) or "."
     if not os.path.isdir(folder):
-        return f"no such folder: {folder}"
+        return f"not a folder: {folder}" if os.path.exists(folder) else \
+            f"no such folder: {folder}"
     if os.path.exists(out):
+        for kind, path in inputs.items():
+            if path is not None and os.path.samefile(out, path):
+                return f"it is the {kind} file"
         return None if os.access(out, os.W_OK) else "permission denied"
     return None if os.access(folder, os.W_OK) else f"permission denied in {folder}"
 

@@ -361,6 +361,30 @@ def test_run_output_in_a_missing_folder_exits_2_before_judging(policy: Path,
     assert result.stderr == f"policyc: cannot write {out}: no such folder: {out.parent}\n"
 
 
+def test_run_output_that_is_an_input_empty_or_under_a_file_exits_2_before_judging(
+        policy: Path, tmp_path: Path) -> None:
+    text = HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n"
+    claims = write(tmp_path / "claims.csv", text)
+    history = write(tmp_path / "history.csv", text)
+    for out, said in ((str(claims), "it is the claims file"),
+                      (str(tmp_path / "." / "history.csv"), "it is the history file"),
+                      ("", "the path is empty (use '-' for standard output)"),
+                      (str(claims / "out.jsonl"), f"not a folder: {claims}")):
+        result = policyc("run", "--policy", str(policy), "--history", str(history),
+                         "--out", out, str(claims))
+        assert (result.exit_code, result.stderr) == (2, f"policyc: cannot write {out}: {said}\n")
+    assert claims.read_text() == history.read_text() == text  # neither was emptied
+
+
+def test_run_output_dash_is_standard_output(policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    with_dash = policyc("run", "--policy", str(policy), "--out", "-", str(claims))
+    assert with_dash.exit_code == 0
+    assert with_dash.stdout == policyc("run", "--policy", str(policy), str(claims)).stdout
+    assert with_dash.stdout.startswith('{"claim_id":"C1"')
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="this system has no /dev/full")
 def test_run_output_that_cannot_be_written_exits_2(policy: Path, tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
