@@ -505,17 +505,23 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     """The item of a JSON Lines row that is not blank."""
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        obj = None
+    except orjson.JSONDecodeError as exc:
+        column = exc.colno - (len(raw) - len(raw.lstrip()))  # as the row is shown: stripped
+        return RowError(row, f"row {row}: not valid JSON ({exc.msg} at column {column}): "
+                             f"{_shown(raw)}")
     if not isinstance(obj, dict):
-        text = raw.strip()
-        text = text if len(text) <= 40 else text[:37] + "..."
-        return RowError(row, f"row {row}: not a JSON object: {text!r}")
+        return RowError(row, f"row {row}: not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
     if problem and float in set(map(type, obj.values())):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
         texts, problem, reported = _json_texts(json.loads(raw))
     return parse(row, texts, problem, reported)
+
+
+def _shown(raw: str) -> str:
+    """A JSON Lines row as its error shows it: stripped, cut after 40 characters, quoted."""
+    text = raw.strip()
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _jsonl_rows(handle: TextIO) -> Iterator[ClaimItem]:

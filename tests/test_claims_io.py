@@ -273,7 +273,8 @@ def test_jsonl_malformed_lines(tmp_path: Path) -> None:
     assert reasons(items) == [
         "C1",
         (2, "row 2: not a JSON object: '[1, 2]'"),
-        (4, "row 4: not a JSON object: '{not json'"),
+        (4, "row 4: not valid JSON (unexpected character, expected a string key at column "
+            "2): '{not json'"),
         (5, "row 5: units 1.5 is not a string or an integer; "
             "dx [1] is not a string or a list of strings"),
         (6, "row 6: line '-2' is not a positive integer; "
@@ -340,6 +341,20 @@ def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
     path.write_bytes(content)
     with pytest.raises(ClaimsFileError, match=match):
         read_claims(path)
+
+
+@pytest.mark.parametrize(("row", "said"), [
+    ('{"claim_id":"C1","line":NaN}', "unexpected character, expected a JSON value at column 25"),
+    ('{"claim_id":"\\ud800"}', "no low surrogate in string at column 14"),
+    ('  {"claim_id":"C1"} {}', "unexpected content after document at column 19"),
+])
+def test_a_json_lines_row_that_is_not_json_says_where(tmp_path: Path, row: str,
+                                                      said: str) -> None:
+    # it is an object to the eye: "not a JSON object" would send the reader looking elsewhere
+    whole, streamed = read_both(tmp_path, row + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    assert reasons(whole) == [(1, f"row 1: not valid JSON ({said}): {row.strip()!r}")]
 
 
 def test_an_unknown_column_may_repeat_and_is_ignored(tmp_path: Path) -> None:
