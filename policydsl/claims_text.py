@@ -79,8 +79,20 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
     if missing:
         raise ClaimsFileError(
             f"{name}: header lacks column(s) {', '.join(missing)} (found: {', '.join(columns)})"
-        )
+            + _header_hint(header))
     return columns, reader.line_num
+
+
+def _header_hint(header: list[str]) -> str:
+    """What a header that lacks columns looks like instead, when that is clear: JSON in a file
+    not named ``.jsonl``, or columns separated by something other than commas."""
+    first = header[0].lstrip() if header else ""
+    if first.startswith(("{", "[")):
+        return "; it looks like JSON: name a JSON Lines file *.jsonl"
+    for separator, said in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if len(header) == 1 and first.count(separator) >= 2:
+            return f"; its columns are separated by {said}: use commas"
+    return ""
 
 
 @attrs.frozen

@@ -357,6 +357,22 @@ def test_a_json_lines_row_that_is_not_json_says_where(tmp_path: Path, row: str,
     assert reasons(whole) == [(1, f"row 1: not valid JSON ({said}): {row.strip()!r}")]
 
 
+@pytest.mark.parametrize(("text", "hint"), [
+    ('{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-01","code":"99213"}\n',
+     "it looks like JSON: name a JSON Lines file *.jsonl"),
+    ("claim_id;line;member_id;date;code\nC1;1;M1;2024-01-01;99213\n",
+     "its columns are separated by semicolons: use commas"),
+    ("claim_id\tline\tmember_id\tdate\tcode\n", "its columns are separated by tabs: use commas"),
+])
+def test_a_header_that_is_json_or_not_comma_separated_says_so(tmp_path: Path, text: str,
+                                                               hint: str) -> None:
+    whole, streamed = read_both(tmp_path, text, "claims.json")
+    assert whole == streamed
+    assert isinstance(whole, str)
+    assert whole.startswith(f"{tmp_path / 'claims.json'}: header lacks column(s) ")
+    assert whole.endswith(f"; {hint}")
+
+
 def test_an_unknown_column_may_repeat_and_is_ignored(tmp_path: Path) -> None:
     text = ("claim_id,line,member_id,date,code,note,Note,,\n"
             "C1,1,M1,2024-01-01,99213,a,b,c,d\n")
