@@ -178,7 +178,7 @@ def _write_chunks(records: Iterator[AnyStr], out: IO[AnyStr], empty: AnyStr) -> 
     out.write(empty.join(chunk))
 
 
-CSV_HEADER = "claim_id,line,member_id,date,code,decision,carcs,rules,messages\n"
+CSV_HEADER = "claim_id,line,member_id,date,code,decision,carcs,rules,actions,messages\n"
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
 
 
@@ -213,7 +213,7 @@ def csv_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[str]:
             yield ",".join(map(_csv_field, (cid, line, mid, date, code,
                                             *_csv_tail(decision, findings)))) + "\n"
         elif not findings and decision == "allow":
-            yield f"{cid},{line},{mid},{date},{code},allow,,,\n"
+            yield f"{cid},{line},{mid},{date},{code},allow,,,,\n"
         else:
             key = (decision, *map(id, findings))
             known = tails.get(key)
@@ -225,10 +225,15 @@ def csv_records(decisions: Iterable[Decision | ClaimLine]) -> Iterator[str]:
             yield f"{cid},{line},{mid},{date},{code},{known[1]}\n"
 
 
-def _csv_tail(decision: str, findings: tuple[Finding, ...]) -> tuple[str, str, str, str]:
-    """The decision, CARCs, rules and messages columns."""
+def _csv_tail(decision: str, findings: tuple[Finding, ...]
+              ) -> tuple[str, str, str, str, str]:
+    """The decision, CARCs, rules, actions and messages columns. Messages are joined by
+    `` | ``, each with a backslash before its backslashes and bars, so that splitting at the
+    bars without one gives them back, one a finding."""
     return (decision, " ".join(str(f.carc) for f in findings),
-            " ".join(f.rule for f in findings), " | ".join(f.message for f in findings))
+            " ".join(f.rule for f in findings), " ".join(f.action for f in findings),
+            " | ".join(f.message.replace("\\", "\\\\").replace("|", "\\|")
+                       for f in findings))
 
 
 def write_csv(decisions: Iterable[Decision | ClaimLine], out: TextIO) -> None:

@@ -460,10 +460,44 @@ def test_csv_output_is_pinned() -> None:
     out = io.StringIO()
     write_csv([ALLOW, DENY], out)
     assert out.getvalue() == (
-        "claim_id,line,member_id,date,code,decision,carcs,rules,messages\n"
-        "C1,1,M1,2024-01-01,99213,allow,,,\n"
-        'C1,2,M1,2024-01-01,97811,deny,B15 119,acu/addon acu/limit,"needs ""97810"" | over 12"\n'
+        "claim_id,line,member_id,date,code,decision,carcs,rules,actions,messages\n"
+        "C1,1,M1,2024-01-01,99213,allow,,,,\n"
+        'C1,2,M1,2024-01-01,97811,deny,B15 119,acu/addon acu/limit,deny review,'
+        '"needs ""97810"" | over 12"\n'
     )
+
+
+def test_csv_messages_split_back_one_a_finding() -> None:
+    # a message holding " | " (or a backslash) must not read as two findings
+    texts = ["a | b", "c\\", "|", "d\\|e"]
+    findings = tuple(Finding(f"r/{i}", "deny", "97", t, "p.pol:1:1")
+                     for i, t in enumerate(texts))
+    out = io.StringIO()
+    write_csv([Decision("C1", 1, "M1", "2024-01-01", "99213", "deny", findings)], out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    parts = _split_messages(row["messages"])
+    assert parts == texts
+    assert len(row["rules"].split()) == len(row["actions"].split()) == len(parts)
+
+
+def _split_messages(joined: str) -> list[str]:
+    """The CSV messages column read back: split at `` | `` where the bar has no backslash
+    before it, then the escapes undone (what a consumer of the CSV does)."""
+    parts, current, chars = [], [], iter(range(len(joined)))
+    for i in chars:
+        ch = joined[i]
+        if ch == "\\":
+            current.append(joined[i + 1])
+            next(chars)
+        elif joined.startswith(" | ", i) and ch == " ":
+            parts.append("".join(current))
+            current = []
+            next(chars)
+            next(chars)
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
 
 
 def test_iter_claims_streams(tmp_path: Path) -> None:
@@ -486,10 +520,11 @@ def test_csv_output_reads_back(
     out = io.StringIO()
     write_csv([decision, ALLOW], out)
     rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
-    assert rows[1] == [claim, str(number), member, date, code, decision.decision,
-                       " ".join("97" for _ in findings), " ".join(r for r, _ in findings),
-                       " | ".join(m for _, m in findings)]
-    assert rows[2] == ["C1", "1", "M1", "2024-01-01", "99213", "allow", "", "", ""]
+    assert rows[1][:9] == [claim, str(number), member, date, code, decision.decision,
+                           " ".join("97" for _ in findings), " ".join(r for r, _ in findings),
+                           " ".join("deny" for _ in findings)]
+    assert _split_messages(rows[1][9]) == ([m for _, m in findings] if findings else [""])
+    assert rows[2] == ["C1", "1", "M1", "2024-01-01", "99213", "allow", "", "", "", ""]
 
 
 # --- the whole-file reader against the streaming one -------------------------------------------
@@ -886,7 +921,9 @@ def _csv_reference(d: Decision) -> str:
     """The CSV row of a decision, field by field (the format's definition)."""
     fields = (d.claim_id, d.line, d.member_id, d.date, d.code, d.decision,
               " ".join(str(f.carc) for f in d.findings), " ".join(f.rule for f in d.findings),
-              " | ".join(f.message for f in d.findings))
+              " ".join(f.action for f in d.findings),
+              " | ".join(f.message.replace("\\", "\\\\").replace("|", "\\|")
+                         for f in d.findings))
     quoted = ['"' + str(f).replace('"', '""') + '"' if any(c in str(f) for c in '",\r\n')
               else str(f) for f in fields]  # RFC 4180
     return ",".join(quoted) + "\n"

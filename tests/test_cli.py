@@ -304,7 +304,7 @@ def test_run_csv_output_to_file_and_determinism(policy: Path, tmp_path: Path) ->
                    str(claims)).exit_code == 0
     first = out.read_bytes()
     assert first.decode().splitlines()[0] == (
-        "claim_id,line,member_id,date,code,decision,carcs,rules,messages")
+        "claim_id,line,member_id,date,code,decision,carcs,rules,actions,messages")
     assert first.decode().splitlines()[2].startswith("C1,2,M1,2024-03-01,77002,deny,97,")
     policyc("run", "--policy", str(policy), "--format", "csv", "--out", str(out), str(claims))
     assert out.read_bytes() == first
