@@ -160,6 +160,9 @@ def compile_text(text: str, name: str = "<policy>") -> Policy:
     from .parser import parse
     from .resolve import resolve
 
+    if not isinstance(text, str):
+        raise TypeError(f"compile_text needs the policy's text as a str, not {type(text).__name__}"
+                        + (" (decode the bytes first)" if isinstance(text, bytes) else ""))
     # line ends as reading a file gives them to ``load``, and no byte order mark: so lines,
     # columns and the ids of unnamed rules are the same as for the same text in a file
     text = universal_newlines(text).removeprefix("\ufeff")

@@ -9,7 +9,7 @@ map one to one onto the CSV and JSON formats of ``policyc run``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, Literal, NamedTuple, TypeVar, cast
 
@@ -19,7 +19,7 @@ DecisionValue = Literal["allow", "deny", "review", "error"]
 FindingAction = Literal["deny", "review", "error"]
 
 
-def _codes(value: object) -> tuple[str, ...]:
+def _codes(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """Accept a tuple, list or space-separated string of codes (``None``: none); store upper
     case. Items of a list are split at spaces too, as the JSON Lines reader splits them:
     ``["59 XU"]`` is ``("59", "XU")``."""
@@ -27,16 +27,16 @@ def _codes(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return tuple(value.upper().split())
-    return tuple(" ".join(map(str, value)).upper().split())  # type: ignore[call-overload]
+    return tuple(" ".join(map(str, value)).upper().split())
 
 
-def _code(value: object) -> str:
+def _code(value: str) -> str:
     if value is None:  # str() would make it the code "NONE"
         raise TypeError("code None is not a str")
     return str(value).strip().upper()
 
 
-def _day(value: Any) -> Any:
+def _day(value: dt.date) -> dt.date:
     """A date of service is a ``date``: a ``datetime`` (a ``date`` too, to Python) is refused,
     since judging by date would misread its time; any other value is kept, for ``adjudicate``
     to name (docs/api.md)."""
@@ -45,7 +45,7 @@ def _day(value: Any) -> Any:
     return value
 
 
-def _required(name: str, value: Any) -> Any:
+def _required(name: str, value: str) -> str:
     """A required id (claim, member) trimmed as the claims readers trim it (``" C1"`` is
     ``"C1"``); ``None`` is refused, since lines would be grouped under it; any other value
     that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
@@ -54,15 +54,19 @@ def _required(name: str, value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _claim_id(value: Any) -> Any:
+# The converters' parameters are typed as the values should be, which is what type checkers
+# show of ``ClaimLine(...)``; at run time they keep a value of another type for ``adjudicate``
+# to name (docs/api.md).
+
+def _claim_id(value: str) -> str:
     return _required("claim_id", value)
 
 
-def _member_id(value: Any) -> Any:
+def _member_id(value: str) -> str:
     return _required("member_id", value)
 
 
-def _text(value: Any) -> Any:
+def _text(value: str | None) -> str:
     """Optional text (provider, place of service, authorization), trimmed as the claims readers
     trim it; ``None`` is none, ``""`` (a database's NULL, an empty CSV cell); any other value
     that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
@@ -71,7 +75,7 @@ def _text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _dx(value: object) -> tuple[str, ...]:
+def _dx(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
     return tuple(code for code in (c.replace(".", "") for c in _codes(value)) if code)
 

@@ -12,7 +12,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import IO, TypeGuard, TypeVar
+from typing import IO, NoReturn, TypeGuard, TypeVar
 
 import attrs
 import click
@@ -32,7 +32,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 Record = TypeVar("Record", bytes, str)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"policyc: {message}", err=True)
     sys.exit(EXIT_UNUSABLE)
 
@@ -141,7 +141,7 @@ def compile_(policy: str, emit: str) -> None:
         compiled = load(policy)
     except PolicyError as exc:
         click.echo(render_text(exc.diagnostics, exc.sources), err=True)
-        sys.exit(EXIT_UNUSABLE)
+        _fail(f"the policy {policy} cannot be used")
     click.echo(compiled.source, nl=False)
 
 

@@ -8,6 +8,7 @@ and what the message says. Each lint also has a near miss that must stay silent.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from pathlib import Path
 
@@ -105,6 +106,13 @@ def test_compile_text_reads_line_ends_as_a_file_is_read(tmp_path: Path, end: str
         compile_text(text.replace("97811", "9781"), name="p.pol")
     assert "p.pol:3:7: error E201" in str(caught.value)
     assert "\n    limit 9781 per 90d <= 1\n          ^^^^" in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (None, "not NoneType"), (b"policy p\n", "not bytes (decode the bytes first)")])
+def test_compile_text_of_anything_but_text_is_a_type_error(text: object, said: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(f"the policy's text as a str, {said}")):
+        compile_text(text)  # type: ignore[arg-type]
 
 
 def test_e101_undefined_code_set(tmp_path: Path) -> None:

@@ -492,6 +492,15 @@ def test_compile_emits_python_source(policy: Path) -> None:
     assert result.output == policyc("compile", str(policy)).output
 
 
+def test_compile_of_an_unusable_policy_says_so_and_exits_2(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.pol", "policy p\nlimit 9781 per 90d <= 1\n")
+    result = policyc("compile", str(bad))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.endswith(f"policyc: the policy {bad} cannot be used\n")
+    assert f"{bad}:2:7: error E201" in result.stderr
+
+
 # --- test ---------------------------------------------------------------------------------
 
 CASES = """case,claim_id,line,member_id,provider_id,date,code,modifiers,units,dx,pos,auth,\
