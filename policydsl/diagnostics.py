@@ -32,6 +32,7 @@ CODES: dict[str, str] = {
     "E106": "disable of a rule that does not exist",
     "E107": "cyclic extends",
     "E108": "duplicate policy name",
+    "E109": "sets nested too deep",
     "E201": "malformed procedure code",
     "E202": "reversed range",
     "E203": "range joins codes of different shapes",

@@ -81,11 +81,14 @@ class Workspace:
     # line), by name: their errors are reported already, so a policy extending one is not
     # told that it does not exist
     unparsed: frozenset[str] = frozenset()
+    reported: set[Diagnostic] = attrs.Factory(set)  # the errors recorded, to record each once
+    too_deep: set[str] = attrs.Factory(set)  # "policy:set" of sets an E109 is about
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
         """Record an error; the same error again (a bad set used twice) is recorded once."""
         diagnostic = error(code, message, file, span)
-        if diagnostic not in self.diagnostics:
+        if diagnostic not in self.reported:
+            self.reported.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
     @property
@@ -168,6 +171,11 @@ def visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
         seen.add(current.name)
         yield current
         stack.extend(ws.scopes[p.text] for p in current.parents if p.text in ws.scopes)
+
+
+#: How deep sets may name sets: real policies nest a few; this keeps expanding them well
+#: inside Python's recursion limit.
+MAX_SET_DEPTH = 100
 
 
 class _SetResolver:
@@ -270,6 +278,13 @@ class _SetResolver:
                 expand: Callable[[], _T | None], cache: dict[str, _T]) -> _T | None:
         """Expand the named set once, reporting a definition that reaches itself (E103)."""
         key = f"{home.name}:{name}"
+        if key in self.ws.too_deep:
+            return None  # its E109 is reported already
+        if len(self.active) >= MAX_SET_DEPTH:
+            self.ws.report("E109", f"{kind} '{name}' is nested more than {MAX_SET_DEPTH} sets "
+                           "deep: list its codes in fewer steps", *where)
+            self.ws.too_deep.update(self.active)  # one error for the chain, not one a link
+            return None
         if key in self.active:
             cycle = " -> ".join([*self.active[self.active.index(key):], key])
             self.ws.report("E103", f"{kind} '{name}' is defined in terms of itself: "

@@ -981,8 +981,26 @@ def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
     assert all(d.severity == "error" for d in diagnostics), diagnostics
 
 
+@pytest.mark.parametrize("kind", ["set", "dx"])
+def test_sets_nested_over_100_deep_are_one_error_not_a_recursion_error(
+        tmp_path: Path, kind: str) -> None:
+    def chain(length: int) -> str:
+        item = "{:05d}" if kind == "set" else "M54.{}"
+        lines = [f"{kind} S_{i} = S_{i + 1}, {item.format(i % 10)}" for i in range(length - 1)]
+        use = "limit S_0 per day <= 1" if kind == "set" else "require dx S_0 for 97810"
+        return "\n".join(["policy t.a", use, *lines,
+                          f"{kind} S_{length - 1} = {item.format(9)}", ""])
+    assert not check(tmp_path, chain(101))  # S_0 names S_1 ... names S_100: 100 steps down
+    diagnostics = check(tmp_path, chain(150))  # S_101 is 101 steps down, at line 103
+    assert where(diagnostics) == [("E109", "x.pol", 103, 13 if kind == "set" else 12)]
+    word = "set" if kind == "set" else "dx set"
+    assert diagnostics[0].message == (f"{word} 'S_101' is nested more than 100 sets deep: list "
+                                      "its codes in fewer steps")
+
+
 def test_every_code_tested_here_is_documented() -> None:
-    tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E201",
+    tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109",
+              "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
               "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310"}
     assert tested <= set(CODES)
