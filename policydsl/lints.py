@@ -36,6 +36,7 @@ import contextvars
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import cast
 
 import attrs
 
@@ -649,34 +650,32 @@ def redundant_limit(ws: Workspace) -> None:
         limits = [r for r in parts.text if isinstance(r, m.Limit)]
         stripped = [_stripped(limit) for limit in limits]
         # only a limit on the same codes, measure and provider scope can be stricter: each
-        # limit is compared with those (in rule set order), not with every other limit
-        alike: dict[tuple[frozenset[str], bool, bool], list[int]] = {}
+        # limit is compared with those (in rule set order), not with every other limit; and
+        # limits equal but for id and message (W304's) are one limit to compare, by value
+        alike: dict[tuple[frozenset[str], bool, bool], dict[m.Rule, list[int]]] = {}
         for i, limit in enumerate(limits):
-            alike.setdefault((limit.codes, limit.sessions, limit.by_provider), []).append(i)
+            alike.setdefault((limit.codes, limit.sessions, limit.by_provider), {}).setdefault(
+                stripped[i], []).append(i)
         for i, weak in enumerate(limits):
-            site = index.site(weak)
-            assert site is not None
-            for j in alike[weak.codes, weak.sessions, weak.by_provider]:
-                strict = limits[j]
-                if i == j or stripped[i] == stripped[j] or not _stricter(strict, weak):
-                    continue
-                if j > i and _stricter(weak, strict):
-                    continue  # mutual: reported at the later one
-                strict_site = index.site(strict)
-                assert strict_site is not None
-                if index.extends(strict_site, site):
-                    _report_inherited_w305(index, weak, strict, strict_site)
-                    break
-                if parts.meeting is not None and index.apart(strict_site, site):
-                    here = parts.meeting.file
-                    index.report(
-                        "W305",
-                        f"{index.describe(weak, here)}, {weak.maximum} per {weak.window}, is "
-                        f"redundant here: {index.describe(strict, here)}, {strict.maximum} per "
-                        f"{strict.window} on the same codes and measure, already denies every "
-                        f"line it would; both are extended here; {index.switch_off(weak)}",
-                        here, parts.meeting.statement.span)
-                    break
+            j = _stricter_limit(i, weak, stripped[i],
+                                alike[weak.codes, weak.sessions, weak.by_provider])
+            if j is None:
+                continue
+            strict = limits[j]
+            site, strict_site = index.site(weak), index.site(strict)
+            assert site is not None and strict_site is not None
+            if index.extends(strict_site, site):
+                _report_inherited_w305(index, weak, strict, strict_site)
+            elif parts.meeting is not None and index.apart(strict_site, site):
+                here = parts.meeting.file
+                index.report(
+                    "W305",
+                    f"{index.describe(weak, here)}, {weak.maximum} per {weak.window}, is "
+                    f"redundant here: {index.describe(strict, here)}, {strict.maximum} per "
+                    f"{strict.window} on the same codes and measure, already denies every "
+                    f"line it would; both are extended here; {index.switch_off(weak)}",
+                    here, parts.meeting.statement.span)
+            else:
                 index.report(
                     "W305",
                     f"this limit ({weak.maximum} per {weak.window}) is redundant: "
@@ -686,7 +685,25 @@ def redundant_limit(ws: Workspace) -> None:
                     ", already denies every line it would; remove this limit, or make it "
                     "stricter than the other",
                     site.file, site.body.span)
-                break
+
+
+def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, list[int]]
+                    ) -> int | None:
+    """The first limit (by position) that makes limit ``i`` (``weak``, of ``value`` stripped)
+    redundant, among the ``alike`` ones (positions by value); of two that make each other
+    redundant, only the earlier makes the later so."""
+    found: int | None = None
+    for other, positions in alike.items():
+        strict = cast(m.Limit, other)
+        if other == value or not _stricter(strict, weak):
+            continue
+        if _stricter(weak, strict):  # mutual: reported at the later one
+            j = positions[0] if positions[0] < i else None
+        else:
+            j = positions[0]
+        if j is not None and (found is None or j < found):
+            found = j
+    return found
 
 
 def _report_inherited_w305(index: _Index, weak: m.Limit, strict: m.Limit,
