@@ -92,11 +92,12 @@ class PolicyError(Exception):
         super().__init__(render_text(self.diagnostics, self.sources))
 
 
-def _caret_block(diagnostic: Diagnostic, source: str | None) -> str:
+def _caret_block(diagnostic: Diagnostic, lines: list[str] | None) -> str:
+    """The source line of ``diagnostic`` and a caret under its span; ``lines``: its file's
+    (split as the parser counts lines: other line breaks are inside)."""
     span = diagnostic.span
-    if not source or span.line < 1:
+    if not lines or span.line < 1:
         return ""
-    lines = source.split("\n")  # as the parser counts lines: other line breaks are inside
     if span.line > len(lines):
         return ""
     # one column a character: a tab, a form feed or a Unicode line separator shows as a space
@@ -132,9 +133,17 @@ def _one_line(text: str) -> str:
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
     """``file:line:col: severity CODE: message``, the source line and a caret, one per item."""
+    split: dict[str, list[str] | None] = {}  # each file's lines, split once
+
+    def lines_of(file: str) -> list[str] | None:
+        if file not in split:
+            source = sources.get(file)
+            split[file] = source.split("\n") if source else None
+        return split[file]
+
     return "\n".join(
         _one_line(f"{d.location}: {d.severity} {d.code}: {d.message}")
-        + _caret_block(d, sources.get(d.file))
+        + _caret_block(d, lines_of(d.file))
         for d in diagnostics
     )
 
