@@ -117,6 +117,16 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                 found.setdefault(module.statements[0].name.text, module)
         return found
 
+    # what each file beside a policy declares, and each folder's files: read once however
+    # many policies look there (a chain of extends looks there once a link)
+    declares: dict[Path, str | None] = {}
+    places: dict[Path, list[list[Path]]] = {}
+
+    def name_of(file: Path) -> str | None:
+        if file not in declares:
+            declares[file] = _declares(file)
+        return declares[file]
+
     pending = True
     while pending:
         pending = False
@@ -134,10 +144,11 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     # the policy's own folder first, then the folders beside it; every file
                     # of the first that has the name is read: two are an E108 (the name is
                     # ambiguous), not the first one found quietly winning
-                    places: list[Iterable[Path]] = [sorted(folder.glob("*.pol")),
-                                                    _sibling_files(folder)]
-                    for place in places:
-                        found = [f for f in place if _declares(f) == parent.text]
+                    if folder not in places:
+                        places[folder] = [sorted(folder.glob("*.pol")),
+                                          list(_sibling_files(folder))]
+                    for place in places[folder]:
+                        found = [f for f in place if name_of(f) == parent.text]
                         for candidate in found:
                             # a file read already (whose `policy` line may not come first,
                             # so that it declares nothing) brings nothing new
