@@ -320,6 +320,8 @@ class _TableBuilder:
         self._shared: dict[object, Any] = {}
         self._groups: dict[tuple[frozenset[str], bool], int] = {}
         self._group_codes: list[frozenset[str]] = []  # group number -> its codes
+        # (groups, global procedures) -> the codes a line's rules look back at (``reach``)
+        self._reach_codes: dict[tuple[tuple[int, ...], tuple[str, ...]], frozenset[str]] = {}
 
     def plan(self, code: str) -> list[Any]:
         found = self.plans.get(code)
@@ -393,7 +395,15 @@ class _TableBuilder:
         """Plan field 13: which paid lines the rules of a line of this plan can look at."""
         history: list[Row] = plan[_HISTORY]
         global_: dict[str, list[Row]] = plan[_GLOBAL]
-        codes = frozenset().union(*[self._group_codes[row[4]] for row in history], global_)
+        # every code of a limit over a range has the limit's group: its union is made once,
+        # not once a code (which cost codes squared)
+        groups = tuple(sorted({row[4] for row in history}))
+        key = (groups, tuple(sorted(global_)))
+        codes = self._reach_codes.get(key)
+        if codes is None:
+            codes = self._reach_codes[key] = self.share(
+                self._group_codes[groups[0]] if len(groups) == 1 and not global_
+                else frozenset().union(*map(self._group_codes.__getitem__, groups), global_))
         days = max([_days_back(row[6], row[7]) for row in history]
                    + [row[3] for rows in global_.values() for row in rows], default=0)
         same_day = frozenset().union(plan[_FORBID], plan[_BEATEN_BY],

@@ -2,7 +2,9 @@
 
 An image holds what :class:`~policydsl.engine.Program` made: the generated source, its code
 object (``marshal``), and the tables, each code's plan pickled on its own and each rule's
-finding texts marshalled on their own as plain values, laid end to end (:class:`Blobs`).
+finding texts marshalled on their own as plain values, laid end to end (:class:`Blobs`). A
+large code set or tuple that plans share (the codes of a limit over a range) is pickled once,
+apart, and plans name it.
 Restoring reads a small header; a code's plan is unpickled the first time a line of that code
 is judged, and a rule's texts are read the first time it fires. From a file mapped into
 memory, the pages of the others are never even read: rules whose codes never appear in the
@@ -20,6 +22,7 @@ image from elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import marshal
 import pickle
 import struct
@@ -37,7 +40,12 @@ from .claims import ClaimLine, Finding
 from .engine import Program
 
 #: Bumped whenever the layout of an image changes; an image of another format is not used.
-IMAGE_FORMAT = 3
+IMAGE_FORMAT = 4
+
+#: A code set or tuple this long that plans share (every code of a limit over a range shares
+#: the codes its rules look back at) is pickled once, apart, and named from each plan:
+#: pickled into every plan, it made an image of N such codes N times N codes long.
+SHARED_LENGTH = 32
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _LENGTH = struct.Struct("<Q")
@@ -89,6 +97,7 @@ class ProgramImage:
     texts: Blobs  # rule number -> its RuleInfo (id, carc, message, source...): _info_bytes
     plans: dict[str, int]  # code -> the number of its pickled (plan, paid plan) in plan_blobs
     plan_blobs: Blobs
+    shared: Blobs  # the large values plans share, each pickled once (``_PlanPickler``)
 
 
 _INFO = attrgetter("info")
@@ -117,25 +126,74 @@ def image_of(program: Program) -> ProgramImage:
     if tables is None:
         raise ValueError("a restored program cannot be imaged again; compile the rule set")
     texts = Blobs.join(map(_info_bytes, map(_INFO, program.rules)))
-    plan_blobs = Blobs.join(pickle.dumps((plan, tables.paid[code]), _PICKLE)
+    pickler = _PlanPickler()
+    plan_blobs = Blobs.join(pickler.dumps((plan, tables.paid[code]))
                             for code, plan in tables.plans.items())
     generated = program.generated
     return ProgramImage(
         IMAGE_FORMAT, sys.version, program.name, program.filename, generated.source,
         dict(generated.predicate_lines), dict(generated.kinds), marshal.dumps(program.code),
         bytes(map(bool, tables.deny)), bytes(found is not None for found in tables.fired),
-        texts, {code: number for number, code in enumerate(tables.plans)}, plan_blobs)
+        texts, {code: number for number, code in enumerate(tables.plans)}, plan_blobs,
+        Blobs.join(pickle.dumps(value, _PICKLE) for value in pickler.shared))
+
+
+class _PlanPickler(pickle.Pickler):
+    """Pickles plans one at a time, each on its own; a large code set or tuple is pickled
+    once, into ``shared``, and named by its number from every plan that holds it."""
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        super().__init__(self._out, _PICKLE)
+        self.shared: list[object] = []
+        self._numbers: dict[int, int] = {}  # id of a shared value -> its number
+
+    def dumps(self, value: object) -> bytes:
+        self._out.seek(0)
+        self._out.truncate()
+        self.clear_memo()
+        self.dump(value)
+        return self._out.getvalue()
+
+    def persistent_id(self, obj: object) -> int | None:
+        if type(obj) not in (frozenset, tuple) or len(obj) < SHARED_LENGTH:  # type: ignore[arg-type]
+            return None
+        number = self._numbers.get(id(obj))
+        if number is None:
+            number = self._numbers[id(obj)] = len(self.shared)
+            self.shared.append(obj)  # kept: its id stays its own meanwhile
+        return number
+
+
+class _PlanUnpickler(pickle.Unpickler):
+    """Unpickles a plan of ``_PlanPickler``: the shared values it names are read (once) from
+    ``shared``."""
+
+    def __init__(self, blob: bytes | memoryview, shared: Blobs, made: dict[int, object]
+                 ) -> None:
+        super().__init__(io.BytesIO(blob))
+        self._shared = shared
+        self._made = made
+
+    def persistent_load(self, pid: object) -> object:
+        assert isinstance(pid, int)
+        found = self._made.get(pid)
+        if found is None:
+            found = self._made[pid] = pickle.loads(self._shared[pid])
+        return found
 
 
 def pieces(image: ProgramImage) -> list[bytes | memoryview]:
     """The image's bytes, in pieces to write one after the other: the length of a header, the
     header (everything but the blobs, and where each blob ends), then the blobs."""
     fields = {field.name: getattr(image, field.name) for field in attrs.fields(ProgramImage)}
-    texts, plan_blobs = fields.pop("texts"), fields.pop("plan_blobs")
+    texts, plan_blobs, shared = (fields.pop("texts"), fields.pop("plan_blobs"),
+                                 fields.pop("shared"))
     fields["texts_ends"] = texts.ends.tobytes()
     fields["plan_ends"] = plan_blobs.ends.tobytes()
+    fields["shared_ends"] = shared.ends.tobytes()
     header = pickle.dumps(fields, _PICKLE)
-    return [_LENGTH.pack(len(header)), header, texts.buffer, plan_blobs.buffer]
+    return [_LENGTH.pack(len(header)), header, texts.buffer, plan_blobs.buffer, shared.buffer]
 
 
 def dumps(image: ProgramImage) -> bytes:
@@ -153,16 +211,19 @@ def loads(data: bytes | memoryview) -> ProgramImage | None:
         if (not isinstance(fields, dict) or fields.get("format") != IMAGE_FORMAT
                 or fields.get("python") != sys.version):
             return None
-        texts_ends, plan_ends = array("Q"), array("Q")
+        texts_ends, plan_ends, shared_ends = array("Q"), array("Q"), array("Q")
         texts_ends.frombytes(fields.pop("texts_ends"))
         plan_ends.frombytes(fields.pop("plan_ends"))
+        shared_ends.frombytes(fields.pop("shared_ends"))
         start = _LENGTH.size + length
         middle = start + (texts_ends[-1] if texts_ends else 0)
-        end = middle + (plan_ends[-1] if plan_ends else 0)
+        shared_start = middle + (plan_ends[-1] if plan_ends else 0)
+        end = shared_start + (shared_ends[-1] if shared_ends else 0)
         if end != len(view):
             return None
         return ProgramImage(**fields, texts=Blobs(view[start:middle], texts_ends),
-                            plan_blobs=Blobs(view[middle:end], plan_ends))
+                            plan_blobs=Blobs(view[middle:shared_start], plan_ends),
+                            shared=Blobs(view[shared_start:end], shared_ends))
     except Exception:  # a damaged or foreign file is just not an image
         return None
 
@@ -208,9 +269,11 @@ class _Plans:
     after its plans are in place.
     """
 
-    def __init__(self, numbers: dict[str, int], blobs: Blobs) -> None:
+    def __init__(self, numbers: dict[str, int], blobs: Blobs, shared: Blobs) -> None:
         self._numbers = numbers
         self._blobs = blobs
+        self._shared = shared
+        self._made: dict[int, object] = {}  # the shared values read so far
         self.plans: dict[str, Any] = {}
         self.paid: dict[str, Any] = {}
         self._seen: set[str] = set()
@@ -225,14 +288,15 @@ class _Plans:
         for code in new:
             number = self._numbers.get(code)
             if number is not None:
-                self.plans[code], self.paid[code] = pickle.loads(self._blobs[number])
+                self.plans[code], self.paid[code] = _PlanUnpickler(
+                    self._blobs[number], self._shared, self._made).load()
         self._seen |= new
 
 
 def restore(image: ProgramImage, load_ruleset: Callable[[], m.RuleSet]) -> Program:
     """A program that judges exactly as the one ``image`` was made of."""
     texts = _Texts(image.texts)
-    plans = _Plans(image.plans, image.plan_blobs)
+    plans = _Plans(image.plans, image.plan_blobs, image.shared)
     generated = codegen.Generated(image.source, image.predicate_lines, image.kinds)
     return Program.restored(
         image.name, image.filename, generated, marshal.loads(image.code),

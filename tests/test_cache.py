@@ -50,6 +50,29 @@ def test_second_load_is_restored_and_judges_the_same(folder: Path) -> None:
     assert second.adjudicate(TWO_UNITS)[0].decision == "allow"
 
 
+def test_an_image_holds_a_value_plans_share_once(tmp_path: Path) -> None:
+    # every code of a limit over a range shares the codes the limit looks back at, and every
+    # code of an exclusive its list: each pickled into every plan, the image of N such codes
+    # grew as N times N (a limit over 00000..99999 ran out of memory writing it)
+    def image_size(count: int) -> int:
+        text = (f"policy t.big\nset A = 10000..{10000 + count - 1}\n"
+                "limit A per 90d <= 3\nexclusive 20553, 20552, 10000..10039\n")
+        return len(image.dumps(image.image_of(policydsl.compile_text(text).program)))
+    assert image_size(4000) < 2.5 * image_size(2000)
+    text = ("policy t.big\nset A = 10000..10999\nlimit A per 90d <= 3\n"
+            "exclusive 10039, 10000..10038\n")
+    (tmp_path / "big.pol").write_text(text, encoding="utf-8")
+    lines = [line("C1", 1, "M1", "2024-03-01", "10000"), line("C1", 2, "M1", "2024-03-01", "10039"),
+             line("C2", 1, "M1", "2024-03-02", "10500"), line("C3", 1, "M1", "2024-03-03", "10999"),
+             line("C4", 1, "M1", "2024-03-04", "10001")]
+    first = policydsl.load(tmp_path / "big.pol", cache_dir=tmp_path / "cache")
+    second = policydsl.load(tmp_path / "big.pol", cache_dir=tmp_path / "cache")
+    assert restored(second)
+    decisions = second.adjudicate(lines)
+    assert decisions == first.adjudicate(lines)
+    assert [d.decision for d in decisions] == ["deny", "allow", "allow", "allow", "deny"]
+
+
 class _PolicyPath(os.PathLike[str]):
     """A path type of a caller's own: ``load`` takes any ``os.PathLike``, as api.md says."""
 
