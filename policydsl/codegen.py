@@ -204,14 +204,29 @@ def _window(window: m.Window) -> tuple[int, int]:
 
 
 # A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
-# addon, counts, counts by provider, exclusive partners], lists, dicts and sets that
-# ``_freeze`` turns into a ``Plan``.
+# addon, counts, counts by provider, exclusive partners (code sets)], lists, dicts and sets
+# that ``_freeze`` turns into a ``Plan``.
 (_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON, _COUNTS,
  _COUNTS_BY_PROVIDER, _BEATEN_BY) = range(11)
 
 
 def _new_plan() -> list[Any]:
-    return [0, [], {}, [], {}, [], [], [], [], [], set()]
+    return [0, [], {}, [], {}, [], [], [], [], [], []]
+
+
+#: An ``exclusive`` of more codes than this gives each of them all its codes as partners (a
+#: superset of the codes ranked before it, which only the judging narrows): the codes before
+#: each, kept apart, cost memory as the square of the list's length.
+EXACT_PARTNERS = 64
+
+
+def _joined(parts: list[frozenset[str]]) -> frozenset[str]:
+    """The union of ``parts``: the one that is not empty itself, when only one is (a code set
+    that plans share stays one object)."""
+    full = [part for part in parts if part]
+    if len(full) == 1:
+        return full[0]
+    return frozenset().union(*full)
 
 
 def _days_back(window: int, count: int) -> int:
@@ -229,7 +244,7 @@ def _days_back(window: int, count: int) -> int:
 def _freeze(plan: list[Any], reach: Reach) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
-    partners = frozenset(forbid).union(plan[_BEATEN_BY]) if forbid or plan[_BEATEN_BY] else None
+    partners = _joined([frozenset(forbid), *plan[_BEATEN_BY]]) or None
     return (
         plan[_BITS],
         tuple(plan[_LINE]),
@@ -406,9 +421,9 @@ class _TableBuilder:
                 else frozenset().union(*map(self._group_codes.__getitem__, groups), global_))
         days = max([_days_back(row[6], row[7]) for row in history]
                    + [row[3] for rows in global_.values() for row in rows], default=0)
-        same_day = frozenset().union(plan[_FORBID], plan[_BEATEN_BY],
-                                     *[row[3] for row in plan[_ADDON]],
-                                     [code] if plan[_MUE_DAY] else [])
+        same_day = _joined([frozenset(plan[_FORBID]), *plan[_BEATEN_BY],
+                            *[frozenset(row[3]) for row in plan[_ADDON]],
+                            frozenset([code] if plan[_MUE_DAY] else [])])
         reach: Reach = self.share((self.share(codes), days, self.share(same_day)))
         return reach
 
@@ -447,13 +462,17 @@ class _TableBuilder:
                 self.plans[trigger] = _new_plan()
 
     def exclusive(self, r: int, lo: int, hi: int, rule: m.Exclusive) -> None:
-        row = (r, lo, hi, tuple(rule.codes))
-        for code in sorted(set(rule.codes) - {rule.codes[0]}):
+        codes = tuple(rule.codes)
+        row = (r, lo, hi, codes)
+        first = {code: at for at, code in reversed(list(enumerate(codes)))}
+        every = self.share(frozenset(codes)) if len(codes) > EXACT_PARTNERS else None
+        for code in sorted(first.keys() - {codes[0]}):
             target = self.plan(code)
             target[_BITS] |= BIT_SAME
             target[_EXCLUSIVE].append(row)
-            target[_BEATEN_BY].update(rule.codes[:rule.codes.index(code)])
-        self.plan(rule.codes[0])
+            target[_BEATEN_BY].append(
+                every if every is not None else self.share(frozenset(codes[:first[code]])))
+        self.plan(codes[0])
 
     def global_(self, r: int, lo: int, hi: int, rule: m.Global) -> None:
         if rule.bypass:

@@ -827,6 +827,17 @@ def exclusive_conflicts(ws: Workspace) -> None:
         _exclusive_against_forbids(index, parts, ranked)
 
 
+def _ranked_pairs(rank: dict[str, int], denying: dict[tuple[str, str], list[m.Forbid]]
+                  ) -> list[tuple[str, str]]:
+    """The pairs (kept, lost) of an exclusive's codes, kept ranked first, that a forbid may
+    be about, in order: all pairs of a short list, or for a long one (its pairs outnumber
+    the forbid pairs) those the forbid pairs name."""
+    if len(rank) ** 2 <= len(denying):
+        return [(a, b) for a in sorted(rank) for b in sorted(rank) if rank[a] < rank[b]]
+    return sorted((kept, lost) for lost, kept in denying
+                  if kept in rank and lost in rank and rank[kept] < rank[lost])
+
+
 def _exclusive_against_forbids(index: _Index, parts: _Parts,
                                ranked: list[tuple[m.Exclusive, dict[str, int]]]) -> None:
     """W308 for an ``exclusive`` that keeps a code over another which, by a ``forbid`` (of the
@@ -844,8 +855,7 @@ def _exclusive_against_forbids(index: _Index, parts: _Parts,
         site = index.site(rule)
         if site is None:
             continue
-        for kept, lost in ((a, b) for a in sorted(rank) for b in sorted(rank)
-                           if rank[a] < rank[b]):
+        for kept, lost in _ranked_pairs(rank, denying):
             against = next((f for f in denying.get((lost, kept), ())
                             if _meet(f.info.validity, rule.info.validity)), None)
             if against is None:

@@ -59,6 +59,11 @@ def test_an_image_holds_a_value_plans_share_once(tmp_path: Path) -> None:
                 "limit A per 90d <= 3\nexclusive 20553, 20552, 10000..10039\n")
         return len(image.dumps(image.image_of(policydsl.compile_text(text).program)))
     assert image_size(4000) < 2.5 * image_size(2000)
+
+    def exclusive_size(count: int) -> int:
+        text = f"policy t.big\nset A = 10000..{10000 + count - 1}\nexclusive A\n"
+        return len(image.dumps(image.image_of(policydsl.compile_text(text).program)))
+    assert exclusive_size(4000) < 2.5 * exclusive_size(2000)
     text = ("policy t.big\nset A = 10000..10999\nlimit A per 90d <= 3\n"
             "exclusive 10039, 10000..10038\n")
     (tmp_path / "big.pol").write_text(text, encoding="utf-8")

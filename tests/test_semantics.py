@@ -350,6 +350,19 @@ def test_exclusive_first_listed_present_wins(adjudicate: Adjudicate) -> None:
     assert verdicts(out) == ["deny", "allow", "allow"]
 
 
+def test_exclusive_of_a_long_list_ranks_as_a_short_one(adjudicate: Adjudicate) -> None:
+    # over EXACT_PARTNERS codes, each code's same-day partners are the whole list (memory
+    # linear in its length): the ranking is still the list's order
+    text = "policy t\nexclusive 10099, 10000..10098\n"  # 100 codes, 10099 first
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "10050"),
+                            line("C1", 2, "M1", "2024-03-01", "10005"),
+                            line("C2", 1, "M2", "2024-03-01", "10098"),
+                            line("C2", 2, "M2", "2024-03-01", "10099"),
+                            line("C3", 1, "M3", "2024-03-01", "10070"),
+                            line("C3", 2, "M3", "2024-03-01", "99213")])
+    assert verdicts(out) == ["deny", "allow", "deny", "allow", "allow", "allow"]
+
+
 def test_global_period_10_days_after_procedure(adjudicate: Adjudicate) -> None:
     text = "policy t\nglobal 63650 10d\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
