@@ -47,6 +47,19 @@ IMAGE_FORMAT = 4
 #: pickled into every plan, it made an image of N such codes N times N codes long.
 SHARED_LENGTH = 32
 
+
+def _holds_large(value: tuple[Any, Any]) -> bool:
+    """Whether a (plan, paid plan) holds a code set or tuple that plans may share and that is
+    ``SHARED_LENGTH`` long or more: the codes its rules look back at or meet the same day
+    (field 13), its exclusive partners (8) or an exclusive's list (3). Their lengths alone are
+    looked at: walking every plan would cost as much as the pickling it spares."""
+    plan = value[0]
+    codes, _, same_day = plan[13]
+    return (len(codes) >= SHARED_LENGTH or len(same_day) >= SHARED_LENGTH
+            or (plan[8] is not None and len(plan[8]) >= SHARED_LENGTH)
+            or any(len(row[3]) >= SHARED_LENGTH for row in plan[3]))
+
+
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _LENGTH = struct.Struct("<Q")
 _line_code = attrgetter("code")
@@ -148,7 +161,9 @@ class _PlanPickler(pickle.Pickler):
         self.shared: list[object] = []
         self._numbers: dict[int, int] = {}  # id of a shared value -> its number
 
-    def dumps(self, value: object) -> bytes:
+    def dumps(self, value: tuple[Any, Any]) -> bytes:
+        if not _holds_large(value):  # most plans: pickled as they are, at C speed
+            return pickle.dumps(value, _PICKLE)
         self._out.seek(0)
         self._out.truncate()
         self.clear_memo()
