@@ -106,7 +106,6 @@ class _Index:
                     site = _Site(scope, statement)
                     self.sites[id(rule)] = site
                     self.text_rules.append((rule, site))
-        self.reported: set[tuple[str, str, n.Span, str]] = set()
         self._parts: list[_Parts] | None = None
         self._extended: dict[str, frozenset[str]] = {}  # policy -> the policies it extends
 
@@ -146,10 +145,7 @@ class _Index:
         return self.sites.get(id(rule))
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
-        key = (code, file, span, message)
-        if key not in self.reported:
-            self.reported.add(key)
-            self.ws.diagnostics.append(warning(code, message, file, span))
+        self.ws.record(warning(code, message, file, span))
 
     def describe(self, rule: m.Rule, here: str) -> str:
         """``rule 'p/x' (line 4)``, with the file when it is not ``here``; table rows by row."""

@@ -81,14 +81,17 @@ class Workspace:
     # line), by name: their errors are reported already, so a policy extending one is not
     # told that it does not exist
     unparsed: frozenset[str] = frozenset()
-    reported: set[Diagnostic] = attrs.Factory(set)  # the errors recorded, to record each once
+    recorded: set[Diagnostic] = attrs.Factory(set)  # what ``record`` took, to take it once
     too_deep: set[str] = attrs.Factory(set)  # "policy:set" of sets an E109 is about
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
         """Record an error; the same error again (a bad set used twice) is recorded once."""
-        diagnostic = error(code, message, file, span)
-        if diagnostic not in self.reported:
-            self.reported.add(diagnostic)
+        self.record(error(code, message, file, span))
+
+    def record(self, diagnostic: Diagnostic) -> None:
+        """Add ``diagnostic``, unless the same one is here already (errors and lints alike)."""
+        if diagnostic not in self.recorded:
+            self.recorded.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
     @property
