@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strategies import policy_texts
 
@@ -135,12 +135,15 @@ def test_round_trip_without_noise(text: str) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy_texts(), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+@example("policy medicare.pain", "\r\n", False)  # a file of one line, with no line end
 def test_a_file_keeps_its_line_ends_and_byte_order_mark(text: str, end: str, bom: bool) -> None:
-    # what policyc fmt writes: the canonical layout, in the file's own line ends and BOM
+    # what policyc fmt writes: the canonical layout, in the file's own line ends and BOM (a
+    # file with no line end at all gets "\n", as format_file says)
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # the generated text's own ends
     raw = ("\ufeff" if bom else "") + text.replace("\n", end)
     formatted = format_file_text(raw)
-    assert formatted == ("\ufeff" if bom else "") + format_text(text).replace("\n", end)
+    own = end if "\n" in text else "\n"
+    assert formatted == ("\ufeff" if bom else "") + format_text(text).replace("\n", own)
     assert format_file_text(formatted) == formatted
 
 
