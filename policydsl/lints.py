@@ -747,7 +747,7 @@ def unused_sets(ws: Workspace) -> None:
         for name, node in scope.set_nodes.items():
             if (scope.name, name) not in reached:
                 kind = "dx set" if isinstance(node, n.DxDef) else "set"
-                ws.diagnostics.append(warning(
+                ws.record(warning(
                     "W306", f"{kind} '{name}' is never used; remove it, or use it in a rule",
                     scope.module.path, node.name.span))
 
@@ -766,7 +766,7 @@ def disable_by_line(ws: Workspace) -> None:
         for ref in scope.disables:
             policy, _, rule = ref.text.partition("/")
             if _UNNAMED_ID.fullmatch(rule) and (scope.module.path, ref.span) not in unknown:
-                ws.diagnostics.append(warning(
+                ws.record(warning(
                     "W307", f"disable names the unnamed rule '{ref.text}' by its line, which "
                     f"changes when the lines of {policy} move (a comment added above it, "
                     "policyc fmt); name the rule (rule NAME: ...) and disable it by name",
