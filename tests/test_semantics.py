@@ -210,6 +210,16 @@ def test_limits_go_line_by_line_within_a_date(adjudicate: Adjudicate) -> None:
     assert verdicts(out) == ["deny", "deny", "allow"]
 
 
+def test_claim_ids_order_as_text_and_line_numbers_as_numbers(adjudicate: Adjudicate) -> None:
+    text = "policy t\nlimit 97810 per day <= 1\n"
+    out = adjudicate(text, [line("9", 1, "M1", "2024-03-01", "97810"),
+                            line("10", 1, "M1", "2024-03-01", "97810")])
+    assert verdicts(out) == ["deny", "allow"]  # "10" < "9" as text
+    out = adjudicate(text, [line("C1", 10, "M1", "2024-03-01", "97810"),
+                            line("C1", 9, "M1", "2024-03-01", "97810")])
+    assert verdicts(out) == ["deny", "allow"]  # 9 < 10 as numbers
+
+
 def test_order_of_input_rows_changes_nothing(adjudicate: Adjudicate) -> None:
     lines = [line(f"C{i}", i % 3 + 1, f"M{i % 4}", f"2024-0{1 + i % 6}-1{i % 9}", "97810")
              for i in range(40)]
