@@ -108,6 +108,7 @@ class _Index:
                     self.text_rules.append((rule, site))
         self._parts: list[_Parts] | None = None
         self._extended: dict[str, frozenset[str]] = {}  # policy -> the policies it extends
+        self._held: dict[str, frozenset[int]] = {}  # policy -> ids of the rules in force
 
     def table_site(self, rule: m.Rule) -> _Site | None:
         """The ``table`` statement a table row comes from, and its file; ``None`` for a rule
@@ -128,17 +129,34 @@ class _Index:
             return f"name that rule{where} (rule NAME: ...) and disable it here by that name"
         return f"disable it here (disable {rule.info.id}) or override it by name"
 
-    def extends(self, child: _Site, parent: _Site) -> bool:
-        """Whether ``child``'s policy extends ``parent``'s, directly or not. Two rules of a
-        policy and one it extends meet in the extending policy: a finding about the pair is
-        reported in its file, the one that brought them together (the parent is fine alone
-        and serves other policies too)."""
+    def extends(self, child: _Site, parent: _Site, rule: m.Rule) -> bool:
+        """Whether ``child``'s policy extends ``parent``'s, directly or not, and still has
+        ``rule`` (one of ``parent``'s) in force. Two rules of a policy and one it extends meet
+        in the extending policy: a finding about the pair is reported in its file, the one that
+        brought them together (the parent is fine alone and serves other policies too). Not
+        when the extending policy overrode or disabled ``rule``: the pair then meets only in
+        a policy that brings ``rule`` back through another parent (``apart``)."""
         name = child.scope.name
         extended = self._extended.get(name)
         if extended is None:
             extended = self._extended[name] = frozenset(
                 s.name for s in visible_scopes(self.ws, child.scope) if s is not child.scope)
-        return parent.scope.name in extended
+        return parent.scope.name in extended and self.holds(name, rule)
+
+    def holds(self, policy: str, rule: m.Rule) -> bool:
+        """Whether ``rule`` is in force in ``policy``'s rule set."""
+        held = self._held.get(policy)
+        if held is None:
+            ruleset = self.ws.rulesets.get(policy)
+            held = self._held[policy] = frozenset(
+                map(id, ruleset.rules if ruleset is not None else ()))
+        return id(rule) in held
+
+    def met_before(self, meeting: _Site, one: m.Rule, other: m.Rule) -> bool:
+        """Whether a policy that ``meeting``'s policy extends has both rules in force already:
+        a finding about the pair is then reported where they first meet, not again here."""
+        return any(self.holds(s.name, one) and self.holds(s.name, other)
+                   for s in visible_scopes(self.ws, meeting.scope) if s is not meeting.scope)
 
     def site(self, rule: m.Rule) -> _Site | None:
         """Where a rule written in policy text is; ``None`` for table rows and unknown rules."""
@@ -190,11 +208,11 @@ class _Index:
                        None)
         return None if extends is None else _Site(scope, extends)
 
-    def apart(self, one: _Site, other: _Site) -> bool:
-        """Whether two rules' policies are apart: neither is the other, nor extends it. They
-        then meet only in a policy that extends both."""
-        return (one.scope is not other.scope and not self.extends(one, other)
-                and not self.extends(other, one))
+    def apart(self, one: _Site, one_rule: m.Rule, other: _Site, other_rule: m.Rule) -> bool:
+        """Whether two rules' policies are apart: neither is the other, nor extends it with
+        the other rule in force. They then meet only in a policy that extends both."""
+        return (one.scope is not other.scope and not self.extends(one, other, other_rule)
+                and not self.extends(other, one, one_rule))
 
 
 _CURRENT: contextvars.ContextVar[_Index | None] = contextvars.ContextVar("lint_index",
@@ -334,11 +352,13 @@ def deleted_code_used(ws: Workspace) -> None:
                 if first is None:
                     continue
                 deleting = index.site(deletion)
-                if deleting is not None and index.extends(deleting, site):
+                if deleting is not None and index.extends(deleting, site, rule):
                     _report_inherited_w301(index, rule, site, deletion, deleting, shared, first)
                     continue
                 if deleting is not None and parts.meeting is not None and index.apart(
-                        deleting, site):
+                        deleting, deletion, site, rule):
+                    if index.met_before(parts.meeting, deletion, rule):
+                        continue  # reported where they first meet
                     here = parts.meeting.file
                     index.report(
                         "W301",
@@ -466,7 +486,7 @@ def addon_primary_forbidden(ws: Workspace) -> None:
                     continue
                 addon_site, forbid_site = index.site(addon), index.site(forbid)
                 if addon_site is None or (forbid_site is not None
-                                          and index.extends(forbid_site, addon_site)):
+                                          and index.extends(forbid_site, addon_site, addon)):
                     at_forbid.append((addon, forbid, found))
                 else:
                     at_addon.add((id(forbid), found[0], found[1]))
@@ -490,7 +510,9 @@ def _report_w303(ws: Workspace, index: _Index, meeting: _Site | None, addon: m.A
     addon_at = addon_site or index.table_site(addon)
     forbid_at = forbid_site or index.table_site(forbid)
     if (addon_at is not None and forbid_at is not None and meeting is not None
-            and index.apart(addon_at, forbid_at)):
+            and index.apart(addon_at, addon, forbid_at, forbid)):
+        if index.met_before(meeting, addon, forbid):
+            return
         here = meeting.file
         index.report(
             "W303",
@@ -499,7 +521,8 @@ def _report_w303(ws: Workspace, index: _Index, meeting: _Site | None, addon: m.A
             f"both are extended here; {index.switch_off(forbid)}",
             here, meeting.statement.span)
         return
-    if addon_at is not None and forbid_at is not None and index.extends(addon_at, forbid_at):
+    if (addon_at is not None and forbid_at is not None
+            and index.extends(addon_at, forbid_at, forbid)):
         # the add-on's policy extends the forbid's: at the add-on (a table's: its statement)
         if addon_site is not None:
             span, via = _token_for(ws, addon_site, primary, ("primaries",))
@@ -517,7 +540,7 @@ def _report_w303(ws: Workspace, index: _Index, meeting: _Site | None, addon: m.A
             addon_at.file, span)
         return
     if forbid_site is None and forbid_at is not None and addon_at is not None \
-            and index.extends(forbid_at, addon_at):
+            and index.extends(forbid_at, addon_at, addon):
         # a table row of the extending policy against an inherited add-on: at the table
         index.report(
             "W303",
@@ -527,7 +550,7 @@ def _report_w303(ws: Workspace, index: _Index, meeting: _Site | None, addon: m.A
             forbid_at.file, forbid_at.statement.span)
         return
     if addon_site is not None and not (forbid_at is not None
-                                       and index.extends(forbid_at, addon_site)):
+                                       and index.extends(forbid_at, addon_site, addon)):
         span, via = _token_for(ws, addon_site, primary, ("primaries",))
         index.report(
             "W303",
@@ -660,9 +683,11 @@ def redundant_limit(ws: Workspace) -> None:
             strict = limits[j]
             site, strict_site = index.site(weak), index.site(strict)
             assert site is not None and strict_site is not None
-            if index.extends(strict_site, site):
+            if index.extends(strict_site, site, weak):
                 _report_inherited_w305(index, weak, strict, strict_site)
-            elif parts.meeting is not None and index.apart(strict_site, site):
+            elif parts.meeting is not None and index.apart(strict_site, strict, site, weak):
+                if index.met_before(parts.meeting, strict, weak):
+                    continue
                 here = parts.meeting.file
                 index.report(
                     "W305",
@@ -857,9 +882,9 @@ def _exclusive_against_forbids(index: _Index, parts: _Parts,
             if against is None:
                 continue
             there = index.site(against)
-            if there is not None and index.apart(there, site):
+            if there is not None and index.apart(there, against, site, rule):
                 continue  # they meet only in a policy extending both: left to its reader
-            if there is not None and index.extends(there, site):
+            if there is not None and index.extends(there, site, rule):
                 index.report(
                     "W308",
                     f"this forbids {kept} when {lost} is billed, and "

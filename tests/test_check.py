@@ -761,6 +761,50 @@ def test_a_pair_from_two_extended_policies_is_reported_where_they_meet(
                                    "rule 'b/tight' (b.pol:2), 3 per 90d")
 
 
+DIAMOND_BASE = """
+    policy base
+    rule lim: limit 97810 per 90d <= 12
+    rule esi: limit 64483 per 12mo <= 4 sessions
+    """
+# a overrides both rules of base, and deletes the code base's esi named: clean alone
+DIAMOND_A = """
+    policy a
+    extends base
+    rule lim: limit 97810 per 90d <= 3
+    rule esi: limit 64479 per 12mo <= 4 sessions
+    deleted 64483 since 2017-01-01
+    """
+
+
+def test_a_pair_an_extended_policy_overrode_meets_where_another_parent_brings_it_back(
+        tmp_path: Path) -> None:
+    # kid extends a and b; b brings base's lim and esi back, which a overrode: the pairs
+    # (a/lim, base/lim) and (a's deletion, base/esi) meet in kid, not in a
+    write(tmp_path, "base.pol", DIAMOND_BASE)
+    write(tmp_path, "a.pol", DIAMOND_A)
+    write(tmp_path, "b.pol", "policy b\nextends base\n")
+    assert load_paths([tmp_path / "a.pol"], lint=True).diagnostics == []
+    assert load_paths([tmp_path / "b.pol"], lint=True).diagnostics == []
+    diagnostics = check(tmp_path, "policy kid\nextends a, b\n")
+    assert sorted(where(diagnostics)) == [("W301", "x.pol", 2, 1), ("W305", "x.pol", 2, 1)]
+    w301, w305 = sorted(diagnostics, key=lambda d: d.code)
+    assert w301.message.startswith("rule 'a/deleted@5' (a.pol:5) deletes 64483 since "
+                                   "2017-01-01, and rule 'base/esi' (base.pol:3) still names it")
+    assert w305.message.startswith("rule 'base/lim' (base.pol:2), 12 per 90d, is redundant "
+                                   "here: rule 'a/lim' (a.pol:3), 3 per 90d")
+
+
+def test_a_pair_is_reported_where_it_first_meets_not_again_below(tmp_path: Path) -> None:
+    # kid brings the pairs together; grandkid, extending kid, only inherits them
+    write(tmp_path, "base.pol", DIAMOND_BASE)
+    write(tmp_path, "a.pol", DIAMOND_A)
+    write(tmp_path, "b.pol", "policy b\nextends base\n")
+    write(tmp_path, "kid.pol", "policy kid\nextends a, b\n")
+    diagnostics = check(tmp_path, "policy grandkid\nextends kid\n")
+    assert sorted(where(diagnostics)) == [("W301", "kid.pol", 2, 1),
+                                          ("W305", "kid.pol", 2, 1)]
+
+
 def test_a_child_rule_against_a_parent_rule_stays_at_the_child(tmp_path: Path) -> None:
     # the other way round the child's rule was already the one reported
     parent = "policy base\ndeleted 62311 since 2017-01-01\nwhen 64484 forbid 64483\n" \
