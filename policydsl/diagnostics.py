@@ -56,6 +56,8 @@ CODES: dict[str, str] = {
     "W308": "exclusive rules that rank two codes both ways",
     "W309": "exclusive of a single code",
     "W310": "the file's effective written after a rule",
+    "W311": "disable of a rule already switched off",
+    "W312": "a rule indented under another, not part of it",
 }
 
 

@@ -28,12 +28,16 @@ in the extending policy's file (``_Index.extends``).
   (billed together, neither line is paid); an ``exclusive`` of one code (it never fires).
 - W310 ``late_effective``: the file's ``effective`` written after a rule (it dates the
   rules above it too).
+- W311 ``disable_again``: ``disable`` of a rule already switched off, by an earlier line or
+  by a policy this one extends.
+- W312 ``indented_after_rule``: a rule indented under a named rule, which is not part of it.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import cast
@@ -44,7 +48,7 @@ from . import codes as c
 from . import model as m
 from . import nodes as n
 from .diagnostics import warning
-from .resolve import ModuleScope, Workspace, visible_scopes
+from .resolve import ModuleScope, Workspace, disabled_above, visible_scopes
 
 #: The fields of rule bodies that hold procedure codes, in the order they are written.
 _CODE_FIELDS: tuple[str, ...] = (
@@ -926,6 +930,61 @@ def late_effective(ws: Workspace) -> None:
                     scope.module.path, st.span)
 
 
+# --- W311 ---------------------------------------------------------------------------------
+
+
+def disable_again(ws: Workspace) -> None:
+    """W311: ``disable`` of a rule already switched off: by an earlier ``disable`` of the same
+    file, or by a policy this one extends (when no other parent brings the rule back). The
+    rule is not in force either way; the line does nothing."""
+    index = _index(ws)
+    for scope in ws.scopes.values():
+        earlier: dict[str, n.Word] = {}
+        for ref in scope.disables:
+            first = earlier.setdefault(ref.text, ref)
+            if first is not ref:
+                index.report(
+                    "W311", f"rule '{ref.text}' is disabled on line {first.span.line} already; "
+                    "remove this line", scope.module.path, ref.span)
+                continue
+            if any(ref.text == rule.info.id for rule in _inherited(ws, scope)):
+                continue
+            above = disabled_above(ws, scope, ref.text)
+            if above is not None:
+                policy, there = above
+                index.report(
+                    "W311", f"rule '{ref.text}' is disabled already by policy '{policy.name}' "
+                    f"({policy.module.path}:{there.span.line}), which this one extends; remove "
+                    "this line", scope.module.path, ref.span)
+
+
+def _inherited(ws: Workspace, scope: ModuleScope) -> Iterator[m.Rule]:
+    """The rules in force in the policies ``scope`` extends."""
+    for parent in scope.parents:
+        ruleset = ws.rulesets.get(parent.text)
+        if ruleset is not None:
+            yield from ruleset.rules
+
+
+# --- W312 ---------------------------------------------------------------------------------
+
+
+def indented_after_rule(ws: Workspace) -> None:
+    """W312: a rule statement indented under a named rule, which reads as part of that rule
+    but is a rule of its own: a rule has one body, so a second limit written under ``rule acu
+    review carc 96: ...`` is an unnamed rule that denies with its kind's CARC."""
+    index = _index(ws)
+    for scope in ws.scopes.values():
+        for before, st in itertools.pairwise(scope.module.statements):
+            if (isinstance(before, n.NamedRule) and isinstance(st, n.RULE_BODIES)
+                    and st.span.column > 1 and st.span.line > before.span.line):
+                index.report(
+                    "W312", f"this rule is indented under rule '{before.name.text}' (line "
+                    f"{before.span.line}) but is not part of it: a rule has one statement, so "
+                    "this is an unnamed rule of its own, with its kind's action and CARC; name "
+                    "it (rule NAME: ...), or move it to the margin", scope.module.path, st.span)
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -936,6 +995,8 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("disable-by-line", disable_by_line),
     ("exclusive-conflicts", exclusive_conflicts),
     ("late-effective", late_effective),
+    ("disable-again", disable_again),
+    ("indented-after-rule", indented_after_rule),
 ]
 
 

@@ -707,7 +707,13 @@ def inheritance(ws: Workspace) -> None:
                 inherited_rules.append(rule)
         disabled: set[str] = set()
         for ref in scope.disables:
-            if ref.text not in inherited and complete:
+            if ref.text not in inherited and complete and ref.text.partition("/")[0] == name:
+                ws.report("E106", f"disable names rule '{ref.text}' of this policy itself: "
+                          "disable switches off a rule this policy inherits; remove the rule "
+                          f"instead, or disable it in a policy that extends {name}",
+                          file, ref.span)
+            elif (ref.text not in inherited and complete
+                  and disabled_above(ws, scope, ref.text) is None):
                 # a named rule of that name they do have (one that overrides it, mostly)
                 wanted = _rule_name(ref.text) if "/" in ref.text else ""
                 same = sorted(r for r in inherited
@@ -742,6 +748,18 @@ def inheritance(ws: Workspace) -> None:
 
     for name in ws.scopes:
         build(name, None, "")
+
+
+def disabled_above(ws: Workspace, scope: ModuleScope, rule_id: str
+                   ) -> tuple[ModuleScope, n.Word] | None:
+    """The nearest policy ``scope`` extends that has ``disable rule_id``, and that statement's
+    reference: a ``disable`` of a rule already switched off there is W311, not E106."""
+    for above in visible_scopes(ws, scope):
+        if above is not scope:
+            for ref in above.disables:
+                if ref.text == rule_id:
+                    return above, ref
+    return None
 
 
 # --- the pipeline -------------------------------------------------------------------------

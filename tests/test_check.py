@@ -334,6 +334,54 @@ def test_e106_not_reported_for_an_inherited_rule(tmp_path: Path) -> None:
         """, b="policy t.b\nrule acu: limit 97810 per day <= 1\n") == []
 
 
+def test_e106_a_policy_disabling_its_own_rule_is_told_so(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu: limit 97810 per day <= 1
+        disable t.a/acu
+        """)
+    assert where(diagnostics) == [("E106", "x.pol", 3, 9)]
+    assert diagnostics[0].message == (
+        "disable names rule 't.a/acu' of this policy itself: disable switches off a rule this "
+        "policy inherits; remove the rule instead, or disable it in a policy that extends t.a")
+
+
+def test_w311_disable_of_a_rule_a_parent_disabled_already_is_a_warning(
+        tmp_path: Path) -> None:
+    # the rule is not in force either way: the line does nothing, and the policy is usable
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.mid
+        disable t.base/acu
+        """, base="policy t.base\nrule acu: limit 97810 per day <= 1\n",
+        mid="policy t.mid\nextends t.base\ndisable t.base/acu\n")
+    assert where(diagnostics) == [("W311", "x.pol", 3, 9)]
+    assert diagnostics[0].message == (
+        "rule 't.base/acu' is disabled already by policy 't.mid' (mid.pol:3), which this one "
+        "extends; remove this line")
+
+
+def test_w311_not_when_another_parent_brings_the_rule_back(tmp_path: Path) -> None:
+    assert check(tmp_path, """
+        policy t.a
+        extends t.mid, t.base
+        disable t.base/acu
+        """, base="policy t.base\nrule acu: limit 97810 per day <= 1\n",
+        mid="policy t.mid\nextends t.base\ndisable t.base/acu\n") == []
+
+
+def test_w311_the_same_disable_twice_in_a_file(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        disable t.b/acu
+        disable t.b/acu
+        """, b="policy t.b\nrule acu: limit 97810 per day <= 1\n")
+    assert where(diagnostics) == [("W311", "x.pol", 4, 9)]
+    assert diagnostics[0].message == (
+        "rule 't.b/acu' is disabled on line 3 already; remove this line")
+
+
 def test_e107_cyclic_extends_names_the_cycle(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
@@ -1101,6 +1149,28 @@ def test_e102_of_a_second_effective_says_where_a_rules_dates_go(tmp_path: Path) 
     assert one(diagnostics, "E102").message == (
         "the file's validity is already set by an earlier 'effective' (a rule's own dates go in "
         "its header: rule NAME effective DATE: ...)")
+
+
+def test_w312_a_rule_indented_under_a_named_rule_is_not_part_of_it(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu carc 96 review "Acupuncture limits":
+            limit 97810 per 90d <= 12 sessions
+            limit 97810 per year <= 20 sessions
+        rule tpi: limit 20552 per day <= 1
+        """)
+    assert where(diagnostics) == [("W312", "x.pol", 4, 5)]
+    assert diagnostics[0].message.startswith(
+        "this rule is indented under rule 'acu' (line 2) but is not part of it")
+    # the body on the header's line or the next is the rule's own; a rule at the margin after
+    # a named rule is its own rule, as it looks
+    assert check(tmp_path, """
+        policy t.a
+        rule acu:
+            limit 97810 per 90d <= 12 sessions
+        limit 97810 per year <= 20 sessions
+        rule tpi: limit 20552 per day <= 1
+        """) == []
 
 
 def test_e106_suggests_a_close_rule_id(tmp_path: Path) -> None:
