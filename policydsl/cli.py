@@ -51,7 +51,8 @@ def main() -> None:
 def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Lint policies: report errors and warnings with their location.
 
-    Exits 0 when clean (warnings alone do not fail unless --strict), 1 on findings."""
+    Exits 0 when clean (warnings alone do not fail unless --strict), 1 on findings, 2 when a
+    path does not exist (reported as E002 too, in the chosen format)."""
     from .files import find_policy_files
     from .loader import load_paths
 
@@ -73,7 +74,8 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
         warnings = len(diagnostics) - len(failing)
         files = len(loaded.workspace.sources)
         click.echo(f"{len(failing)} error(s), {warnings} warning(s) in {files} file(s)")
-    sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
+    missing = any(not raw or not os.path.exists(raw) for raw in paths)
+    sys.exit(EXIT_UNUSABLE if missing else EXIT_FINDINGS if failing else EXIT_OK)
 
 
 @main.command()

@@ -472,12 +472,20 @@ def test_disable_by_line_is_warned_since_fmt_moves_lines(tmp_path: Path) -> None
     assert clean.returncode == 0, clean.stdout
 
 
-def test_check_missing_path_is_an_e002_finding(tmp_path: Path) -> None:
-    """Spec §5 check: "Exit 0 clean, 1 findings, 2 usage". docs/cli.md: a path that does not
-    exist is a finding, `missing.pol:0:0: error E002: ...`, exit 1."""
+def test_check_missing_path_is_a_usage_error_reported_as_e002(tmp_path: Path) -> None:
+    """Spec §5 check: "Exit 0 clean, 1 findings, 2 usage". A path that does not exist is a
+    usage error, as in every other command (exit 2); docs/cli.md: it is still reported,
+    `missing.pol:0:0: error E002: ...`, in the chosen format, beside the other files' findings."""
+    (tmp_path / "ok.pol").write_text("policy t\nlimit 97810 per day <= 1\n")
+    (tmp_path / "bad.pol").write_text("policy u\nlimit 97810 per day <= 1\nwhen 1 forbid 2\n")
     result = policyc("check", "missing.pol", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "missing.pol:0:0: error E002: no such file or folder: missing.pol" in result.stdout
+    both = policyc("check", "--format", "json", "bad.pol", "missing.pol", cwd=tmp_path)
+    assert both.returncode == 2
+    assert {d["location"]["file"] for d in json.loads(both.stdout)} == {"bad.pol", "missing.pol"}
+    assert policyc("check", "ok.pol", cwd=tmp_path).returncode == 0
+    assert policyc("check", "bad.pol", cwd=tmp_path).returncode == 1
 
 
 def test_the_example_decisions_are_those_examples_readme_documents() -> None:

@@ -115,14 +115,15 @@ def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:
     assert "error W306" in strict.output
 
 
-def test_check_of_a_path_that_does_not_exist_is_an_e002_finding(policy: Path,
-                                                                 tmp_path: Path) -> None:
-    """Like a linter, ``check`` reports a missing path as a finding (exit 1) and still checks
-    the other paths."""
+def test_check_of_a_path_that_does_not_exist_is_a_usage_error_reported_as_e002(
+        policy: Path, tmp_path: Path) -> None:
+    """A missing path is a usage error (exit 2), as in the other commands; ``check`` still
+    reports it as E002 and checks the other paths."""
     missing = tmp_path / "missing.pol"
     result = policyc("check", str(policy), str(missing))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"{missing}:0:0: error E002: no such file or folder: {missing}" in result.output
+    assert "in 1 file(s)" in result.output  # the policy that exists was checked
 
 
 def test_a_policy_folder_never_leaves_out_a_file_it_cannot_read(
@@ -174,7 +175,7 @@ def test_an_empty_policy_path_is_an_error_not_the_working_directory(
             attempt()
         assert str(raised.value) == "'':0:0: error E002: an empty path names no file or folder"
     check = policyc("check", "")
-    assert check.exit_code == 1
+    assert check.exit_code == 2
     assert "E002: an empty path names no file or folder" in check.output
 
 
