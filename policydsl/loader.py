@@ -161,7 +161,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
 
     with collector_paused():
         ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables,
-                     unparsed=frozenset(unparsed))
+                     unparsed=frozenset(unparsed),
+                     nearby=frozenset(name for name in declares.values() if name is not None))
     roots = _roots(ws, requested)
     all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
     return Loaded(ws, roots, all_diagnostics)

@@ -81,6 +81,8 @@ class Workspace:
     # line), by name: their errors are reported already, so a policy extending one is not
     # told that it does not exist
     unparsed: frozenset[str] = frozenset()
+    # the names the files an `extends` looked at declare (loaded or not): hints for an E105
+    nearby: frozenset[str] = frozenset()
     recorded: set[Diagnostic] = attrs.Factory(set)  # what ``record`` took, to take it once
     too_deep: set[str] = attrs.Factory(set)  # "policy:set" of sets an E109 is about
 
@@ -119,8 +121,8 @@ def validity_of(ws: Workspace, eff: n.Effective, file: str) -> m.Validity | None
         return None
     validity = m.Validity(start, end)
     if validity.is_empty:
-        ws.report("E206", f"validity is empty: {eff.until.text if eff.until else ''} is before "
-                  f"{eff.start.text}", file, eff.span)
+        ws.report("E206", f"validity is empty: until {eff.until.text if eff.until else ''} is "
+                  f"before effective {eff.start.text}; swap the two dates", file, eff.span)
         return None
     return validity
 
@@ -200,11 +202,19 @@ class _SetResolver:
         """The hint of an E101 for a set name written in another case (names are case
         sensitive); that set counts as used, so no W306 adds to the E101."""
         kind = n.SetDef if code_set else n.DxDef
+        candidates: dict[str, ModuleScope] = {}
         for s in visible_scopes(self.ws, self.scope):
             for other, node in s.set_nodes.items():
                 if other != name and other.lower() == name.lower() and isinstance(node, kind):
                     s.used_sets.add(other)
                     return f" (did you mean '{other}'? names are case sensitive)"
+                if isinstance(node, kind):
+                    candidates.setdefault(other, s)
+        # a slip of a letter or two (FLOURO for FLUORO): that set counts as used too
+        close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.75)
+        if close:
+            candidates[close[0]].used_sets.add(close[0])
+            return f" (did you mean '{close[0]}'?)"
         return ""
 
     def codes(self, items: Iterable[n.CodeItem], owner: ModuleScope | None = None
@@ -659,6 +669,14 @@ def rules(ws: Workspace, table_loader: Callable[..., list[m.Rule]] | None) -> No
 # --- stage 4: inheritance -----------------------------------------------------------------
 
 
+def _close_name(name: str, ws: Workspace) -> str:
+    """``; did you mean 'X'?`` for a policy name with a slip, among the names known."""
+    known = sorted((set(ws.scopes) | ws.nearby) - {name})
+    same = [k for k in known if k.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _rule_name(rule_id: str) -> str:
     return rule_id.split("/", 1)[1]
 
@@ -691,7 +709,9 @@ def inheritance(ws: Workspace) -> None:
             if parent.text not in ws.scopes:
                 complete = False
                 if parent.text not in ws.unparsed:
-                    ws.report("E105", f"unknown policy '{parent.text}' in extends", file,
+                    ws.report("E105", f"unknown policy '{parent.text}' in extends: no loaded "
+                              "policy, nor any file in this policy's folder or the folders "
+                              f"beside it, declares it{_close_name(parent.text, ws)}", file,
                               parent.span)
                 continue
             parent_set = build(parent.text, parent, file)
@@ -783,12 +803,14 @@ def stages(table_loader: Callable[..., list[m.Rule]] | None, lint: bool) -> list
 
 
 def resolve(modules: list[n.Module], sources: dict[str, str], *, lint: bool = False,
-            load_tables: bool = True, unparsed: frozenset[str] = frozenset()) -> Workspace:
+            load_tables: bool = True, unparsed: frozenset[str] = frozenset(),
+            nearby: frozenset[str] = frozenset()) -> Workspace:
     """Run every stage over the modules; diagnostics come back sorted by location.
-    ``unparsed``: the names of policies whose files did not parse."""
+    ``unparsed``: the names of policies whose files did not parse; ``nearby``: the names
+    declared by the files an ``extends`` looked at (for hints)."""
     from .tables import load_table
 
-    ws = Workspace(modules, sources, unparsed=unparsed)
+    ws = Workspace(modules, sources, unparsed=unparsed, nearby=nearby)
     for _name, stage in stages(load_table if load_tables else None, lint):
         stage(ws)
     ws.diagnostics.sort(key=Diagnostic.sort_key)

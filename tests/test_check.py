@@ -223,7 +223,21 @@ def test_e105_unknown_extends(tmp_path: Path) -> None:
         extends t.nope
         """)
     assert where(diagnostics) == [("E105", "x.pol", 2, 9)]
-    assert diagnostics[0].message == "unknown policy 't.nope' in extends"
+    assert diagnostics[0].message == (
+        "unknown policy 't.nope' in extends: no loaded policy, nor any file in this policy's "
+        "folder or the folders beside it, declares it")
+
+
+def test_e105_suggests_a_policy_declared_nearby(tmp_path: Path) -> None:
+    # the name with a slip, or in another case: a file in a folder beside it declares it
+    write(tmp_path / "medicare", "acu.pol", "policy medicare.acu\nlimit 97810 per day <= 1\n")
+    for slip in ("Medicare.acu", "medicare.acupuncture", "medicare.acu2"):
+        (tmp_path / "acme").mkdir(exist_ok=True)
+        diagnostics = load_paths([write(tmp_path / "acme", "x.pol",
+                                        f"policy acme.x\nextends {slip}\n")],
+                                 lint=True).diagnostics
+        assert codes(diagnostics) == ["E105"]
+        assert diagnostics[0].message.endswith("; did you mean 'medicare.acu'?"), slip
 
 
 #: A child policy that disables its parent's rule ``acu``.
@@ -453,7 +467,8 @@ def test_e206_until_before_start(tmp_path: Path) -> None:
         rule acu effective 2024-06-01 until 2024-01-01: limit 97810 per day <= 1
         """)
     assert where(diagnostics) == [("E206", "x.pol", 2, 10)]
-    assert diagnostics[0].message == "validity is empty: 2024-01-01 is before 2024-06-01"
+    assert diagnostics[0].message == (
+        "validity is empty: until 2024-01-01 is before effective 2024-06-01; swap the two dates")
 
 
 def test_e207_bad_modifier(tmp_path: Path) -> None:
@@ -1195,6 +1210,21 @@ def test_e101_of_a_set_name_in_another_case(tmp_path: Path) -> None:
     assert [d.message for d in diagnostics] == [  # and no W306: the sets are used, misspelt
         "undefined code set 'esi' (did you mean 'ESI'? names are case sensitive)",
         "undefined dx set 'BACK' (did you mean 'Back'? names are case sensitive)"]
+
+
+def test_e101_of_a_set_name_with_a_slip(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set FLUORO = 77002, 77003
+        dx CLBP = M54.50
+        when 64483 forbid FLOURO
+        require dx CLPB for 97810
+        limit NOTHING per day <= 1
+        """)
+    assert [d.message for d in diagnostics] == [  # and no W306: the sets are used, misspelt
+        "undefined code set 'FLOURO' (did you mean 'FLUORO'?)",
+        "undefined dx set 'CLPB' (did you mean 'CLBP'?)",
+        "undefined code set 'NOTHING'"]
 
 
 def test_w308_an_exclusive_against_a_forbid_of_the_same_pair(tmp_path: Path) -> None:
