@@ -398,11 +398,52 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
         except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
             pass
     accepted = _accepted(exc)
+    header_end = _open_rule_header(text, tok, accepted)
+    if header_end is not None:
+        end_line, end_column, name = header_end
+        return (f"the header of rule '{name}' must end with ':' before its body "
+                f"({str(tok)!r} on line {tok.line})",
+                n.Span(end_line, end_column, end_line, end_column + 1))
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     return (f"unexpected {str(tok)!r}; expected {wanted}"
             f"{_keyword_taken_as_name(text, tok, accepted, lark)}"
             f"{_option_after_colon(text, tok) or _did_you_mean(tok, accepted, lark)}",
             _tok_span(tok))
+
+
+def _open_rule_header(text: str, tok: Token, accepted: set[str]
+                      ) -> tuple[int, int, str] | None:
+    """Where a ``rule NAME …`` header that lacks its ':' ends, when the body that should follow
+    it starts the next line (``tok``, the first token of its line): the line, the column just
+    past the header's last character, and the rule's name. None otherwise."""
+    start = tok.start_pos or 0
+    line_start = text.rfind("\n", 0, start) + 1
+    if "COLON" not in accepted or text[line_start:start].strip() or line_start == 0:
+        return None
+    # the last line before the body that holds more than a comment: the header's last line
+    lines = text[:line_start].split("\n")[:-1]
+    for number in range(len(lines), 0, -1):
+        code = _without_comment(lines[number - 1]).rstrip()
+        if code.strip():
+            # the header's first line: the nearest line above that starts with `rule NAME`
+            name = next((found.group(1) for found in map(
+                _RULE_HEADER.match, reversed(lines[:number])) if found is not None), "NAME")
+            return number, len(code) + 1, name
+    return None  # pragma: no cover - a header precedes any body the parser took COLON for
+
+
+def _without_comment(line: str) -> str:
+    """The line up to its comment: the first '#' outside quoted text."""
+    quoted = False
+    for i, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            return line[:i]
+    return line
+
+
+_RULE_HEADER = re.compile(r"[ \t]*rule[ \t]+([A-Za-z0-9_-]+)")
 
 
 def _option_after_colon(text: str, tok: Token) -> str:

@@ -116,6 +116,24 @@ def test_syntax_error_message_pinned_unexpected_token() -> None:
     )
 
 
+def test_a_rule_header_without_its_colon_is_blamed_at_its_end() -> None:
+    """The body on the next line is where the parser stops; the slip is at the header's end
+    (past a quoted '#' and a comment, over blank and comment lines)."""
+    assert _error('policy p\nrule acu carc 119 "a # b"   # note\n  # more\n\n'
+                  "    limit 97810 per 90d <= 12\n") == (
+        "bad.pol:2:26: error E001: the header of rule 'acu' must end with ':' before its body "
+        "('limit' on line 5)\n"
+        '    rule acu carc 119 "a # b"   # note\n'
+        "                             ^"
+    )
+    # a header over two lines ends on the second; on one line with the body, the hint is
+    # the usual one
+    assert _error('policy p\nrule acu carc 119\n    "msg"\n    limit 97810 per 90d <= 12\n'
+                  ).startswith("bad.pol:3:10: error E001: the header of rule 'acu' must end")
+    assert _error('policy p\nrule acu "msg" limit 97810 per 90d <= 12\n').startswith(
+        "bad.pol:2:16: error E001: unexpected 'limit'; expected ':'")
+
+
 def test_syntax_error_message_pinned_keyword_read_as_a_name() -> None:
     # set names may be keywords: 'for' is read as the diagnosis set's name
     assert _error("policy p\nrequire dx for 97810\n") == (
