@@ -413,11 +413,13 @@ def self_forbid(ws: Workspace) -> None:
             continue
         span, via = _token_for(ws, site, min(shared), ("targets",))
         verb = "forbids itself" if len(shared) == 1 else "forbid themselves"
+        outcome = ("pend each other and both go to review" if rule.info.action == "review"
+                   else "deny each other and neither is paid")
         index.report(
             "W302",
-            f"{_codes_text(shared)}{via} {verb}: two lines of the code the same day deny "
-            "each other and neither is paid; remove it from the triggers or the targets, and "
-            "to pay only one line a day use 'limit CODE per day <= 1' or 'mue'",
+            f"{_codes_text(shared)}{via} {verb}: two lines of the code the same day "
+            f"{outcome}; remove it from the triggers or the targets, and to pay only one "
+            "line a day use 'limit CODE per day <= 1' or 'mue'",
             site.file, span)
 
 

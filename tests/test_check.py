@@ -624,7 +624,11 @@ def test_w302_forbid_shares_a_code_between_triggers_and_targets(tmp_path: Path) 
     assert where(diagnostics) == [("W302", "x.pol", 3, 31)]  # first shared code, 97810
     message = diagnostics[0].message
     assert "97810, 97813 forbid themselves" in message
+    assert "deny each other and neither is paid" in message
     assert "limit CODE per day <= 1" in message
+    pended = check(tmp_path, "policy t.a\nrule r review: when 97810 forbid 97810\n")
+    assert "97810 forbids itself: two lines of the code the same day pend each other and " \
+           "both go to review" in one(pended, "W302").message
 
 
 def test_w302_not_for_distinct_codes(tmp_path: Path) -> None:
@@ -1109,7 +1113,8 @@ def test_every_code_tested_here_is_documented() -> None:
     tested = {"E001", "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109",
               "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
-              "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310"}
+              "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310", "W311",
+              "W312"}
     assert tested <= set(CODES)
 
 
