@@ -139,6 +139,13 @@ def read_cases(path: Path) -> list[Case]:
         if expect not in EXPECTATIONS:
             raise CasesFileError(shown, row, f"expect must be one of {', '.join(EXPECTATIONS)},"
                                  f" not {expect!r}")
+        carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
+        if expect in ("allow", "history") and (carc or rule):
+            given = " and ".join(x for x, v in (("carc", carc), ("rule", rule)) if v)
+            raise CasesFileError(shown, row, f"expect {expect} with a {given}: "
+                                 + ("an allowed line has no findings"
+                                    if expect == "allow" else "a history line is not judged")
+                                 + f"; leave the {given} empty, or expect deny or review")
         case_name = (record.get("case") or "").strip() or name
         if not case_name:
             raise CasesFileError(shown, row, "the first row needs a case name")
@@ -148,8 +155,7 @@ def read_cases(path: Path) -> list[Case]:
         if not current:
             first_row = row
         name = case_name
-        current.append(CaseLine(item, expect, (record.get("carc") or "").strip().upper(),
-                                (record.get("rule") or "").strip(), row))
+        current.append(CaseLine(item, expect, carc, rule, row))
     if current:
         cases.append(Case(name, shown, first_row, tuple(current)))
     return cases

@@ -605,6 +605,23 @@ def test_policyc_test_a_row_of_commas_alone_is_no_row(policy: Path, tmp_path: Pa
     assert result.output.splitlines()[-1] == "2 passed, 0 failed"
 
 
+@pytest.mark.parametrize(("expect", "carc", "rule", "message"), [
+    ("allow", "119", "", "expect allow with a carc: an allowed line has no findings; leave the "
+     "carc empty, or expect deny or review"),
+    ("allow", "", "acu", "expect allow with a rule: an allowed line has no findings; leave the "
+     "rule empty, or expect deny or review"),
+    ("history", "119", "acu", "expect history with a carc and rule: a history line is not "
+     "judged; leave the carc and rule empty, or expect deny or review"),
+])
+def test_policyc_test_a_case_that_can_never_pass_is_a_bad_row(
+        policy: Path, tmp_path: Path, expect: str, carc: str, rule: str, message: str) -> None:
+    bad = CASES + f"never,C9,1,M9,P1,2024-03-01,97810,,1,,11,,{expect},{carc},{rule}\n"
+    write(tmp_path / "pain.cases.csv", bad)
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"pain.cases.csv:7: {message}" in result.stderr
+
+
 def test_policyc_test_the_header_must_have_case_and_expect(policy: Path,
                                                            tmp_path: Path) -> None:
     # checked on the header itself, with no data row, and whatever the first row's length
