@@ -556,3 +556,63 @@ def test_members_are_independent(adjudicate: Adjudicate) -> None:
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "97810"),
                             line("C2", 1, "M2", "2024-03-01", "97810")])
     assert verdicts(out) == ["allow", "allow"]
+
+
+def test_global_default_covers_every_em_from_99202_to_99215(adjudicate: Adjudicate) -> None:
+    # docs/semantics.md: `global P Nd` without `covers` covers E/M 99202-99215, both ends
+    text = "policy t\nglobal 63650 10d\n"
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
+                            line("C2", 1, "M1", "2024-03-02", "99201"),
+                            line("C2", 2, "M1", "2024-03-02", "99202"),
+                            line("C2", 3, "M1", "2024-03-02", "99215"),
+                            line("C2", 4, "M1", "2024-03-02", "99216")])
+    assert verdicts(out) == ["allow", "allow", "deny", "deny", "allow"]
+
+
+def test_an_addon_denied_in_stage_4_counts_toward_nothing_from_the_next_date(
+        adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, stage 4: the 64479 stands after stage 2 and a limit denies it in
+    # stage 3, so the 64480 is counted on its own date, then denied B15. "From the next date
+    # on, a denied add-on counts toward nothing": the 64480 of 03-02 (its primary 64483
+    # allowed) is within `per 2d <= 1`.
+    text = ("policy t\naddon 64480 requires 64479, 64483\nlimit 64480 per 2d <= 1\n"
+            "limit 64479 per year <= 1\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "64479"),
+                            line("C1", 2, "M1", "2024-03-01", "64480"),
+                            line("C2", 1, "M1", "2024-03-02", "64483"),
+                            line("C2", 2, "M1", "2024-03-02", "64480")],
+                     [line("H1", 1, "M1", "2024-01-10", "64479")])
+    assert verdicts(out) == ["deny", "deny", "allow", "allow"]
+    assert [f.rule for f in out[1].findings] == ["t/addon@2"]
+
+
+def test_findings_of_one_stage_come_in_the_order_of_the_rules(adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, output order: "A line's findings are in stage order, and within a
+    # stage in the order of the rules in the policy": the global rule (line 2) before the
+    # forbids (lines 3 and 4), and the forbid of 77002 (line 3) before that of 63650 (line 4),
+    # whatever the order of the trigger lines
+    text = ("policy t\nglobal 63650 10d\nwhen 77002 forbid 99213\nwhen 63650 forbid 99213\n"
+            "exclusive 99212, 99213\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
+                            line("C1", 2, "M1", "2024-03-01", "77002"),
+                            line("C1", 3, "M1", "2024-03-01", "99212"),
+                            line("C1", 4, "M1", "2024-03-01", "99213")])
+    assert verdicts(out) == ["allow", "allow", "deny", "deny"]
+    assert [f.rule for f in out[3].findings] == [
+        "t/global@2", "t/forbid@3", "t/forbid@4", "t/exclusive@5"]
+
+
+def test_related_lines_of_a_forbid_with_several_trigger_codes_are_in_member_order(
+        adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, output order: "`related` lines are in the member's order (date, a
+    # date's history lines first, claim id, line number)", also when the triggers that deny a
+    # line have different codes
+    text = "policy t\nwhen 64483, 77003 forbid 77002\n"
+    out = adjudicate(text, [line("C1", 4, "M1", "2024-03-01", "77002"),
+                            line("C1", 3, "M1", "2024-03-01", "64483"),
+                            line("C1", 2, "M1", "2024-03-01", "77003"),
+                            line("C1", 1, "M1", "2024-03-01", "64483")],
+                     [line("H1", 1, "M1", "2024-03-01", "77003")])
+    assert verdicts(out) == ["deny", "allow", "allow", "allow"]
+    assert [(r.claim_id, r.line) for r in out[0].findings[0].related] == [
+        ("H1", 1), ("C1", 1), ("C1", 2), ("C1", 3)]
