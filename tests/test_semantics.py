@@ -583,7 +583,7 @@ def test_an_addon_denied_in_stage_4_counts_toward_nothing_from_the_next_date(
                             line("C2", 2, "M1", "2024-03-02", "64480")],
                      [line("H1", 1, "M1", "2024-01-10", "64479")])
     assert verdicts(out) == ["deny", "deny", "allow", "allow"]
-    assert [f.rule for f in out[1].findings] == ["t/addon@2"]
+    assert fired(out[1]) == ["t/addon@2"]
 
 
 def test_findings_of_one_stage_come_in_the_order_of_the_rules(adjudicate: Adjudicate) -> None:
@@ -598,7 +598,7 @@ def test_findings_of_one_stage_come_in_the_order_of_the_rules(adjudicate: Adjudi
                             line("C1", 3, "M1", "2024-03-01", "99212"),
                             line("C1", 4, "M1", "2024-03-01", "99213")])
     assert verdicts(out) == ["allow", "allow", "deny", "deny"]
-    assert [f.rule for f in out[3].findings] == [
+    assert fired(out[3]) == [
         "t/global@2", "t/forbid@3", "t/forbid@4", "t/exclusive@5"]
 
 
