@@ -942,6 +942,7 @@ def disable_again(ws: Workspace) -> None:
     index = _index(ws)
     for scope in ws.scopes.values():
         earlier: dict[str, n.Word] = {}
+        inherited = {rule.info.id for rule in _inherited(ws, scope)} if scope.disables else set()
         for ref in scope.disables:
             first = earlier.setdefault(ref.text, ref)
             if first is not ref:
@@ -949,7 +950,7 @@ def disable_again(ws: Workspace) -> None:
                     "W311", f"rule '{ref.text}' is disabled on line {first.span.line} already; "
                     "remove this line", scope.module.path, ref.span)
                 continue
-            if any(ref.text == rule.info.id for rule in _inherited(ws, scope)):
+            if ref.text in inherited:
                 continue
             above = disabled_above(ws, scope, ref.text)
             if above is not None:

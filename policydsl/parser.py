@@ -433,10 +433,15 @@ def _open_rule_header(text: str, tok: Token, accepted: set[str]
 
 
 def _without_comment(line: str) -> str:
-    """The line up to its comment: the first '#' outside quoted text."""
-    quoted = False
+    """The line up to its comment: the first '#' outside quoted text (where ``\\"`` is a
+    quote inside the text)."""
+    quoted = escaped = False
     for i, char in enumerate(line):
-        if char == '"':
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
             quoted = not quoted
         elif char == "#" and not quoted:
             return line[:i]

@@ -130,6 +130,8 @@ def test_a_rule_header_without_its_colon_is_blamed_at_its_end() -> None:
     # the usual one
     assert _error('policy p\nrule acu carc 119\n    "msg"\n    limit 97810 per 90d <= 12\n'
                   ).startswith("bad.pol:3:10: error E001: the header of rule 'acu' must end")
+    assert _error('policy p\nrule acu "say \\"#1\\""  # note\n    limit 97810 per 90d <= 12\n'
+                  ).startswith("bad.pol:2:22: error E001: the header of rule 'acu' must end")
     assert _error('policy p\nrule acu "msg" limit 97810 per 90d <= 12\n').startswith(
         "bad.pol:2:16: error E001: unexpected 'limit'; expected ':'")
 
