@@ -89,6 +89,11 @@ class RowError:
     date: str = ""
     code: str = ""
 
+    @classmethod
+    def at(cls, row: int, why: str) -> RowError:
+        """The malformed row ``row``, its reason prefixed as every reason is: ``row 7: why``."""
+        return cls(row, f"row {row}: {why}")
+
 
 ClaimItem = ClaimLine | RowError
 
@@ -355,7 +360,7 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
                 break
             bad = undecoded(raw)
             if bad is not None:
-                yield RowError(lineno, f"row {lineno}: {not_utf8(bad, lineno, lineno)}")
+                yield RowError.at(lineno, not_utf8(bad, lineno, lineno))
                 continue
             fields = raw.split(",")
             if len(fields) == width and not pad:
@@ -385,13 +390,13 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
             except csv.Error as exc:  # a field over csv.field_size_limit(): that row is
                 lineno = base + reader.line_num  # malformed; the reader starts afresh
                 found_bad.clear()
-                yield RowError(lineno, f"row {lineno}: {refused_reason(exc)}")
+                yield RowError.at(lineno, refused_reason(exc))
                 continue
             first, lineno = lineno + 1, base + reader.line_num
             if found_bad:
                 (line, bad), = found_bad
                 found_bad.clear()
-                yield RowError(lineno, f"row {lineno}: {not_utf8(bad, line, lineno)}")
+                yield RowError.at(lineno, not_utf8(bad, line, lineno))
                 continue
             found = item(lineno, fields)
             if isinstance(found, RowError):
@@ -421,7 +426,7 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             row, fields = rows.row_of(index)
             refused = rows.refused.get(index)
             if refused is not None:
-                append(RowError(row, f"row {row}: {refused}"))
+                append(RowError.at(row, refused))
                 continue
             assert isinstance(fields, list)
             found = item(row, fields)
@@ -507,10 +512,10 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         column = exc.colno - (len(raw) - len(raw.lstrip()))  # as the row is shown: stripped
-        return RowError(row, f"row {row}: not valid JSON ({exc.msg} at column {column}): "
-                             f"{_shown(raw)}")
+        return RowError.at(row, f"not valid JSON ({exc.msg} at column {column}): "
+                                f"{_shown(raw)}")
     if not isinstance(obj, dict):
-        return RowError(row, f"row {row}: not a JSON object: {_shown(raw)}")
+        return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
     if problem and float in set(map(type, obj.values())):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
@@ -531,7 +536,7 @@ def _jsonl_rows(handle: TextIO) -> Iterator[ClaimItem]:
             if raw.strip():  # else a blank line
                 bad = undecoded(raw)
                 yield (_json_item(row, raw, parse) if bad is None
-                       else RowError(row, f"row {row}: {not_utf8(bad, row, row)}"))
+                       else RowError.at(row, not_utf8(bad, row, row)))
 
 
 def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem]:
@@ -541,7 +546,7 @@ def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem
     if lines is None:
         lines = (i for i, raw in enumerate(text) if raw.strip())
     if refused:
-        return [RowError(base + i, f"row {base + i}: {refused[i]}") if i in refused
+        return [RowError.at(base + i, refused[i]) if i in refused
                 else _json_item(base + i, text[i], parse) for i in lines]
     return [_json_item(base + i, text[i], parse) for i in lines]
 
