@@ -140,12 +140,16 @@ class _Index:
         brought them together (the parent is fine alone and serves other policies too). Not
         when the extending policy overrode or disabled ``rule``: the pair then meets only in
         a policy that brings ``rule`` back through another parent (``apart``)."""
-        name = child.scope.name
-        extended = self._extended.get(name)
+        return (parent.scope.name in self._ancestors(child.scope)
+                and self.holds(child.scope.name, rule))
+
+    def _ancestors(self, scope: ModuleScope) -> frozenset[str]:
+        """The policies ``scope``'s policy extends, directly or not."""
+        extended = self._extended.get(scope.name)
         if extended is None:
-            extended = self._extended[name] = frozenset(
-                s.name for s in visible_scopes(self.ws, child.scope) if s is not child.scope)
-        return parent.scope.name in extended and self.holds(name, rule)
+            extended = self._extended[scope.name] = frozenset(
+                s.name for s in visible_scopes(self.ws, scope) if s is not scope)
+        return extended
 
     def holds(self, policy: str, rule: m.Rule) -> bool:
         """Whether ``rule`` is in force in ``policy``'s rule set."""
@@ -159,8 +163,8 @@ class _Index:
     def met_before(self, meeting: _Site, one: m.Rule, other: m.Rule) -> bool:
         """Whether a policy that ``meeting``'s policy extends has both rules in force already:
         a finding about the pair is then reported where they first meet, not again here."""
-        return any(self.holds(s.name, one) and self.holds(s.name, other)
-                   for s in visible_scopes(self.ws, meeting.scope) if s is not meeting.scope)
+        return any(self.holds(name, one) and self.holds(name, other)
+                   for name in self._ancestors(meeting.scope))
 
     def site(self, rule: m.Rule) -> _Site | None:
         """Where a rule written in policy text is; ``None`` for table rows and unknown rules."""
