@@ -128,7 +128,8 @@ def machine() -> dict[str, Any]:
         "interpreter": interpreter(),
         "platform": platform.platform(), "git_commit": commit,
         "engine_sha": {name: file_digest(ROOT / "policydsl" / name)
-                       for name in ("engine.py", "codegen.py", "claims_io.py", "parallel.py")},
+                       for name in ("engine.py", "codegen.py", "plans.py", "claims_io.py",
+                                    "parallel.py")},
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -1,6 +1,6 @@
 """The compiled engine: a ``Program`` is a rule set's generated code, bound to its tables.
 
-``compile_ruleset(ruleset)`` indexes the rules (:func:`policydsl.codegen.build_tables`), writes
+``compile_ruleset(ruleset)`` indexes the rules (:func:`policydsl.plans.build_tables`), writes
 the program's source (:func:`policydsl.codegen.generate`), compiles it under the policy's name
 and runs it into a fresh namespace that holds only the tables and the few helpers below, with a
 minimal set of builtins. ``Program.adjudicate`` then judges claim lines exactly as the reference
@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from . import codegen
+from . import codegen, plans
 from . import model as m
 from .claims import (
     ClaimLine,
@@ -176,7 +176,7 @@ def months_first(day: int, months: int, firsts: dict[int, int]) -> int:
     """The first date ordinal of an ``Nmo`` window ending on ``day``; remembered in
     ``firsts`` under ``months * OPEN_HI + day`` (the generated code looks there first)."""
     first = m.months_window_first(dt.date.fromordinal(day), months).toordinal()
-    firsts[months * codegen.OPEN_HI + day] = first
+    firsts[months * plans.OPEN_HI + day] = first
     return first
 
 
@@ -191,7 +191,7 @@ def year_first(day: int, firsts: dict[int, int]) -> int:
 _starts_period = itemgetter(9)
 
 
-def procedure_lines(lines: list[ClaimLine], plans: list[codegen.Plan], ordinals: list[int]
+def procedure_lines(lines: list[ClaimLine], plans: list[plans.Plan], ordinals: list[int]
                     ) -> dict[str, tuple[list[int], list[int]]]:
     """A member's lines that can start a global period, by provider: their date ordinals and
     positions, in the member's order."""
@@ -261,7 +261,7 @@ def denied_ahead(lines: list[ClaimLine], plans: list[Any], ordinals: list[int],
 
 
 def addon_alone(lines: list[ClaimLine], denied: list[bool], p: int, q: int, k: int,
-                rows: tuple[codegen.Row, ...], day: int, deny: Sequence[bool]) -> bool:
+                rows: tuple[plans.Row, ...], day: int, deny: Sequence[bool]) -> bool:
     """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
     code in force on ``day`` denies, and no other line of its date (``p`` to ``q``) by the
     same provider, of a primary code of those rules, left stage 2 standing (``denied``, as
@@ -296,7 +296,7 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
     return False
 
 
-def uncount(count: dict[object, list[int]], plan: codegen.Plan, provider: str,
+def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
             position: int) -> None:
     """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
     counting groups of its plan."""
@@ -323,10 +323,10 @@ class Program:
         self.name = ruleset.name
         self.filename = (_printable(filename) if filename is not None
                          else default_filename(ruleset))
-        tables = codegen.build_tables(ruleset.rules)
+        tables = plans.build_tables(ruleset.rules)
         self.generated = codegen.generate(ruleset, tables.features)
         self.code = compile(self.source, self.filename, "exec")
-        self.tables: codegen.Tables | None = tables
+        self.tables: plans.Tables | None = tables
         self._before: Callable[[Sequence[ClaimLine], Sequence[ClaimLine]], None] | None = None
         self._adjudicate = bind(self.code, tables.plans.get, tables.paid.get, tables.deny,
                                 tables.fired, [rule.info for rule in ruleset.rules])
@@ -481,7 +481,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
     helpers above; return its ``adjudicate``."""
     namespace: dict[str, Any] = {
         "__builtins__": dict(_BUILTINS),
-        # the tables (codegen.Tables)
+        # the tables (plans.Tables)
         "PLAN_get": plans_get, "PAID_get": paid_get,
         "DENY": deny, "FIRED": fired,
         # decisions and findings

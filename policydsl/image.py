@@ -259,7 +259,7 @@ class _Texts:
 
 class _Fired:
     """``FIRED``: the prebuilt finding of the rules whose findings name no lines, else None
-    (as ``codegen.Tables.fired``), made on first use."""
+    (as ``plans.Tables.fired``), made on first use."""
 
     def __init__(self, texts: _Texts, mask: bytes) -> None:
         self._texts = texts
