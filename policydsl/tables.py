@@ -33,9 +33,11 @@ Kinds and layouts (detected from the content, not the file name):
 ``addon`` (CARC B15)
     CMS add-on code edits, tidy CSV (``hcpcs, aoc_type, complements, aoc_edit_type,
     effective_year, deleted_year``). Rows with ``aoc_type`` ``addon`` and edit type 1 give
-    ``Addon({hcpcs}, set(complements))`` from January 1 of ``effective_year``; a
-    ``deleted_year`` Y means deleted when CPT changes take effect, January 1 of Y, so the rule
-    runs through December 31 of Y-1. Rows of type ``primary`` restate the same pairs from the
+    ``Addon({hcpcs}, set(complements))`` from January 1 of ``effective_year`` through December
+    31 of ``deleted_year`` (the last year the edit is in force: CMS's deletion dates are
+    December 31, and the extract keeps their year; 77002's row with 32405 ends in 2020, the
+    last year before CPT 2021 replaced 32405 with 32408, and 77003's with 62270 in 2019, the
+    row of its new primary 64449 starting in 2020). Rows of type ``primary`` restate the same pairs from the
     primary's side and are not needed. Edit type 2 lists no primaries, and type 3 only some
     of them (the contractor may accept others, by the CPT descriptor): a rule from type 3's
     list would deny an add-on billed with a primary CMS left out, so neither type is applied.
@@ -548,13 +550,13 @@ def _addon_rule(ctx: _Context, number: int, record: list[str], columns: _Columns
 def _addon_years(
     ctx: _Context, number: int, effective: str, deleted: str
 ) -> tuple[dt.date, dt.date | None]:
-    """January 1 of the effective year through December 31 of the year before deletion."""
+    """January 1 of the effective year through December 31 of the deletion year."""
     if not _YEAR.fullmatch(effective):
         ctx.fail(number, f"invalid effective_year {effective!r}")
     if deleted and not _YEAR.fullmatch(deleted):
         ctx.fail(number, f"invalid deleted_year {deleted!r}")
     start = dt.date(int(effective), 1, 1)
-    end = dt.date(int(deleted) - 1, 12, 31) if deleted else None
+    end = dt.date(int(deleted), 12, 31) if deleted else None
     return start, end
 
 

@@ -310,18 +310,37 @@ def test_addon_primaries_are_the_union_of_type_1_rows() -> None:
     assert all(r.info.carc == "B15" for r in rules)
 
 
-def test_addon_deleted_year_stops_on_january_first() -> None:
+def test_addon_deleted_year_is_the_last_year_in_force() -> None:
+    """CMS's add-on deletion dates are December 31 of the year the extract keeps: the row of
+    77003 with 62270 is in force through 2019, and the row of its new primary 64449 from 2020,
+    with no year in between that has neither."""
     rules = addons_of(load("addon", ADDON), "77003")
     (deleted,) = [r for r in rules if "62270" in r.primaries]
-    assert deleted.info.validity == Validity(dt.date(2017, 1, 1), dt.date(2018, 12, 31))
+    assert deleted.info.validity == Validity(dt.date(2017, 1, 1), dt.date(2019, 12, 31))
 
     def primaries_on(day: dt.date) -> frozenset[str]:
         return frozenset().union(*(r.primaries for r in rules if r.info.validity.covers(day)))
 
-    assert "62270" in primaries_on(dt.date(2018, 12, 31))
-    assert "62270" not in primaries_on(dt.date(2019, 1, 1))
+    assert "62270" in primaries_on(dt.date(2019, 12, 31))
+    assert "62270" not in primaries_on(dt.date(2020, 1, 1))
     assert "64449" not in primaries_on(dt.date(2019, 12, 31))
     assert "64449" in primaries_on(dt.date(2020, 1, 1))
+
+
+def test_addon_rows_replaced_by_cpt_join_without_a_gap() -> None:
+    """77002's row with 27370 ends with 2018 and the row with 27369 (CPT 2019) starts in 2019;
+    32405 stays a primary through 2020, its last year before CPT 2021's 32408."""
+    rules = addons_of(load("addon", ADDON), "77002")
+
+    def primaries_on(day: dt.date) -> frozenset[str]:
+        return frozenset().union(*(r.primaries for r in rules if r.info.validity.covers(day)))
+
+    assert {"27370", "10022"} <= primaries_on(dt.date(2018, 6, 1))
+    assert "27369" not in primaries_on(dt.date(2018, 6, 1))
+    assert "27370" not in primaries_on(dt.date(2019, 1, 1))
+    assert "27369" in primaries_on(dt.date(2019, 1, 1))
+    assert "32405" in primaries_on(dt.date(2020, 12, 31))
+    assert "32405" not in primaries_on(dt.date(2021, 1, 1))
 
 
 def test_addon_primary_rows_and_other_edit_types_give_no_rule(tmp_path: Path) -> None:
