@@ -163,6 +163,11 @@ def compile_text(text: str, name: str = "<policy>") -> Policy:
     if not isinstance(text, str):
         raise TypeError(f"compile_text needs the policy's text as a str, not {type(text).__name__}"
                         + (" (decode the bytes first)" if isinstance(text, bytes) else ""))
+    if not isinstance(name, str):
+        raise TypeError(f"compile_text needs the name its findings show as a str, not "
+                        f"{type(name).__name__}"
+                        + (" (use load for a file, or pass str(path))"
+                           if isinstance(name, os.PathLike) else ""))
     # line ends as reading a file gives them to ``load``, and no byte order mark: so lines,
     # columns and the ids of unnamed rules are the same as for the same text in a file
     text = universal_newlines(text).removeprefix("\ufeff")

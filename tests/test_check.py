@@ -115,6 +115,16 @@ def test_compile_text_of_anything_but_text_is_a_type_error(text: object, said: s
         compile_text(text)  # type: ignore[arg-type]
 
 
+
+@pytest.mark.parametrize(("name", "said"), [
+    (Path("x/y.pol"), f"not {type(Path()).__name__} (use load for a file, or pass str(path))"),
+    (5, "not int"), (None, "not NoneType")])
+def test_compile_text_names_its_policy_with_a_str(name: object, said: str) -> None:
+    """A path, a number or None as the name is refused before parsing, not met as a
+    TypeError inside code generation or as findings whose source reads ``None:2:1``."""
+    with pytest.raises(TypeError, match=re.escape(f"the name its findings show as a str, {said}")):
+        compile_text("policy p\nlimit 97810 per day <= 1\n", name)  # type: ignore[arg-type]
+
 def test_e101_undefined_code_set(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
