@@ -192,6 +192,20 @@ class LineRef:
     line: int | str
 
 
+def _line_refs(related: Iterable[LineRef]) -> tuple[LineRef, ...]:
+    return tuple(related)
+
+
+def _findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(findings)
+
+
+#: The converters of ``Finding.related`` and ``Decision.findings``: a list given to either is
+#: kept as a tuple, so the objects stay hashable. The engine, which makes them as tuples
+#: already, fills the slots directly (``engine._check_plain``).
+TUPLE_CONVERTERS = (_line_refs, _findings)
+
+
 @attrs.frozen(slots=True)
 class Finding:
     """One rule's verdict on one line."""
@@ -201,7 +215,7 @@ class Finding:
     carc: str
     message: str
     source: str
-    related: tuple[LineRef, ...] = ()
+    related: tuple[LineRef, ...] = attrs.field(default=(), converter=_line_refs)
 
 
 @attrs.frozen(slots=True)
@@ -218,7 +232,7 @@ class Decision:
     date: str
     code: str
     decision: DecisionValue
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
 
 
 class Columns(NamedTuple):

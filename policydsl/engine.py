@@ -35,6 +35,7 @@ import attrs
 from . import codegen, plans
 from . import model as m
 from .claims import (
+    TUPLE_CONVERTERS,
     ClaimLine,
     Columns,
     Decision,
@@ -59,14 +60,17 @@ _BUILTINS = {name: getattr(builtins, name) for name in (
 
 
 # --- building claims objects fast ---------------------------------------------------------
-# Decision, Finding and LineRef are frozen attrs classes with slots and no converters or
-# validators: filling their slots directly makes the same objects as their __init__, at a
-# fraction of the cost. Checked here, so a change to claims.py cannot go unnoticed.
+# Decision, Finding and LineRef are frozen attrs classes with slots and no validators, and no
+# converters but ``tuple`` (on the lists of findings and related lines, which the engine
+# always makes as tuples): filling their slots directly makes the same objects as their
+# __init__, at a fraction of the cost. Checked here, so a change to claims.py cannot go
+# unnoticed.
 
 def _check_plain(cls: type, names: tuple[str, ...]) -> None:
     fields = attrs.fields(cls)
     if tuple(f.name for f in fields) != names or any(
-            f.converter is not None or f.validator is not None for f in fields) or hasattr(
+            f.converter not in (None, *TUPLE_CONVERTERS) or f.validator is not None
+            for f in fields) or hasattr(
             cls, "__attrs_post_init__"):  # pragma: no cover - guards against claims.py changes
         raise RuntimeError(f"engine: {cls.__name__} no longer has the fields {names}")
 

@@ -37,11 +37,11 @@ Kinds and layouts (detected from the content, not the file name):
     31 of ``deleted_year`` (the last year the edit is in force: CMS's deletion dates are
     December 31, and the extract keeps their year; 77002's row with 32405 ends in 2020, the
     last year before CPT 2021 replaced 32405 with 32408, and 77003's with 62270 in 2019, the
-    row of its new primary 64449 starting in 2020). Rows of type ``primary`` restate the same pairs from the
-    primary's side and are not needed. Edit type 2 lists no primaries, and type 3 only some
-    of them (the contractor may accept others, by the CPT descriptor): a rule from type 3's
-    list would deny an add-on billed with a primary CMS left out, so neither type is applied.
-    All rows are still validated.
+    row of its new primary 64449 starting in 2020). Rows of type ``primary`` restate the
+    same pairs from the primary's side and are not needed. Edit type 2 lists no primaries,
+    and type 3 only some of them (the contractor may accept others, by the CPT descriptor):
+    a rule from type 3's list would deny an add-on billed with a primary CMS left out, so
+    neither type is applied. All rows are still validated.
 ``pfs`` (global CARC 97, bilateral CARC 4)
     Medicare Physician Fee Schedule payment indicators (PPRRVU columns ``HCPCS, MOD, ...,
     GLOB DAYS, ..., BILAT SURG``; a header row within the first lines). Rows with a modifier

@@ -933,3 +933,16 @@ def _csv_reference(d: Decision) -> str:
 def test_csv_records_with_shared_findings(drawn: list[Decision]) -> None:
     decisions = drawn * 2
     assert list(csv_records(decisions)) == [_csv_reference(d) for d in decisions]
+
+
+def test_findings_and_related_lines_given_as_lists_are_kept_as_tuples() -> None:
+    """The output classes are documented as immutable and hashable: a caller who builds one
+    with lists (as JSON gives them) gets tuples, equal to the engine's own objects."""
+    related = [LineRef("C1", 1)]
+    finding = Finding("p/r", "deny", "97", "m", "p.pol:2:1", related=related)
+    decision = Decision("C1", 2, "M1", "2024-03-04", "77003", "deny", [finding])
+    assert finding.related == (LineRef("C1", 1),) and decision.findings == (finding,)
+    assert hash(decision) == hash(Decision("C1", 2, "M1", "2024-03-04", "77003", "deny", (
+        Finding("p/r", "deny", "97", "m", "p.pol:2:1", (LineRef("C1", 1),)),)))
+    related.append(LineRef("C1", 3))  # the caller's list is not shared
+    assert len(finding.related) == 1
