@@ -338,6 +338,19 @@ def test_run_reads_json_lines(policy: Path, tmp_path: Path) -> None:
     assert [r["decision"] for r in rows] == ["allow", "allow"]
 
 
+
+def test_run_of_an_empty_json_lines_file_writes_no_record(policy: Path, tmp_path: Path) -> None:
+    """No header, so an empty JSON Lines file is a batch of no rows (exit 0): JSON Lines out is
+    empty, CSV out is its header line alone (docs/cli.md)."""
+    claims = write(tmp_path / "claims.jsonl", "\n\n")
+    as_jsonl = policyc("run", "--policy", str(policy), str(claims))
+    assert (as_jsonl.exit_code, as_jsonl.stdout) == (0, "")
+    as_csv = policyc("run", "--policy", str(policy), "--format", "csv", str(claims))
+    assert as_csv.exit_code == 0
+    assert as_csv.stdout == ("claim_id,line,member_id,date,code,decision,carcs,rules,actions,"
+                             "messages\n")
+
+
 def test_run_unusable_policy_exits_2_with_the_reason(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.pol", "policy t\nlimit 97810 per 90d <=\n")
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
