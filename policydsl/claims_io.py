@@ -35,6 +35,7 @@ from policydsl.claims import ClaimLine, Columns, Decision, Finding, stored_line
 from policydsl.claims import columns as line_columns
 from policydsl.claims_text import (
     FIELDS,
+    NOT_UTF8,
     REQUIRED,
     ClaimsFileError,
     ClaimsText,
@@ -105,6 +106,20 @@ def over_lines(error: RowError, first: int) -> RowError:
         return error
     return attrs.evolve(error, reason=f"{error.reason} (the row runs over lines {first}-"
                                       f"{error.row} in a quoted field: check its quotes)")
+
+
+def not_utf8_row(row: int, why: str, keys: Sequence[str] = ()) -> RowError:
+    """A row holding a byte that is not UTF-8 (``why``: ``claims_text.not_utf8``), malformed,
+    echoing those of its raw key values (claim id, line, member id, date, code) that hold no
+    such byte: a pipeline can still match the error to its claim."""
+    clean = ["" if undecoded(text) is not None else text.strip() for text in keys[:5]]
+    return RowError(row, f"row {row}: {why}", *clean)
+
+
+def _padded(fields: list[str], width: int) -> list[str]:
+    """A row's fields cut to the header's ``width`` or padded to it, then the '' that a
+    missing optional column reads (at index ``width``)."""
+    return fields[:width] + [""] * (width + 1 - min(len(fields), width))
 
 
 #: Line numbers and units are below this (what JSON output and most systems hold: 64 bits).
@@ -340,10 +355,9 @@ def _row_reader(columns: list[str] | tuple[str, ...], caches: FieldCaches | None
     def item(row: int, fields: list[str]) -> ClaimItem | None:
         if len(fields) <= 1 and not "".join(fields).strip():
             return None
-        if len(fields) > width:
-            problem = f"has {len(fields)} fields, the header has {width}"
-            return parse(row, get([*fields[:width], ""]), problem)
-        return parse(row, get(fields + [""] * (width + 1 - len(fields))), "")
+        problem = f"has {len(fields)} fields, the header has {width}" if len(
+            fields) > width else ""
+        return parse(row, get(_padded(fields, width)), problem)
 
     return item, parse, get, width in index
 
@@ -359,10 +373,11 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
             if '"' in raw:
                 break
             bad = undecoded(raw)
-            if bad is not None:
-                yield RowError.at(lineno, not_utf8(bad, lineno, lineno))
-                continue
             fields = raw.split(",")
+            if bad is not None:
+                yield not_utf8_row(lineno, not_utf8(bad, lineno, lineno),
+                                   get(_padded(fields, width)))
+                continue
             if len(fields) == width and not pad:
                 yield parse(lineno, get(fields), "")
             else:
@@ -396,7 +411,8 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
             if found_bad:
                 (line, bad), = found_bad
                 found_bad.clear()
-                yield RowError.at(lineno, not_utf8(bad, line, lineno))
+                yield not_utf8_row(lineno, not_utf8(bad, line, lineno),
+                                   get(_padded(fields, width)))
                 continue
             found = item(lineno, fields)
             if isinstance(found, RowError):
@@ -424,11 +440,12 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             if index in rows.inside:
                 continue
             row, fields = rows.row_of(index)
+            assert isinstance(fields, list)
             refused = rows.refused.get(index)
             if refused is not None:
-                append(RowError.at(row, refused))
+                append(not_utf8_row(row, refused, get(_padded(fields, width)))
+                       if refused.startswith(NOT_UTF8) else RowError.at(row, refused))
                 continue
-            assert isinstance(fields, list)
             found = item(row, fields)
             if isinstance(found, RowError) and index in rows.records:
                 found = over_lines(found, row - rows.records[index][0] + 1)
@@ -529,6 +546,16 @@ def _shown(raw: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
+def _json_keys(raw: str) -> tuple[str, ...]:
+    """The key values of a JSON Lines row that holds a byte that is not UTF-8 (read with
+    ``surrogateescape``, which the ``json`` module takes): none if it is not a JSON object."""
+    try:
+        obj = json.loads(raw)
+        return _json_texts(obj)[0] if type(obj) is dict else ()
+    except (ValueError, TypeError):  # not JSON; a value orjson cannot write
+        return ()
+
+
 def _jsonl_rows(handle: TextIO) -> Iterator[ClaimItem]:
     parse = _parser()
     with handle:
@@ -536,7 +563,7 @@ def _jsonl_rows(handle: TextIO) -> Iterator[ClaimItem]:
             if raw.strip():  # else a blank line
                 bad = undecoded(raw)
                 yield (_json_item(row, raw, parse) if bad is None
-                       else RowError.at(row, not_utf8(bad, row, row)))
+                       else not_utf8_row(row, not_utf8(bad, row, row), _json_keys(raw)))
 
 
 def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem]:
@@ -546,7 +573,7 @@ def json_items(rows: Rows, lines: Iterable[int] | None = None) -> list[ClaimItem
     if lines is None:
         lines = (i for i, raw in enumerate(text) if raw.strip())
     if refused:
-        return [RowError.at(base + i, refused[i]) if i in refused
+        return [not_utf8_row(base + i, refused[i], _json_keys(text[i])) if i in refused
                 else _json_item(base + i, text[i], parse) for i in lines]
     return [_json_item(base + i, text[i], parse) for i in lines]
 

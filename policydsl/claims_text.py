@@ -155,11 +155,15 @@ def undecoded(line: str) -> str | None:
     return f"byte 0x{ord(found.group()) - 0xDC00:02x} at column {found.start() + 1}"
 
 
+#: How the reason of a row that holds a byte that is not UTF-8 starts.
+NOT_UTF8 = "not UTF-8 text: "
+
+
 def not_utf8(bad: str, line: int, row: int) -> str:
     """The reason of the malformed row ``row`` whose physical line ``line`` holds the byte
     that ``undecoded`` found (``bad``)."""
     where = "" if line == row else f" on line {line}"
-    return f"not UTF-8 text: {bad}{where}"
+    return f"{NOT_UTF8}{bad}{where}"
 
 
 def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsText:

@@ -710,6 +710,12 @@ def test_a_row_that_is_not_utf8_is_one_malformed_row_in_csv_and_json_lines(
     column = 9 if name.endswith(".csv") else 43
     assert reasons(whole) == [
         "C1", (row, f"row {row}: not UTF-8 text: byte 0xe9 at column {column}"), "C1"]
+    # the key values the row holds are echoed, so that the error can be matched to its claim;
+    # the member id holds the bad byte and is not
+    bad = whole[1]
+    assert isinstance(bad, RowError)
+    assert (bad.claim_id, bad.line, bad.member_id, bad.date, bad.code) == (
+        "C2" if name.endswith(".csv") else "C1", "1", "", "2024-03-01", "99213")
 
 
 def test_a_header_that_is_not_utf8_makes_the_file_unusable(tmp_path: Path) -> None:

@@ -888,6 +888,11 @@ def test_run_parallel_a_byte_that_is_not_utf8_is_one_malformed_row(
             (f"{claims}:8", "row 8: member_id is missing"),
             (f"{claims}:9", "row 9: not UTF-8 text: byte 0xe9 at column 7")]
         assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "error"]
+        # a row with a bad byte echoes its key values, but one that holds the byte
+        echoed = [(r["claim_id"], r["line"], r["member_id"], r["date"], r["code"])
+                  for r in rows if r["decision"] == "error"][:3:2]
+        assert echoed == [("C2", 2, "M2", "2024-03-02", "97810"),
+                          ("C4", 1, "", "2024-03-01", "97810")]
 
 
 def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
