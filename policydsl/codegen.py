@@ -460,14 +460,28 @@ class _Generator:
             d = O[p]
             run_bits = (B[p] if q == p + 1 else B[p] | B[p + 1] if q == p + 2
                         else reduce(or_, B[p:q]))
+        """, history=history)
+        periods = f.has("global")
+        if periods:
+            # a procedure that covers an E/M line of its own date and that a later stage then
+            # denies starts no period: the date is judged again without it (see retry_date)
+            self.block("""
+                excluded = None  # the date's procedures that start no period on it
+                while True:
+                    started = None  # the date's procedures that cover a line of it
+            """)
+            self.w.indent()
+        self.block(f"""
             if run_bits & walked:
                 @same lone = q == p + 1
                 @same if not lone:
                 @same     # what same-day rules see: the date's lines after stage 1
                 @codes     run_codes = C[p:q]
                 @same     run_dn = DN[p:q]
+                @periods     saved = ({{k: len(FS[k]) for k in range(p, q) if k in FS}}
+                @periods              if run_bits & {BIT_PROCEDURE} else None)
                 @same groups = None
-        """, codes=f.has("forbid", "exclusive", "mue_day"), history=history, same=same)
+        """, codes=f.has("forbid", "exclusive", "mue_day"), same=same, periods=periods)
         self.w.indent()  # in "if run_bits & walked:"
         if self.split_walks:
             self.w.writeline(f"if run_bits & {BIT_ADDON} and stage3:  # an add-on: two walks (S1)")
@@ -488,7 +502,29 @@ class _Generator:
             self.w.indent()
             self.addons()
             self.w.outdent()
+        if periods:
+            self.retry_date()
+            self.w.outdent()
         self.w.outdent(2)
+
+    def retry_date(self) -> None:
+        """The end of a date's stages, when the policy has global periods: a procedure that
+        covered a line of its own date (``started``) and is denied now, by a limit, a
+        prerequisite or an add-on rule, starts no period ("a global period starts at a
+        procedure line that is not denied"). The date is then judged again from stage 2,
+        with those procedures ``excluded``; the set only grows, so this ends."""
+        f = self.f
+        count = "count if stage3 else None" if f.has("limit", "prerequisite") else "None"
+        support = "S1" if f.has("limit", "prerequisite") and f.has("addon") else "None"
+        self.block(f"""
+            if started is not None:
+                late = [j for j in started if DN[j] and (excluded is None or j not in excluded)]
+                if late:
+                    restore_date(p, q, saved, run_dn, DN, FS, {support}, {count}, PL, L)
+                    excluded = set(late) if excluded is None else excluded | set(late)
+                    continue
+            break
+        """)
 
     def walk(self, mask: str, *, same_day: bool, history: bool) -> None:
         """A walk over the date's lines: each line that ``mask`` selects and that stands gets
@@ -620,7 +656,8 @@ class _Generator:
                                            bisect_left(ords, d + 2)]:
                             rows = rows_by_procedure.get(L[j].code)
                             if rows is None or j == k or (
-                                    run_dn[j - p] if p <= j < q else DN[j]{ahead}):
+                                    run_dn[j - p] or excluded is not None and j in excluded
+                                    if p <= j < q else DN[j]{ahead}):
                                 continue
                             offset = d - O[j]
                             for r, lo, hi, days, bypass in rows:
@@ -631,6 +668,11 @@ class _Generator:
                                         hits[r].append(j)
                                     else:
                                         hits[r] = [j]
+                                    if offset == 0:
+                                        if started is None:
+                                            started = {{j}}
+                                        else:
+                                            started.add(j)
                         if hits is not None:
                             if found is None:
                                 found = list(hits.items())

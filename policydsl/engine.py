@@ -310,6 +310,32 @@ def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
             counted.remove(position)
 
 
+def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool],
+                 denied: list[bool], findings: dict[int, list[Any]], support: list[bool] | None,
+                 count: dict[object, list[int]] | None, plans_of: list[Any],
+                 lines: list[ClaimLine]) -> None:
+    """Put the lines ``p`` to ``q`` (one date) back as stage 1 left them, to judge the date
+    again: their denials (``after_stage1``), their findings (``saved``: how many each had), the
+    add-on support of the date (``support``, S1) and, in the counting groups, the positions
+    the date added (every position of the date is at least ``p``, and each group lists them in
+    order, last)."""
+    denied[p:q] = after_stage1
+    if support is not None:
+        support[p:q] = after_stage1
+    for k in range(p, q):
+        kept = saved.get(k)
+        if kept is None:
+            findings.pop(k, None)
+        else:
+            del findings[k][kept:]
+        if count is not None:
+            plan = plans_of[k]
+            for key in (*plan[11], *[(group, lines[k].provider_id) for group in plan[12]]):
+                counted = count.get(key)
+                while counted and counted[-1] >= p:
+                    counted.pop()
+
+
 # --- the program --------------------------------------------------------------------------
 
 class Program:
@@ -494,7 +520,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
         "has_primary": has_primary, "uncount": uncount, "addon_alone": addon_alone,
-        "denied_ahead": denied_ahead,
+        "denied_ahead": denied_ahead, "restore_date": restore_date,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
         "line_code": _get["code"], "line_date": _get["date"], "line_claim": _get["claim_id"],

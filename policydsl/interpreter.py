@@ -70,16 +70,36 @@ class _Member:
     def __init__(self, rules: Sequence[m.Rule], items: list[_Item]):
         self.rules = rules
         self.items = sorted(items, key=lambda i: order_key(i.line, i.judged))
+        # the date's procedures that start no period on it, and those that covered a line
+        # of it in this attempt at the date
+        self.excluded: set[int] = set()
+        self.started: set[int] = set()
 
     def run(self) -> None:
         dates = sorted({i.line.date for i in self.items})
         for day in dates:
             today = [i for i in self.items if i.line.date == day]
             self.line_stage(today)
+            self.later_stages(today)
+
+    def later_stages(self, today: list[_Item]) -> None:
+        """Stages 2 to 4 of a date. A procedure that covers a line of its own date and that
+        these stages deny starts no period: the date is judged again from stage 2 without it
+        (the set of such procedures only grows, so this ends)."""
+        after_stage1 = [(i, list(i.findings), i.denied, i.counts) for i in today]
+        self.excluded = set()
+        while True:
+            self.started = set()
             self.same_day_stage(today)
             self.mark_addons_alone(today)
             self.history_stage(today)
             self.addon_stage(today)
+            late = {id(i) for i in today if id(i) in self.started and i.denied} - self.excluded
+            if not late:
+                return
+            self.excluded |= late
+            for item, findings, denied, counts in after_stage1:
+                item.findings, item.denied, item.counts = list(findings), denied, counts
 
     def judged(self, today: list[_Item]) -> list[_Item]:
         return [i for i in today if i.judged and not i.denied]
@@ -153,8 +173,11 @@ class _Member:
         offset = (line.date - procedure.line.date).days
         if 0 < offset <= rule.days:
             return not procedure.denied
-        if offset == 0:
-            return not procedure.denied  # same day: survived the line rules
+        if offset == 0:  # same day: survived the line rules, and not denied by a later stage
+            if procedure.denied or id(procedure) in self.excluded:
+                return False
+            self.started.add(id(procedure))
+            return True
         if offset == -1 and rule.includes_day_before:
             return self.passes_line_rules(procedure) and not self.pair_denied(procedure)
         return False

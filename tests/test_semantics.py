@@ -433,6 +433,47 @@ def test_a_denied_procedure_starts_no_global_period(adjudicate: Adjudicate) -> N
     assert verdicts(out) == ["deny", "allow", "allow", "deny"]
 
 
+
+def test_a_procedure_a_later_stage_denies_covers_no_visit_of_its_own_date(
+        adjudicate: Adjudicate) -> None:
+    """A global period starts at a procedure line that is not denied, on its own date too: a
+    procedure that survives the line rules but that its limit or its prerequisite then denies
+    covers no same-day visit (the date is judged again without it)."""
+    text = ("policy t\nglobal 63650, 63685 10d\nlimit 63650 per lifetime <= 1\n"
+            "require 1 of 64490 within 12mo before 63685\n")
+    paid = [line("H1", 1, "M1", "2024-01-02", "63650")]
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-06-03", "63650"),  # over the limit
+                            line("C1", 2, "M1", "2024-06-03", "99213"),
+                            line("C2", 1, "M1", "2024-06-05", "99213"),
+                            line("C3", 1, "M2", "2024-06-03", "63685"),  # no prerequisite
+                            line("C3", 2, "M2", "2024-06-03", "99213"),
+                            line("C4", 1, "M3", "2024-06-03", "63650"),  # allowed
+                            line("C4", 2, "M3", "2024-06-03", "99213")], paid)
+    assert verdicts(out) == ["deny", "allow", "allow", "deny", "allow", "allow", "deny"]
+    assert fired(out[0]) == ["t/limit@3"] and fired(out[3]) == ["t/prerequisite@4"]
+    assert fired(out[6]) == ["t/global@2"]
+
+
+def test_a_visit_freed_from_a_denied_procedure_meets_its_own_limits(
+        adjudicate: Adjudicate) -> None:
+    """The date judged again is judged whole: a visit no longer covered goes through the
+    limits, and a procedure that still stands keeps covering (its finding names it alone)."""
+    text = ("policy t\nglobal 63650, 63685 10d\nlimit 63650 per lifetime <= 1\n"
+            "limit 99213 per day <= 1\n")
+    paid = [line("H1", 1, "M1", "2024-01-02", "63650")]
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-06-03", "63650"),
+                            line("C1", 2, "M1", "2024-06-03", "99213"),
+                            line("C1", 3, "M1", "2024-06-03", "99213"),
+                            line("C2", 1, "M2", "2024-06-03", "63650"),
+                            line("C2", 2, "M2", "2024-06-03", "63685"),
+                            line("C2", 3, "M2", "2024-06-03", "99213")],
+                     [*paid, line("H2", 1, "M2", "2024-01-02", "63650")])
+    assert verdicts(out) == ["deny", "allow", "deny", "deny", "allow", "deny"]
+    assert fired(out[2]) == ["t/limit@4"]
+    (covered,) = out[5].findings
+    assert covered.rule == "t/global@2"
+    assert [(r.claim_id, r.line) for r in covered.related] == [("C2", 2)]
+
 def test_a_prerequisites_default_message_counts_its_sessions() -> None:
     def message(count: int) -> str:
         text = f"policy t\nrequire {count} of 64493 within year before 64635\n"
