@@ -301,13 +301,16 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
 
 
 def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
-            position: int) -> None:
+            position: int) -> bool:
     """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
-    counting groups of its plan."""
+    counting groups of its plan. Was it in any?"""
+    found = False
     for key in (*plan[11], *[(group, provider) for group in plan[12]]):
         counted = count.get(key)
         if counted is not None and position in counted:
             counted.remove(position)
+            found = True
+    return found
 
 
 def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool],
@@ -315,7 +318,8 @@ def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool]
                  count: dict[object, list[int]] | None, plans_of: list[Any],
                  lines: list[ClaimLine]) -> None:
     """Put the lines ``p`` to ``q`` (one date) back as stage 1 left them, to judge the date
-    again: their denials (``after_stage1``), their findings (``saved``: how many each had), the
+    again: their denials (``after_stage1``), their findings (``saved``: how many stage 1 gave
+    each line that has any), the
     add-on support of the date (``support``, S1) and, in the counting groups, the positions
     the date added (every position of the date is at least ``p``, and each group lists them in
     order, last)."""

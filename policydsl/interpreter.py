@@ -71,9 +71,10 @@ class _Member:
         self.rules = rules
         self.items = sorted(items, key=lambda i: order_key(i.line, i.judged))
         # the date's procedures that start no period on it, and those that covered a line
-        # of it in this attempt at the date
+        # of it in this attempt at the date; its add-ons that count toward nothing
         self.excluded: set[int] = set()
         self.started: set[int] = set()
+        self.uncounted: set[int] = set()
 
     def run(self) -> None:
         dates = sorted({i.line.date for i in self.items})
@@ -83,21 +84,25 @@ class _Member:
             self.later_stages(today)
 
     def later_stages(self, today: list[_Item]) -> None:
-        """Stages 2 to 4 of a date. A procedure that covers a line of its own date and that
-        these stages deny starts no period: the date is judged again from stage 2 without it
-        (the set of such procedures only grows, so this ends)."""
+        """Stages 2 to 4 of a date. A denied line counts toward nothing: a procedure that
+        covers a line of its own date and that these stages deny starts no period, and an
+        add-on that stage 3 counted and stage 4 denies counts toward no limit. The date is
+        then judged again from stage 2 without them (the sets only grow, so this ends)."""
         after_stage1 = [(i, list(i.findings), i.denied, i.counts) for i in today]
-        self.excluded = set()
+        self.excluded, self.uncounted = set(), set()
         while True:
             self.started = set()
             self.same_day_stage(today)
             self.mark_addons_alone(today)
             self.history_stage(today)
+            counted = {id(i) for i in today if not i.denied and i.counts}
             self.addon_stage(today)
             late = {id(i) for i in today if id(i) in self.started and i.denied} - self.excluded
-            if not late:
+            dropped = {id(i) for i in today if id(i) in counted and i.denied}
+            if not late and not dropped:
                 return
             self.excluded |= late
+            self.uncounted |= dropped
             for item, findings, denied, counts in after_stage1:
                 item.findings, item.denied, item.counts = list(findings), denied, counts
 
@@ -118,7 +123,8 @@ class _Member:
         for item in self.judged(today):
             rules = self.addon_rules(item)
             if any(r.info.action == "deny" for r in rules):
-                item.counts = _has_primary(item, standing, rules)
+                item.counts = (id(item) not in self.uncounted
+                               and _has_primary(item, standing, rules))
 
     def passes_line_rules(self, item: _Item) -> bool:
         return not item.judged or not _denies(_line_findings(self.rules, item.line))
