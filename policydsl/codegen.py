@@ -58,7 +58,6 @@ _SOURCE = re.compile(r"[A-Za-z0-9_.,/\\@+: -]{1,300}:\d+(:\d+)?")
 _POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")
 
 
-
 def shown_source(source: str) -> str:
     """A rule's source for a comment: ``file:line[:col]`` of a plain path, or ``?``."""
     return source if _SOURCE.fullmatch(source) else "?"
