@@ -413,9 +413,6 @@ class _Generator:
         history = f.has("limit", "prerequisite")
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
         periods = f.has("global")
-        addons = history and f.has("addon")
-        retries = periods or addons
-        retry_bits = (BIT_PROCEDURE if periods else 0) | (BIT_ADDON if addons else 0)
         self.block(f"""
             if member_bits & {later}:
                 procedures = None
@@ -432,9 +429,9 @@ class _Generator:
                 @alone # an add-on line is counted only if a line that left stage 2 (of its date)
                 @alone # can support it: S1 is what stands after stage 1, then after stage 2
                 @alone S1 = DN[:] if member_bits & {BIT_ADDON} else None
-                @retries # how many findings stage 1 gave each line, to judge a date again
-                @retries FS1 = ({{k: len(found) for k, found in FS.items()}}
-                @retries        if member_bits & {retry_bits} else None)
+                @periods # how many findings stage 1 gave each line, to judge a date again
+                @periods FS1 = ({{k: len(found) for k, found in FS.items()}}
+                @periods        if member_bits & {BIT_PROCEDURE} else None)
                 walked = {BIT_SAME if same else 0}{" | stage3" if history else ""}
                 # the dates walked: lines p to q (excluded) have date O[p]
                 if has_paid:
@@ -455,7 +452,7 @@ class _Generator:
                     @history         if B[k] & {BIT_COUNTED} and not DN[k]:
                     @history             plan = PL[k]
         """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
-             alone=history and f.has("addon"), retries=retries)
+             alone=history and f.has("addon"), periods=periods)
         if history:
             self.w.indent(5)
             self.count_line()
@@ -467,19 +464,18 @@ class _Generator:
             run_bits = (B[p] if q == p + 1 else B[p] | B[p + 1] if q == p + 2
                         else reduce(or_, B[p:q]))
         """, history=history)
-        if retries:
-            # a procedure that covers a line of its own date, or an add-on counted toward the
-            # limits of its date, that a later stage then denies: the date is judged again
-            # without it (see retry_date)
+        if periods:
+            # a procedure that covers a line of its own date and that a later stage then
+            # denies starts no period: the date is judged again without it (see retry_date)
             self.block("""
-                @periods excluded = None  # the date's procedures that start no period on it
-                @addons uncounted = None  # the date's add-ons that count toward nothing
+                excluded = None  # the date's procedures that start no period on it
+                kept = None  # ``excluded`` as the last judging that bore it out had it
+                retries = 0
                 while True:
-                    @periods started = None  # the date's procedures that cover a line of it
-                    @addons dropped = None  # the date's counted add-ons that stage 4 denied
-            """, periods=periods, addons=addons)
+                    started = None  # the date's procedures that cover a line of it
+            """)
             self.w.indent()
-        self.block(f"""
+        self.block("""
             if run_bits & walked:
                 @same lone = q == p + 1
                 @same if not lone:
@@ -487,10 +483,7 @@ class _Generator:
                 @codes     run_codes = C[p:q]
                 @same     run_dn = DN[p:q]
                 @same groups = None
-                @retries_alone if run_bits & {retry_bits}:  # to judge the date again
-                @retries_alone     run_dn = DN[p:q]
-        """, codes=f.has("forbid", "exclusive", "mue_day"), same=same,
-             retries_alone=retries and not same)
+        """, codes=f.has("forbid", "exclusive", "mue_day"), same=same)
         self.w.indent()  # in "if run_bits & walked:"
         if self.split_walks:
             self.w.writeline(f"if run_bits & {BIT_ADDON} and stage3:  # an add-on: two walks (S1)")
@@ -511,37 +504,41 @@ class _Generator:
             self.w.indent()
             self.addons()
             self.w.outdent()
-        if retries:
-            self.retry_date(periods, addons)
+        if periods:
+            self.retry_date()
             self.w.outdent()
         self.w.outdent(2)
 
-    def retry_date(self, periods: bool, addons: bool) -> None:
-        """The end of a date's stages. "A denied line counts toward nothing": a procedure
-        that covered a line of its own date (``started``) and is denied now starts no period
-        ("a global period starts at a procedure line that is not denied"), and an add-on that
-        stage 3 counted and stage 4 denied (``dropped``) counts toward no limit of its date.
-        The date is then judged again from stage 2 without them (``excluded``,
-        ``uncounted``). Both sets only grow, so this ends. Such a date has two lines or
-        more, so ``run_dn`` was taken; ``FS1`` holds how many findings stage 1 gave each
-        line."""
-        count = "count if stage3 else None" if self.f.has("limit", "prerequisite") else "None"
-        support = "S1" if addons else "None"
+    def retry_date(self) -> None:
+        """The end of a date's stages, when the policy has global periods. A procedure that
+        covered a line of its own date (``started``) and is denied now starts no period ("a
+        global period starts at a procedure line that is not denied"): the date is judged
+        again from stage 2 with those procedures ``excluded``, which only grows. A judging in
+        which a procedure so taken out stands after all contradicts itself: the date is then
+        judged once more with the exclusions of the last judging that bore them out (``kept``),
+        and stays so. At most ``MAX_DATE_RETRIES`` judgings again, so a date of many lines
+        cannot take many times its own time. Such a date has two lines or more, so ``run_dn``
+        was taken; ``FS1`` holds how many findings stage 1 gave each line."""
+        f = self.f
+        count = "count if stage3 else None" if f.has("limit", "prerequisite") else "None"
+        support = "S1" if f.has("limit", "prerequisite") and f.has("addon") else "None"
+        restore = f"restore_date(p, q, FS1, run_dn, DN, FS, {support}, {count}, PL, L)"
         self.block(f"""
-            @periods late = None
-            @periods if started is not None:
-            @periods     late = [j for j in started
-            @periods             if DN[j] and (excluded is None or j not in excluded)]
-            @periods     if late:
-            @periods         excluded = set(late) if excluded is None else excluded | set(late)
-            @addons if dropped is not None:
-            @addons     uncounted = (set(dropped) if uncounted is None
-            @addons                  else uncounted | set(dropped))
-            if {" or ".join((["late"] if periods else []) + (["dropped"] if addons else []))}:
-                restore_date(p, q, FS1, run_dn, DN, FS, {support}, {count}, PL, L)
+            if excluded is not None and not all(map(DN.__getitem__, excluded)):
+                {restore}
+                excluded = kept  # a procedure taken out stands: back to the last consistent
+                retries = {m.MAX_DATE_RETRIES}
                 continue
+            if started is not None and retries < {m.MAX_DATE_RETRIES}:
+                late = [j for j in started if DN[j] and (excluded is None or j not in excluded)]
+                if late:
+                    {restore}
+                    kept = excluded
+                    excluded = set(late) if excluded is None else excluded | set(late)
+                    retries += 1
+                    continue
             break
-        """, periods=periods, addons=addons)
+        """)
 
     def walk(self, mask: str, *, same_day: bool, history: bool) -> None:
         """A walk over the date's lines: each line that ``mask`` selects and that stands gets
@@ -858,8 +855,8 @@ class _Generator:
         self.w.outdent()
         counted = f"plan[0] & {BIT_COUNTED}"
         if self.f.has("addon"):  # an add-on line that stage 4 is sure to deny counts for nothing
-            counted += (f" and not (B[k] & {BIT_ADDON} and (uncounted is not None and k in"
-                        " uncounted or addon_alone(L, S1, p, q, k, plan[7], d, DENY)))")
+            counted += (f" and not (B[k] & {BIT_ADDON}"
+                        " and addon_alone(L, S1, p, q, k, plan[7], d, DENY))")
         self.w.writeline(f"if {counted}:")
         self.w.indent()
         self.count_line()
@@ -930,10 +927,9 @@ class _Generator:
                             fs.append(FIRED[row[0]])
                         if denies:
                             DN[k] = True
-                            @history if PL[k][0] & {BIT_COUNTED} and member_bits & {BIT_HISTORY}:
-                            @history     if uncount(count, PL[k], L[k].provider_id, k):
-                            @history         dropped = [k] if dropped is None else [*dropped, k]
-        """, history=self.f.has("limit", "prerequisite"))
+                            if PL[k][0] & {BIT_COUNTED} and member_bits & {BIT_HISTORY}:
+                                uncount(count, PL[k], L[k].provider_id, k)
+        """)
 
 
 def _dedent(text: str) -> Iterator[str]:

@@ -55,7 +55,7 @@ PAUSE_GC_FROM = 20_000
 T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "any", "enumerate", "frozenset", "len", "list", "map", "max", "min", "range", "set",
+    "all", "any", "enumerate", "frozenset", "len", "list", "map", "max", "min", "range", "set",
     "sorted", "sum", "tuple")}
 
 
@@ -301,16 +301,13 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
 
 
 def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
-            position: int) -> bool:
+            position: int) -> None:
     """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
-    counting groups of its plan. Was it in any?"""
-    found = False
+    counting groups of its plan."""
     for key in (*plan[11], *[(group, provider) for group in plan[12]]):
         counted = count.get(key)
         if counted is not None and position in counted:
             counted.remove(position)
-            found = True
-    return found
 
 
 def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool],
@@ -319,10 +316,9 @@ def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool]
                  lines: list[ClaimLine]) -> None:
     """Put the lines ``p`` to ``q`` (one date) back as stage 1 left them, to judge the date
     again: their denials (``after_stage1``), their findings (``saved``: how many stage 1 gave
-    each line that has any), the
-    add-on support of the date (``support``, S1) and, in the counting groups, the positions
-    the date added (every position of the date is at least ``p``, and each group lists them in
-    order, last)."""
+    each line that has any), the add-on support of the date (``support``, S1) and, in the
+    counting groups, the positions the date added (every position of the date is at least
+    ``p``, and each group lists them in order, last)."""
     denied[p:q] = after_stage1
     if support is not None:
         support[p:q] = after_stage1

@@ -71,10 +71,9 @@ class _Member:
         self.rules = rules
         self.items = sorted(items, key=lambda i: order_key(i.line, i.judged))
         # the date's procedures that start no period on it, and those that covered a line
-        # of it in this attempt at the date; its add-ons that count toward nothing
+        # of it in this judging of the date
         self.excluded: set[int] = set()
         self.started: set[int] = set()
-        self.uncounted: set[int] = set()
 
     def run(self) -> None:
         dates = sorted({i.line.date for i in self.items})
@@ -84,27 +83,34 @@ class _Member:
             self.later_stages(today)
 
     def later_stages(self, today: list[_Item]) -> None:
-        """Stages 2 to 4 of a date. A denied line counts toward nothing: a procedure that
-        covers a line of its own date and that these stages deny starts no period, and an
-        add-on that stage 3 counted and stage 4 denies counts toward no limit. The date is
-        then judged again from stage 2 without them (the sets only grow, so this ends)."""
+        """Stages 2 to 4 of a date. A procedure that covers a line of its own date and that
+        these stages deny starts no period: the date is judged again from stage 2 without it
+        (the procedures taken out only grow). A judging in which a procedure taken out stands
+        after all contradicts itself: the date is judged once more with the procedures the last
+        judging bore out taken out, and stays so. At most ``MAX_DATE_RETRIES`` times again."""
         after_stage1 = [(i, list(i.findings), i.denied, i.counts) for i in today]
-        self.excluded, self.uncounted = set(), set()
+
+        def again() -> None:
+            for item, findings, denied, counts in after_stage1:
+                item.findings, item.denied, item.counts = list(findings), denied, counts
+
+        kept: set[int] = set()
+        self.excluded, retries = set(), 0
         while True:
             self.started = set()
             self.same_day_stage(today)
             self.mark_addons_alone(today)
             self.history_stage(today)
-            counted = {id(i) for i in today if not i.denied and i.counts}
             self.addon_stage(today)
+            if any(not i.denied for i in today if id(i) in self.excluded):
+                again()
+                self.excluded, retries = kept, m.MAX_DATE_RETRIES
+                continue
             late = {id(i) for i in today if id(i) in self.started and i.denied} - self.excluded
-            dropped = {id(i) for i in today if id(i) in counted and i.denied}
-            if not late and not dropped:
+            if not late or retries >= m.MAX_DATE_RETRIES:
                 return
-            self.excluded |= late
-            self.uncounted |= dropped
-            for item, findings, denied, counts in after_stage1:
-                item.findings, item.denied, item.counts = list(findings), denied, counts
+            again()
+            kept, self.excluded, retries = self.excluded, self.excluded | late, retries + 1
 
     def judged(self, today: list[_Item]) -> list[_Item]:
         return [i for i in today if i.judged and not i.denied]
@@ -123,8 +129,7 @@ class _Member:
         for item in self.judged(today):
             rules = self.addon_rules(item)
             if any(r.info.action == "deny" for r in rules):
-                item.counts = (id(item) not in self.uncounted
-                               and _has_primary(item, standing, rules))
+                item.counts = _has_primary(item, standing, rules)
 
     def passes_line_rules(self, item: _Item) -> bool:
         return not item.judged or not _denies(_line_findings(self.rules, item.line))
