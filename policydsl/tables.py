@@ -354,6 +354,7 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
 
 def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColumns) -> list[Rule]:
     rules: list[Rule] = []
+    retracted: list[tuple[frozenset[str], frozenset[str], dt.date | None]] = []
     width = columns.width
     for number, line in lines:
         fields = line.split("\t")
@@ -364,7 +365,56 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
         rule = _ptp_rule(ctx, number, fields, columns)
         if rule is not None:
             rules.append(rule)
-    return rules
+        elif fields[columns.indicator].strip() == "9" and columns.effective is None:
+            # an edit deleted retroactively: no rule, but the pair's next row follows it
+            retracted.append((ctx.code(fields[columns.column1], number)[1],
+                              ctx.code(fields[columns.column2], number)[1],
+                              ctx.deletion(fields[columns.deletion], number)))
+    return _one_row_a_date(ctx, rules, retracted)
+
+
+def _one_row_a_date(ctx: _Context, rules: list[Rule],
+                    retracted: list[tuple[frozenset[str], frozenset[str], dt.date | None]]
+                    ) -> list[Rule]:
+    """Rows of one pair with no effective date, in a file that lost them: CMS deletes an edit
+    and adds it anew when its modifier indicator changes (to 9 when it is deleted
+    retroactively), so the pair's rows follow one another. Each starts the day after the one
+    before it ends (by deletion date, the row still in force last): one finding a date, not
+    two. A row that then has no day left (the same deletion date twice) is dropped."""
+    pairs: dict[tuple[frozenset[str], frozenset[str]], list[int]] = {}
+    for at, rule in enumerate(rules):
+        assert isinstance(rule, Forbid)
+        if rule.info.validity.start is None:
+            pairs.setdefault((rule.triggers, rule.targets), []).append(at)
+    ends_before: dict[tuple[frozenset[str], frozenset[str]], list[dt.date]] = {}
+    for triggers, targets, deleted in retracted:
+        if deleted is not None and (triggers, targets) in pairs:
+            ends_before.setdefault((triggers, targets), []).append(deleted)
+    gone: set[int] = set()
+    for pair, ats in pairs.items():
+        retracted_ends = ends_before.get(pair, [])
+        if len(ats) < 2 and not retracted_ends:
+            continue
+        ats.sort(key=lambda at: (rules[at].info.validity.end or dt.date.max, at))
+        previous: dt.date | None = None  # the end of the pair's row before
+        for number, at in enumerate(ats):
+            last = rules[at].info.validity.end
+            if number and previous is None:  # a second row still in force: the same edit
+                gone.add(at)
+                continue
+            ends = [day for day in retracted_ends if last is None or day < last]
+            if previous is not None:
+                ends.append(previous)
+            previous = last
+            if not ends:
+                continue
+            validity = ctx.validity(max(ends) + dt.timedelta(days=1), last)
+            if validity is None:
+                gone.add(at)
+            else:
+                rules[at] = attrs.evolve(rules[at], info=attrs.evolve(rules[at].info,
+                                                                      validity=validity))
+    return [rule for at, rule in enumerate(rules) if at not in gone]
 
 
 def _ptp_rule(

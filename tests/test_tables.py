@@ -132,6 +132,35 @@ def test_ptp_validity_is_intersected_with_the_statement(tmp_path: Path) -> None:
     ]
 
 
+
+def test_rows_of_one_pair_without_effective_dates_follow_one_another() -> None:
+    """The tidy extract lost its effective dates. 20552/99213 has a row deleted on 2019-12-31
+    and one still in force: the second starts on 2020-01-01, so a date meets one of them, not
+    both. 20552/92012's indicator 9 row (deleted retroactively on 2013-07-01) gives no rule, and
+    the row after it starts on 2013-07-02."""
+    rules = load("ptp", PTP_TIDY)
+    assert [(row_of(r), r.info.validity) for r in forbids(rules, "20552", "99213")] == [
+        (45, Validity(None, dt.date(2019, 12, 31))),
+        (239, Validity(dt.date(2020, 1, 1), None)),
+    ]
+    assert [(row_of(r), r.info.validity) for r in forbids(rules, "20552", "92012")] == [
+        (235, Validity(dt.date(2013, 7, 2), None))]
+
+
+def test_a_pair_repeated_in_a_tidy_file_gives_one_rule_a_date(tmp_path: Path) -> None:
+    text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            "64483\t77002\t*\t1\tx\n"  # row 2
+            "64483\t77002\t*\t1\tx\n"  # row 3: the same edit again
+            "64483\t77003\t2019-12-31\t0\tx\n"  # row 4
+            "64483\t77003\t2019-12-31\t0\tx\n"  # row 5: the same deletion again
+            "64483\t77003\t2021-06-30\t1\tx\n")  # row 6: then indicator 1 until 2021
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert [(row_of(r), r.info.validity) for r in rules] == [
+        (2, Validity(None, None)),
+        (4, Validity(None, dt.date(2019, 12, 31))),
+        (6, Validity(dt.date(2020, 1, 1), dt.date(2021, 6, 30))),
+    ]
+
 def test_ptp_shares_repeated_sets_and_validities(tmp_path: Path) -> None:
     rows = [f"64483\t{code}\t\t20200101\t*\t1\tx\n" for code in ("77002", "77003", "77012")]
     rows.append("64490\t77003\t\t20200101\t*\t0\tx\n")
@@ -200,7 +229,9 @@ def test_tidy_ptp_counts(ptp_tidy: list[Rule]) -> None:
     assert len(lines) == 10_610 and indicator_9 == 218
     assert len(ptp_tidy) == 10_610 - 218
     assert sum(1 for r in ptp_tidy if r.info.validity.end is None) == 7_635
-    assert all(r.info.validity.start is None for r in ptp_tidy)
+    # no row has an effective date: a row starts open, or the day after the row of its
+    # pair before it ends (test_rows_of_one_pair_without_effective_dates_follow_...)
+    assert sum(1 for r in ptp_tidy if r.info.validity.start is None) == 8_801
 
 
 def test_tidy_ptp_indicator_9_rows_give_no_rule(ptp_tidy: list[Rule]) -> None:
