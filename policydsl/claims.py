@@ -192,17 +192,17 @@ class LineRef:
     line: int | str
 
 
-def _line_refs(related: Iterable[LineRef]) -> tuple[LineRef, ...]:
-    return tuple(related)
+def _line_refs(related: Iterable[LineRef] | None) -> tuple[LineRef, ...]:
+    return () if related is None else tuple(related)
 
 
-def _findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(findings)
+def _findings(findings: Iterable[Finding] | None) -> tuple[Finding, ...]:
+    return () if findings is None else tuple(findings)
 
 
 #: The converters of ``Finding.related`` and ``Decision.findings``: a list given to either is
-#: kept as a tuple, so the objects stay hashable. The engine, which makes them as tuples
-#: already, fills the slots directly (``engine._check_plain``).
+#: kept as a tuple, so the objects stay hashable (``None``: an empty one). The engine, which
+#: makes them as tuples already, fills the slots directly (``engine._check_plain``).
 TUPLE_CONVERTERS = (_line_refs, _findings)
 
 

@@ -952,3 +952,4 @@ def test_findings_and_related_lines_given_as_lists_are_kept_as_tuples() -> None:
         Finding("p/r", "deny", "97", "m", "p.pol:2:1", (LineRef("C1", 1),)),)))
     related.append(LineRef("C1", 3))  # the caller's list is not shared
     assert len(finding.related) == 1
+    assert Finding("p/r", "deny", "97", "m", "s", related=None).related == ()
