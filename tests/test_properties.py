@@ -185,6 +185,37 @@ def test_limit_maximality_every_denied_line_would_break_its_limit(
                     assert _measure(limit, [*_counted(limit, line, earlier), line]) <= limit[2]
 
 
+
+#: Rules that deny lines of the limits' codes for other reasons, judged around the limits:
+#: add-ons (stage 4, after the limits) and global periods (stage 2, and a date judged again
+#: when the procedure is denied later).
+OTHER_RULES = ("addon 97813 requires 97810", "addon 20552 requires 97813, 97810",
+               "global 97810 10d covers 97813, 20552", "global 20552 90d covers 97810")
+
+
+@st.composite
+def limit_policies_among_other_rules(draw: st.DrawFn
+                                     ) -> tuple[str, list[tuple[list[str], str, int, bool, bool]]]:
+    text, limits = draw(limit_policies())
+    others = draw(st.lists(st.sampled_from(OTHER_RULES), min_size=1, max_size=3, unique=True))
+    return text + "".join(f"{rule}\n" for rule in others), limits
+
+
+@settings(max_examples=300, deadline=None)
+@given(limit_policies_among_other_rules(),
+       claim_lines(codes=("97810", "97813", "20552"), max_size=25))
+def test_limit_safety_holds_beside_addons_and_global_periods(
+        policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
+    """Whatever else denies lines (an add-on without its primary, a visit inside a global
+    period, a date judged again), the allowed units or sessions never exceed a limit."""
+    limits, ordered = _judged_in_order(policy_and_limits, lines)
+    allowed = [line for line, d in ordered if d.decision == "allow"]
+    for position, line in enumerate(allowed):
+        earlier = [e for e in allowed[:position + 1] if e.member_id == line.member_id]
+        for limit in limits:
+            if line.code in limit[0]:
+                assert _measure(limit, _counted(limit, line, earlier)) <= limit[2]
+
 # --- adversarial text ---------------------------------------------------------------------
 
 ADVERSARIAL = [
