@@ -251,13 +251,13 @@ LINE_RULES = (Deleted, RequireDx, RequireAuth, ForbidModifier)
 PAIR_RULES = (Forbid, Exclusive, Global, Mue)
 #: Rule kinds judged line by line against the allowed history (stage 3).
 HISTORY_RULES = (Limit, Prerequisite)
+#: Rule kinds judged last, against the lines that survived everything else (stage 4).
+ADDON_RULES = (Addon,)
 
 #: A date whose procedure covered a line of it and was then denied is judged again without it
 #: (docs/semantics.md, ``global``), at most this many times; then it stands as the last
 #: judging left it.
 MAX_DATE_RETRIES = 8
-#: Rule kinds judged last, against the lines that survived everything else (stage 4).
-ADDON_RULES = (Addon,)
 
 
 def rule_codes(rule: Rule) -> frozenset[str]:

@@ -352,9 +352,15 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
     yield from rest
 
 
+#: A PTP pair: its column 1 and column 2 codes.
+_Pair = tuple[frozenset[str], frozenset[str]]
+
+
 def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColumns) -> list[Rule]:
     rules: list[Rule] = []
-    retracted: list[tuple[frozenset[str], frozenset[str], dt.date | None]] = []
+    # the rows with no effective date of their own: (their rule's index, or None for a row
+    # that gives none), their pair, their own deletion date
+    undated: list[tuple[int | None, _Pair, dt.date | None]] = []
     width = columns.width
     for number, line in lines:
         fields = line.split("\t")
@@ -362,64 +368,52 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
             if not line.strip():
                 continue
             ctx.fail(number, f"expected at least {width} tab-separated fields, found {len(fields)}")
-        rule = _ptp_rule(ctx, number, fields, columns)
+        pair, start, end, rule = _ptp_row(ctx, number, fields, columns)
         if rule is not None:
             rules.append(rule)
-        elif fields[columns.indicator].strip() == "9" and columns.effective is None:
-            # an edit deleted retroactively: no rule, but the pair's next row follows it
-            retracted.append((ctx.code(fields[columns.column1], number)[1],
-                              ctx.code(fields[columns.column2], number)[1],
-                              ctx.deletion(fields[columns.deletion], number)))
-    return _one_row_a_date(ctx, rules, retracted)
+        if start is None and (rule is not None or end is not None):
+            undated.append((len(rules) - 1 if rule is not None else None, pair, end))
+    return _one_row_a_date(ctx, rules, undated)
 
 
 def _one_row_a_date(ctx: _Context, rules: list[Rule],
-                    retracted: list[tuple[frozenset[str], frozenset[str], dt.date | None]]
-                    ) -> list[Rule]:
+                    undated: list[tuple[int | None, _Pair, dt.date | None]]) -> list[Rule]:
     """Rows of one pair with no effective date, in a file that lost them: CMS deletes an edit
     and adds it anew when its modifier indicator changes (to 9 when it is deleted
-    retroactively), so the pair's rows follow one another. Each starts the day after the one
-    before it ends (by deletion date, the row still in force last): one finding a date, not
-    two. A row that then has no day left (the same deletion date twice) is dropped."""
-    pairs: dict[tuple[frozenset[str], frozenset[str]], list[int]] = {}
-    for at, rule in enumerate(rules):
-        assert isinstance(rule, Forbid)
-        if rule.info.validity.start is None:
-            pairs.setdefault((rule.triggers, rule.targets), []).append(at)
-    ends_before: dict[tuple[frozenset[str], frozenset[str]], list[dt.date]] = {}
-    for triggers, targets, deleted in retracted:
-        if deleted is not None and (triggers, targets) in pairs:
-            ends_before.setdefault((triggers, targets), []).append(deleted)
+    retroactively, a row that gives no rule), so the pair's rows follow one another. Each
+    starts the day after the one before it ends (by their own deletion dates, the row still in
+    force last): one finding a date, not two. A row that then has no day left (the same
+    deletion date twice, the same edit twice) is dropped."""
+    by_pair: dict[_Pair, list[tuple[dt.date | None, int, int | None]]] = {}
+    for order, (index, pair, end) in enumerate(undated):
+        by_pair.setdefault(pair, []).append((end, order, index))
     gone: set[int] = set()
-    for pair, ats in pairs.items():
-        retracted_ends = ends_before.get(pair, [])
-        if len(ats) < 2 and not retracted_ends:
+    for rows in by_pair.values():
+        if len(rows) < 2:
             continue
-        ats.sort(key=lambda at: (rules[at].info.validity.end or dt.date.max, at))
-        previous: dt.date | None = None  # the end of the pair's row before
-        for number, at in enumerate(ats):
-            last = rules[at].info.validity.end
-            if number and previous is None:  # a second row still in force: the same edit
-                gone.add(at)
+        rows.sort(key=lambda row: (row[0] or dt.date.max, row[1]))
+        previous: dt.date | None = None  # the own end of the pair's row before
+        for number, (end, _, index) in enumerate(rows):
+            if number and previous is None:  # a row before it is still in force
+                if index is not None:
+                    gone.add(index)
                 continue
-            ends = [day for day in retracted_ends if last is None or day < last]
-            if previous is not None:
-                ends.append(previous)
-            previous = last
-            if not ends:
-                continue
-            validity = ctx.validity(max(ends) + dt.timedelta(days=1), last)
-            if validity is None:
-                gone.add(at)
-            else:
-                rules[at] = attrs.evolve(rules[at], info=attrs.evolve(rules[at].info,
-                                                                      validity=validity))
+            if index is not None and previous is not None:
+                rule = rules[index]
+                validity = ctx.validity(previous + dt.timedelta(days=1), end)
+                if validity is None:
+                    gone.add(index)
+                else:
+                    rules[index] = attrs.evolve(rule, info=attrs.evolve(rule.info,
+                                                                        validity=validity))
+            previous = end
     return [rule for at, rule in enumerate(rules) if at not in gone]
 
 
-def _ptp_rule(
-    ctx: _Context, number: int, fields: Sequence[str], columns: _PtpColumns
-) -> Forbid | None:
+def _ptp_row(ctx: _Context, number: int, fields: Sequence[str], columns: _PtpColumns
+             ) -> tuple[_Pair, dt.date | None, dt.date | None, Forbid | None]:
+    """A PTP row: its pair, its own effective and deletion dates, and the rule it gives (none
+    for indicator 9, or for dates outside the statement's)."""
     indicator = fields[columns.indicator].strip()
     if indicator not in _PTP_INDICATORS:
         ctx.fail(number, f"invalid modifier indicator {indicator!r}; expected 0, 1 or 9")
@@ -435,13 +429,14 @@ def _ptp_rule(
     end = ctx.deletion(fields[columns.deletion], number)
     validity = ctx.validity(start, end)
     if indicator == "9" or validity is None:
-        return None
+        return (triggers, targets), start, end, None
     message = (
         f"NCCI PTP edit: {column2} is not payable with {column1} the same day "
         f"(modifier indicator {indicator})"
     )
     bypass = NCCI_MODIFIERS if indicator == "1" else _NO_BYPASS
-    return Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass)
+    return ((triggers, targets), start, end,
+            Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass))
 
 
 # --- csv headers ----------------------------------------------------------------------------

@@ -161,6 +161,24 @@ def test_a_pair_repeated_in_a_tidy_file_gives_one_rule_a_date(tmp_path: Path) ->
         (6, Validity(dt.date(2020, 1, 1), dt.date(2021, 6, 30))),
     ]
 
+
+def test_a_pair_follows_its_own_dates_inside_the_statements(tmp_path: Path) -> None:
+    """The rows follow one another by their own deletion dates, whatever dates the statement
+    gives the table: inside `effective 2024-01-01` the row deleted on 2024-03-31 and the row
+    after it meet no date together, and inside `until 2024-02-28` only the first applies."""
+    text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            "64483\t77003\t*\t1\tx\n"  # row 2: listed first, in force after row 3
+            "64483\t77003\t2024-03-31\t0\tx\n")  # row 3
+    path = write(tmp_path, "ptp.tsv", text)
+    effective = load("ptp", path, attrs.evolve(INFO, validity=Validity(dt.date(2024, 1, 1))))
+    assert [(row_of(r), r.info.validity) for r in effective] == [
+        (2, Validity(dt.date(2024, 4, 1), None)),
+        (3, Validity(dt.date(2024, 1, 1), dt.date(2024, 3, 31))),
+    ]
+    until = load("ptp", path, attrs.evolve(INFO, validity=Validity(None, dt.date(2024, 2, 28))))
+    assert [(row_of(r), r.info.validity) for r in until] == [
+        (3, Validity(None, dt.date(2024, 2, 28)))]
+
 def test_ptp_shares_repeated_sets_and_validities(tmp_path: Path) -> None:
     rows = [f"64483\t{code}\t\t20200101\t*\t1\tx\n" for code in ("77002", "77003", "77012")]
     rows.append("64490\t77003\t\t20200101\t*\t0\tx\n")
