@@ -61,10 +61,10 @@ _BUILTINS = {name: getattr(builtins, name) for name in (
 
 # --- building claims objects fast ---------------------------------------------------------
 # Decision, Finding and LineRef are frozen attrs classes with slots and no validators, and no
-# converters but ``tuple`` (on the lists of findings and related lines, which the engine
-# always makes as tuples): filling their slots directly makes the same objects as their
-# __init__, at a fraction of the cost. Checked here, so a change to claims.py cannot go
-# unnoticed.
+# converters but ``claims.TUPLE_CONVERTERS`` (lists of findings and related lines become
+# tuples, which the engine always makes them already): filling their slots directly makes the
+# same objects as their __init__, at a fraction of the cost. Checked here, so a change to
+# claims.py cannot go unnoticed.
 
 def _check_plain(cls: type, names: tuple[str, ...]) -> None:
     fields = attrs.fields(cls)
@@ -300,11 +300,17 @@ def has_primary(alive: dict[str, int], code: str, primaries: frozenset[str],
     return False
 
 
+def counting_keys(plan: plans.Plan, provider: str) -> tuple[object, ...]:
+    """The keys of ``count`` under which a counted line of ``plan`` by ``provider`` stands:
+    its member-wide groups, and its groups by provider with the provider."""
+    return (*plan[11], *[(group, provider) for group in plan[12]])
+
+
 def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
             position: int) -> None:
     """A line denied after it was counted (an add-on) counts toward nothing: it leaves the
     counting groups of its plan."""
-    for key in (*plan[11], *[(group, provider) for group in plan[12]]):
+    for key in counting_keys(plan, provider):
         counted = count.get(key)
         if counted is not None and position in counted:
             counted.remove(position)
@@ -329,8 +335,7 @@ def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool]
         else:
             del findings[k][kept:]
         if count is not None:
-            plan = plans_of[k]
-            for key in (*plan[11], *[(group, lines[k].provider_id) for group in plan[12]]):
+            for key in counting_keys(plans_of[k], lines[k].provider_id):
                 counted = count.get(key)
                 while counted and counted[-1] >= p:
                     counted.pop()

@@ -154,10 +154,8 @@ def _judged_in_order(policy_and_limits: tuple[str, list], lines: list[ClaimLine]
                                                 p[0].line))
 
 
-@settings(max_examples=200, deadline=None)
-@given(limit_policies(), claim_lines(codes=("97810", "97813", "20552"), max_size=25))
-def test_limit_safety_allowed_units_or_sessions_never_exceed_the_limit(
-        policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
+def _assert_limits_hold(policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
+    """In every limit's window, the allowed lines' units or sessions are within the limit."""
     limits, ordered = _judged_in_order(policy_and_limits, lines)
     allowed = [line for line, d in ordered if d.decision == "allow"]
     for position, line in enumerate(allowed):
@@ -165,6 +163,13 @@ def test_limit_safety_allowed_units_or_sessions_never_exceed_the_limit(
         for limit in limits:
             if line.code in limit[0]:
                 assert _measure(limit, _counted(limit, line, earlier)) <= limit[2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(limit_policies(), claim_lines(codes=("97810", "97813", "20552"), max_size=25))
+def test_limit_safety_allowed_units_or_sessions_never_exceed_the_limit(
+        policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
+    _assert_limits_hold(policy_and_limits, lines)
 
 
 @settings(max_examples=200, deadline=None)
@@ -183,7 +188,6 @@ def test_limit_maximality_every_denied_line_would_break_its_limit(
             for limit in limits:
                 if line.code in limit[0]:
                     assert _measure(limit, [*_counted(limit, line, earlier), line]) <= limit[2]
-
 
 
 #: Rules that deny lines of the limits' codes for other reasons, judged around the limits:
@@ -208,13 +212,8 @@ def test_limit_safety_holds_beside_addons_and_global_periods(
         policy_and_limits: tuple[str, list], lines: list[ClaimLine]) -> None:
     """Whatever else denies lines (an add-on without its primary, a visit inside a global
     period, a date judged again), the allowed units or sessions never exceed a limit."""
-    limits, ordered = _judged_in_order(policy_and_limits, lines)
-    allowed = [line for line, d in ordered if d.decision == "allow"]
-    for position, line in enumerate(allowed):
-        earlier = [e for e in allowed[:position + 1] if e.member_id == line.member_id]
-        for limit in limits:
-            if line.code in limit[0]:
-                assert _measure(limit, _counted(limit, line, earlier)) <= limit[2]
+    _assert_limits_hold(policy_and_limits, lines)
+
 
 # --- adversarial text ---------------------------------------------------------------------
 
