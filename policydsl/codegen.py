@@ -652,9 +652,15 @@ class _Generator:
             period = "(offset <= days or offset == 0) and (offset >= 0 or days >= 90)"
             starts = self.test(self.dated("global"), bypass, period)
             # a procedure on the next date (the day before a major one): denied by its line
-            # rules, or by the same-day rules of its date
-            ahead = (" if j < p else DN[j] or denied_ahead(L, PL, O, DN, X, n, j, DENY)"
-                     if f.has("forbid", "exclusive", "mue_day") else "")
+            # rules, by the same-day rules of its date, or surely by its history rules
+            ahead = ""
+            if f.has("forbid", "exclusive", "mue_day"):
+                ahead += " or denied_ahead(L, PL, O, DN, X, n, j, DENY)"
+            if f.has("limit", "prerequisite"):
+                ahead += (" or surely_limited(L, PL, O, count if stage3 else None, X, n, j, p,"
+                          " q, DENY, firsts)")
+            if ahead:
+                ahead = " if j < p else DN[j]" + ahead
             self.block(f"""
                 if member_bits & {BIT_PROCEDURE} and plan[4] is not None:
                     rows_by_procedure = plan[4]

@@ -264,6 +264,58 @@ def denied_ahead(lines: list[ClaimLine], plans: list[Any], ordinals: list[int],
     return False
 
 
+def window_first(window: int, size: int, day: int, firsts: dict[int, int]) -> int:
+    """The first date ordinal of a history rule's window ending on ``day`` (``WINDOW_CLAIM``:
+    any date; its lines are picked by claim)."""
+    if window == plans.WINDOW_DAYS:
+        return day - size + 1
+    if window == plans.WINDOW_MONTHS:
+        return firsts.get(size * plans.OPEN_HI + day) or months_first(day, size, firsts)
+    if window == plans.WINDOW_YEAR:
+        return firsts.get(-1 - day) or year_first(day, firsts)
+    return plans.OPEN_LO
+
+
+def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[int],
+                   count: dict[object, list[int]] | None, positions: list[int], n: int,
+                   j: int, p: int, q: int, deny: Sequence[bool], firsts: dict[int, int]) -> bool:
+    """Is the procedure line at ``j``, of the date after the one being judged (lines ``p`` to
+    ``q``), sure to be denied by a limit or a prerequisite of its date, whatever the lines of
+    the two dates turn out to be? A limit is when the lines counted before ``p`` (final: all
+    of earlier dates) are already too many; a prerequisite when the sessions are too few even
+    counting the date of ``p`` as one whenever a line there joins its group. A paid line
+    (``positions[j] >= n``) never is. Called for the day before a major procedure."""
+    if count is None or positions[j] >= n:
+        return False
+    line, day = lines[j], ordinals[j]
+    for r, lo, hi, mode, group, by_provider, window, size, most, bypass in plans_of[j][6]:
+        if not (deny[r] and lo <= day <= hi) or (bypass and not bypass.isdisjoint(line.modifiers)):
+            continue
+        counted = count.get((group, line.provider_id) if by_provider else group, [])
+        counted = counted[:bisect_left(counted, p)]
+        if window == plans.WINDOW_CLAIM:
+            claim = line.claim_id
+            counted = [k for k in counted if lines[k].claim_id == claim]
+            today: Sequence[int] = [k for k in range(p, q) if lines[k].claim_id == claim]
+        else:
+            first = window_first(window, size, day, firsts)
+            counted = counted[bisect_left(counted, first, key=ordinals.__getitem__):]
+            today = range(p, q) if first <= ordinals[p] else range(0)
+        if mode == plans.HISTORY_UNITS:
+            if line.units + sum(lines[k].units for k in counted) > most:
+                return True
+        elif mode == plans.HISTORY_SESSIONS:
+            if len({day, *map(ordinals.__getitem__, counted)}) > most:
+                return True
+        else:  # a prerequisite: the sessions before its date, and perhaps the day before
+            sessions = set(map(ordinals.__getitem__, counted))
+            if any(group in plans_of[k][11] for k in today):
+                sessions.add(ordinals[p])
+            if len(sessions) < most:
+                return True
+    return False
+
+
 def addon_alone(lines: list[ClaimLine], denied: list[bool], p: int, q: int, k: int,
                 rows: tuple[plans.Row, ...], day: int, deny: Sequence[bool]) -> bool:
     """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
@@ -525,7 +577,8 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
         "has_primary": has_primary, "uncount": uncount, "addon_alone": addon_alone,
-        "denied_ahead": denied_ahead, "restore_date": restore_date,
+        "denied_ahead": denied_ahead, "surely_limited": surely_limited,
+        "restore_date": restore_date,
         "order_key": order_key,
         # getters and C-level tools for whole columns of lines
         "line_code": _get["code"], "line_date": _get["date"], "line_claim": _get["claim_id"],

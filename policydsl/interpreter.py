@@ -8,6 +8,7 @@ generated policies and histories.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import attrs
@@ -190,7 +191,8 @@ class _Member:
             self.started.add(id(procedure))
             return True
         if offset == -1 and rule.includes_day_before:
-            return self.passes_line_rules(procedure) and not self.pair_denied(procedure)
+            return (self.passes_line_rules(procedure) and not self.pair_denied(procedure)
+                    and not self.surely_limited(procedure, line.date))
         return False
 
     def pair_denied(self, procedure: _Item) -> bool:
@@ -203,6 +205,41 @@ class _Member:
                    if i.line.date == procedure.line.date and self.passes_line_rules(i)]
         return _denies([f for rule in self.rules if not isinstance(rule, m.Global)
                         and (f := self.same_day(rule, procedure, present)) is not None])
+
+    def surely_limited(self, procedure: _Item, day: dt.date) -> bool:
+        """Is ``procedure`` (of the date after ``day``) sure to be denied by a limit or a
+        prerequisite of its date, whatever the lines of ``day`` and of its own date turn out to
+        be? A limit is: the lines allowed before ``day`` that it counts are already too many.
+        A prerequisite is: too few sessions, even counting ``day`` as one whenever a line of
+        that date has a required code."""
+        if not procedure.judged:
+            return False
+        line = procedure.line
+        final = [i for i in self.items if i.line.date < day and not i.denied and i.counts]
+        for rule in self.rules:
+            if rule.info.action != "deny" or not rule.info.validity.covers(line.date):
+                continue
+            if isinstance(rule, m.Limit):
+                if line.code not in rule.codes or set(line.modifiers) & rule.bypass:
+                    continue
+                counted = [i for i in final if i.line.code in rule.codes
+                           and _in_window(rule.window, i.line, line)
+                           and (not rule.by_provider or _same_provider(i, procedure))]
+                if rule.sessions:
+                    over = len({line.date} | {i.line.date for i in counted}) > rule.maximum
+                else:
+                    over = sum(i.line.units for i in counted) + line.units > rule.maximum
+                if over:
+                    return True
+            elif isinstance(rule, m.Prerequisite) and line.code in rule.targets:
+                sessions = {i.line.date for i in final if i.line.code in rule.required
+                            and _in_window(rule.window, i.line, line)}
+                sessions |= {i.line.date for i in self.items if i.line.date == day
+                             and i.line.code in rule.required
+                             and _in_window(rule.window, i.line, line)}
+                if len(sessions) < rule.count:
+                    return True
+        return False
 
     def history_stage(self, today: list[_Item]) -> None:
         for item in today:

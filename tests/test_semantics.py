@@ -435,6 +435,43 @@ def test_a_procedure_its_same_day_rules_deny_covers_no_day_before(
     assert verdicts(out) == ["deny"]
 
 
+def test_a_procedure_earlier_dates_already_deny_covers_no_day_before(
+        adjudicate: Adjudicate) -> None:
+    """The day before a major procedure is judged before the procedure's limits and
+    prerequisites. Where the lines of earlier dates already settle them (a limit already full,
+    a prerequisite short even if the day before brought a session), the procedure is sure to
+    be denied and covers no day before; where the day before or its own date could still
+    change them, it covers it (docs/semantics.md, `global`)."""
+    text = ("policy t\nglobal 63655, 63662 90d\nlimit 63655 per 12mo <= 2 units\n"
+            "rule rev review: limit 63655 per lifetime <= 1\n"
+            "limit 63655 per 12mo <= 1 unless modifier KX\n"
+            "require 1 of 64490 within 30d before 63662\n")
+    visit = line("C1", 1, "M1", "2024-03-09", "99213")
+    procedure = line("C2", 1, "M1", "2024-03-10", "63655", mods="KX")
+    cases = [  # (earlier lines, paid lines, the procedure, is the visit covered)
+        ([], [line("H1", 1, "M1", "2023-04-01", "63655", units=2)], procedure, False),
+        ([line("C0", 1, "M1", "2023-04-01", "63655", mods="KX", units=2)], [], procedure,
+         False),
+        ([], [line("H1", 1, "M1", "2023-03-10", "63655", units=2)], procedure, True),  # 12mo
+        ([], [line("H1", 1, "M1", "2023-04-01", "63655")], procedure, True),  # 2 of 2 units
+        # without KX the third limit is full; the review limit alone never denies
+        ([], [line("H1", 1, "M1", "2023-04-01", "63655")],
+         line("C2", 1, "M1", "2024-03-10", "63655"), False),
+        # the same limit filled by a line of the day before: known only on the procedure's date
+        ([line("C0", 1, "M1", "2024-03-09", "63655", mods="KX", units=2)], [], procedure,
+         True),
+        # a prerequisite: short whatever the day before holds; met before; maybe met that day
+        ([], [], line("C2", 1, "M1", "2024-03-10", "63662"), False),
+        ([], [line("H1", 1, "M1", "2024-03-01", "64490")],
+         line("C2", 1, "M1", "2024-03-10", "63662"), True),
+        ([line("C0", 1, "M1", "2024-03-09", "64490", provider="P2")], [],
+         line("C2", 1, "M1", "2024-03-10", "63662"), True),
+    ]
+    for earlier, paid, proc, covered in cases:
+        out = adjudicate(text, [visit, proc, *earlier], paid)
+        assert out[0].decision == ("deny" if covered else "allow"), (earlier, paid, proc)
+
+
 def test_a_denied_procedure_starts_no_global_period(adjudicate: Adjudicate) -> None:
     text = "policy t\nrequire auth for 63650\nglobal 63650 10d\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
