@@ -67,7 +67,7 @@ class Batch(Generic[Record]):
     claims: ClaimsText
     history: ClaimsText | None
     render: Render[Record]
-    source: str  # how error decisions name the claims file: its path as given ("claims.csv:7")
+    source: str  # how error decisions name the claims file: its path as given ("claims.csv:7:1")
     reference: bool = False  # judge with the reference interpreter
     # Where to leave the batch's big intermediate objects (lines, rows, decisions, records)
     # rather than free them on the way out: a process about to end need not free them one by

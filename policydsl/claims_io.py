@@ -638,7 +638,7 @@ def error_decision(err: RowError, source_name: str) -> Decision:
     """The ``error`` decision printed for a malformed row (CARC 16)."""
     finding = Finding(
         rule="input", action="error", carc="16", message=err.reason,
-        source=f"{source_name}:{err.row}",
+        source=f"{source_name}:{err.row}:1",  # file:line:col, as every source
     )
     line = _positive_int(err.line)
     return Decision(

@@ -3,8 +3,9 @@
 ``load_table(kind, path, info=..., display_path=...)`` reads one file and returns plain rules of
 :mod:`policydsl.model`. Every rule carries the statement's id and action (a table counts as
 one rule for coverage), the statement's CARC or the kind's default, the statement's message or
-one made from the row, ``source="display_path:row"`` (the row's 1-based physical line) and the
-statement's validity intersected with the row's own dates. A row whose intersected validity is
+one made from the row, ``source="display_path:row:1"`` (the row's 1-based physical line: a
+``file:line:col`` like every source) and the statement's validity intersected with the row's
+own dates. A row whose intersected validity is
 empty (deleted before it took effect, or outside the statement's dates) produces no rule.
 
 Kinds and layouts (detected from the content, not the file name):
@@ -217,7 +218,7 @@ class _Context:
             action=info.action,
             carc=carc or self.carc,
             message=info.message or message,
-            source=f"{self.display_path}:{row}",
+            source=f"{self.display_path}:{row}:1",
             validity=validity,
         )
 

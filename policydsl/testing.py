@@ -252,10 +252,21 @@ def coverage(rules: Sequence[m.Rule], outcomes: Sequence[Outcome]) -> list[RuleC
         fired = sum(1 for o in outcomes if rule_id in o.fired)
         quiet = sum(1 for o in outcomes if rule_id in o.rules and rule_id not in o.fired
                     and any(_could_apply(group, c.line) for c in o.case.judged))
-        report.append(RuleCoverage(rule_id, group[0].info.source.rsplit(":", 1)[0]
-                                   if ":" in group[0].info.source else group[0].info.source,
-                                   fired, quiet))
+        report.append(RuleCoverage(rule_id, _defined_at(group[0].info.source), fired, quiet))
     return report
+
+
+_FILE_LINE_COL = re.compile(r"(.*):(\d+):\d+")
+
+
+def _defined_at(source: str) -> str:
+    """Where coverage says a rule is: its statement's ``file:line``, or a table's file (the
+    rules of a table row have the row's ``file:row:1``; every rule of a table is one rule)."""
+    found = _FILE_LINE_COL.fullmatch(source)
+    if found is None:
+        return source
+    path, line = found.groups()
+    return f"{path}:{line}" if path.endswith(".pol") else path
 
 
 def defined_rules(policy_files: Iterable[Path],

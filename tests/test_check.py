@@ -735,7 +735,7 @@ def test_w303_against_a_table_row_is_reported_at_the_text_rule(tmp_path: Path) -
         """)
     # the table-to-table conflict (64494 / 64493) is CMS's, not the analyst's
     assert where(diagnostics) == [("W303", "x.pol", 4, 22)]
-    assert "'t.a/table@2' (ptp.tsv:2)" in diagnostics[0].message
+    assert "'t.a/table@2' (ptp.tsv:2:1)" in diagnostics[0].message
 
 
 def test_w303_text_forbid_against_a_table_addon(tmp_path: Path) -> None:
@@ -750,7 +750,7 @@ def test_w303_text_forbid_against_a_table_addon(tmp_path: Path) -> None:
     assert where(diagnostics) == [("W303", "x.pol", 3, 19)]
     message = diagnostics[0].message
     assert "this forbid stops add-on 64494 from ever being paid with its primary 64493" in message
-    assert "(aoc.csv:2)" in message
+    assert "(aoc.csv:2:1)" in message
 
 
 # --- a pair of rules from a policy and one it extends -----------------------------------------
@@ -799,7 +799,7 @@ def test_w303_an_addon_table_row_against_an_inherited_forbid_is_at_the_table(
         """, base="policy base\nrule no-fluoro: when 64484 forbid 64483\n")
     assert where(diagnostics) == [("W303", "x.pol", 3, 1)]
     message = diagnostics[0].message
-    assert message.startswith("add-on 64484 of this table (aoc.csv:2) can never be paid with "
+    assert message.startswith("add-on 64484 of this table (aoc.csv:2:1) can never be paid with "
                               "its primary 64483: inherited rule 'base/no-fluoro' (base.pol:2)")
     assert message.endswith("disable it here (disable base/no-fluoro) or override it by name")
 
@@ -1268,7 +1268,7 @@ def test_w308_an_exclusive_against_an_inherited_ptp_table(tmp_path: Path) -> Non
         exclusive 64483, 62323
         """, b='policy t.b\ntable ptp "ptp.tsv"\n')
     assert where(diagnostics) == [("W308", "x.pol", 3, 1)]
-    assert "rule 't.b/table@2' (ptp.tsv:2) forbids 64483 when 62323" in diagnostics[0].message
+    assert "rule 't.b/table@2' (ptp.tsv:2:1) forbids 64483 when 62323" in diagnostics[0].message
 
 
 def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:

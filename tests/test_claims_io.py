@@ -425,11 +425,11 @@ def test_error_rows_become_error_decisions(tmp_path: Path) -> None:
         b'{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-13-01","code":"99213",'
         b'"decision":"error","findings":[{"rule":"input","action":"error","carc":"16",'
         b'"message":"row 2: date \'2024-13-01\' is not a valid YYYY-MM-DD date",'
-        b'"source":"claims.csv:2","related":[]}]}\n'
+        b'"source":"claims.csv:2:1","related":[]}]}\n'
         b'{"claim_id":"C2","line":"x","member_id":"M2","date":"","code":"j3301",'
         b'"decision":"error","findings":[{"rule":"input","action":"error","carc":"16",'
         b'"message":"row 3: line \'x\' is not a positive integer; date is missing",'
-        b'"source":"claims.csv:3","related":[]}]}\n'
+        b'"source":"claims.csv:3:1","related":[]}]}\n'
     )
 
 

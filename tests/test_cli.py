@@ -6,6 +6,7 @@ import csv
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -261,7 +262,25 @@ def test_run_names_a_file_by_its_path_exactly_as_given(policy: Path, tmp_path: P
     write(tmp_path / "claims.csv", HEADER + "C1,1,M1,,2024-02-31,97810,,1,,,\n")
     result = policyc("run", "--policy", str(policy), "./claims.csv")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["findings"][0]["source"] == "./claims.csv:2"
+    assert json.loads(result.stdout)["findings"][0]["source"] == "./claims.csv:2:1"
+
+
+def test_every_finding_source_is_file_line_col() -> None:
+    """Spec §5: a finding's ``source`` is ``"file:line:col"``: for a statement, a CMS table
+    row (the shipped NCCI and PFS tables) and a malformed input row alike."""
+    repo = Path(__file__).resolve().parent.parent
+    records = []
+    for claims in ("claims.csv", "malformed.csv"):
+        result = CliRunner().invoke(main, [
+            "run", "--policy", str(repo / "policies" / "medicare"), "--no-cache",
+            str(repo / "examples" / claims)])
+        assert result.exit_code in (0, 1), result.output
+        records += [json.loads(row) for row in result.stdout.splitlines()]
+    sources = [f["source"] for record in records for f in record["findings"]]
+    assert [s for s in sources if not re.fullmatch(r".+:[1-9][0-9]*:[1-9][0-9]*", s)] == []
+    assert any(re.fullmatch(r".+\.pol:\d+:\d+", s) for s in sources)  # a statement
+    assert any("/ncci/" in s or "/pfs/" in s for s in sources)  # a CMS table row
+    assert any("malformed.csv:" in s for s in sources)  # an input row
 
 
 def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
@@ -282,7 +301,7 @@ def test_run_adjudicates_every_row_and_reports_malformed_ones(policy: Path,
         "message": "FLUORO is not payable with 64483 the same day by the same provider",
         "source": f"{policy}:3:1", "related": [{"claim_id": "C1", "line": 1}]}]
     error = rows[2]["findings"][0]
-    assert (error["action"], error["carc"], error["source"]) == ("error", "16", f"{claims}:4")
+    assert (error["action"], error["carc"], error["source"]) == ("error", "16", f"{claims}:4:1")
     assert "2024-13-01" in error["message"]
 
 
@@ -848,8 +867,8 @@ def test_run_parallel_quoted_and_malformed_rows_give_the_same_bytes(
     assert len(rows) == 50
     errors = [(r["claim_id"], r["findings"][0]["source"]) for r in rows
               if r["decision"] == "error"]
-    assert errors == [("C3", f"{claims}:8"), ("C4", f"{claims}:9"), ("C4", f"{claims}:10"),
-                      ("C5", f"{claims}:11")]
+    assert errors == [("C3", f"{claims}:8:1"), ("C4", f"{claims}:9:1"), ("C4", f"{claims}:10:1"),
+                      ("C5", f"{claims}:11:1")]
     assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "allow"]
 
 
@@ -884,9 +903,9 @@ def test_run_parallel_a_byte_that_is_not_utf8_is_one_malformed_row(
         errors = [(r["findings"][0]["source"], r["findings"][0]["message"]) for r in rows
                   if r["decision"] == "error"]
         assert errors[:3] == [
-            (f"{claims}:7", "row 7: not UTF-8 text: byte 0xf6 at column 36 on line 6"),
-            (f"{claims}:8", "row 8: member_id is missing"),
-            (f"{claims}:9", "row 9: not UTF-8 text: byte 0xe9 at column 7")]
+            (f"{claims}:7:1", "row 7: not UTF-8 text: byte 0xf6 at column 36 on line 6"),
+            (f"{claims}:8:1", "row 8: member_id is missing"),
+            (f"{claims}:9:1", "row 9: not UTF-8 text: byte 0xe9 at column 7")]
         assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "error"]
         # a row with a bad byte echoes its key values, but one that holds the byte
         echoed = [(r["claim_id"], r["line"], r["member_id"], r["date"], r["code"])
@@ -909,7 +928,7 @@ def test_run_parallel_reads_json_lines(policy: Path, tmp_path: Path,
     assert {r.exit_code for r in results} == {1}
     assert len({r.stdout_bytes for r in results}) == 1
     assert results[0].stdout.count("\n") == 29
-    assert '"source":"' + str(claims) + ':5"' in results[0].stdout
+    assert '"source":"' + str(claims) + ':5:1"' in results[0].stdout
 
 
 def test_run_parallel_a_json_member_past_64_bits_stays_one_member(

@@ -46,7 +46,10 @@ def load(kind: str, path: Path, info: RuleInfo = INFO) -> list[Rule]:
 
 
 def row_of(rule: Rule) -> int:
-    return int(rule.info.source.rsplit(":", 1)[1])
+    """The table row a rule came from: its source is ``file:row:1``."""
+    _path, row, column = rule.info.source.rsplit(":", 2)
+    assert column == "1"
+    return int(row)
 
 
 def forbids(rules: list[Rule], column1: str, column2: str) -> list[Forbid]:
@@ -105,7 +108,7 @@ def test_ptp_defaults_carc_message_and_source() -> None:
     assert rule.info.message == (
         "NCCI PTP edit: 0591T is not payable with 0001A the same day (modifier indicator 1)"
     )
-    assert rule.info.source == "ncci/sample.txt:7"
+    assert rule.info.source == "ncci/sample.txt:7:1"
 
 
 def test_statement_carc_message_and_action_win() -> None:
@@ -266,7 +269,7 @@ def test_tidy_ptp_sources_point_at_their_rows(ptp_tidy: list[Rule]) -> None:
         assert isinstance(rule, Forbid)
         column1, column2 = lines[row_of(rule) - 1].split("\t")[:2]
         assert rule.triggers == {column1} and rule.targets == {column2}
-        assert rule.info.source == f"{PTP_TIDY.name}:{row_of(rule)}"
+        assert rule.info.source == f"{PTP_TIDY.name}:{row_of(rule)}:1"
 
 
 # --- mue ----------------------------------------------------------------------------------
