@@ -5,8 +5,8 @@
 one rule for coverage), the statement's CARC or the kind's default, the statement's message or
 one made from the row, ``source="display_path:row:1"`` (the row's 1-based physical line: a
 ``file:line:col`` like every source) and the statement's validity intersected with the row's
-own dates. A row whose intersected validity is
-empty (deleted before it took effect, or outside the statement's dates) produces no rule.
+own dates. A row whose intersected validity is empty (deleted before it took effect, or
+outside the statement's dates) produces no rule.
 
 Kinds and layouts (detected from the content, not the file name):
 
