@@ -575,6 +575,24 @@ def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) 
     assert suite.get("failures") == "0"
 
 
+def test_policyc_test_coverage_names_a_statement_by_line_and_a_table_by_file(
+        tmp_path: Path) -> None:
+    """A table row's rules have the row's ``file:line:1`` as their source, but coverage counts
+    the table as one rule and names it by its file; a statement by ``file:line``."""
+    write(tmp_path / "ptp.tsv", "column1\tcolumn2\tdeletion_date\tmodifier_indicator\t"
+          "rationale\n64483\t64484\t*\t0\tMisuse of column two code\n")
+    write(tmp_path / "t.pol", 'policy t\ntable ptp "ptp.tsv"\nwhen 64483 forbid 77002\n')
+    write(tmp_path / "t.cases.csv", "case,claim_id,line,member_id,provider_id,date,code,expect\n"
+          "bundled,C1,1,M1,P1,2024-03-01,64483,allow\n"
+          "bundled,C1,2,M1,P1,2024-03-01,64484,deny\n")
+    result = policyc("test", "--coverage", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    where = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()
+             if line.startswith("t/")}
+    assert where == {"t/table@2": str(tmp_path / "ptp.tsv"),
+                     "t/forbid@3": f"{tmp_path / 't.pol'}:3"}
+
+
 def test_policyc_test_junit_holds_only_what_xml_can(policy: Path, tmp_path: Path) -> None:
     write(tmp_path / "pain.cases.csv", CASES.replace("two sessions are allowed",
                                                      'two\x01 <&> "sessions"'))
