@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from policydsl import ClaimLine, compile_text
 from policydsl.diagnostics import CODES, Diagnostic, PolicyError, render_text
-from policydsl.lints import window_contains
+from policydsl.lints import window_contains, window_days
 from policydsl.loader import load_paths
 from policydsl.model import Window
 
@@ -990,7 +990,14 @@ def test_w305_names_fewer_unless_modifiers(tmp_path: Path) -> None:
     ("per year <= 4", "per day <= 4"),
     ("per lifetime <= 4", "per year <= 5"),
     ("per lifetime <= 4", "per 12mo <= 4"),
+    ("per lifetime <= 4", "per claim <= 4"),  # a claim's lines up to d are lines up to d
     ("per claim <= 2", "per claim <= 3"),
+    ("per 12mo <= 4", "per year <= 4"),  # 12 months back from d is before January 1
+    ("per 12mo <= 2", "per year <= 5"),
+    ("per 12mo <= 4", "per 365d <= 4"),  # 12 months hold 365 days or 366
+    ("per 400d <= 4", "per year <= 4"),
+    ("per 366d <= 4", "per year <= 4"),  # a year up to d holds at most 366 days
+    ("per 366d <= 4", "per 12mo <= 4"),
     ("per 2d <= 1", "per day <= 1"),
     ("per 90d <= 12", "per 30d <= 12 unless modifier KX"),  # KX lines are still counted
     ("per 90d <= 12 unless modifier KX", "per 30d <= 12 unless modifier KX, GA"),
@@ -1005,12 +1012,13 @@ def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak
 
 
 @pytest.mark.parametrize(("first", "second"), [
-    ("per 12mo <= 4", "per 365d <= 4"),  # a 12-month window may be 366 days
+    ("per 365d <= 3", "per 12mo <= 4"),  # 365d may hold 1 day less than 12mo
     ("per 1mo <= 4", "per 30d <= 4"),  # a month may be 28 or 31 days
-    ("per year <= 4", "per 365d <= 4"),  # calendar and rolling windows are not compared
-    ("per year <= 4", "per 12mo <= 4"),
+    ("per year <= 4", "per 365d <= 4"),  # a year up to December 31 of 2024 holds 366 days
+    ("per 365d <= 4", "per year <= 4"),
+    ("per 11mo <= 4", "per year <= 4"),  # on December 31, 11 months start on February 1
     ("per claim <= 4", "per day <= 4"),  # a claim may hold several dates
-    ("per lifetime <= 4", "per claim <= 4"),
+    ("per claim <= 4", "per lifetime <= 5"),
     ("per 90d <= 12", "per 30d <= 6"),  # the narrower window is stricter: both matter
     ("per 90d <= 12", "per 30d by provider <= 12"),  # a different scope
     ("per 90d <= 12 sessions", "per 30d <= 12"),  # a different measure
@@ -1054,6 +1062,54 @@ def test_window_containment_is_conservative() -> None:
     assert not window_contains(Window("day"), Window("days", 2))
     assert window_contains(Window("claim"), Window("claim"))
     assert not window_contains(Window("claim"), Window("day"))
+    assert window_contains(Window("lifetime"), Window("claim"))
+    assert not window_contains(Window("claim"), Window("lifetime"))
+    assert window_contains(Window("months", 12), Window("year"))
+    assert not window_contains(Window("months", 11), Window("year"))
+    assert window_contains(Window("days", 366), Window("year"))
+    assert not window_contains(Window("days", 365), Window("year"))
+    assert window_contains(Window("months", 12), Window("days", 365))
+    assert not window_contains(Window("months", 12), Window("days", 366))
+    assert window_contains(Window("days", 366), Window("months", 12))
+    assert not window_contains(Window("days", 365), Window("months", 12))
+
+
+_DATED_WINDOWS = [Window("day"), *(Window("days", n) for n in (1, 2, 28, 29, 30, 31, 365, 366)),
+                  *(Window("months", n) for n in (1, 2, 11, 12, 13)), Window("year"),
+                  Window("lifetime")]
+
+
+def test_a_window_that_contains_another_starts_no_later_on_any_date() -> None:
+    # W305's soundness rests on this: a limit it calls redundant counts, on every date, no
+    # more lines than the stricter one (every date of a common year, a leap year and the next)
+    dates = [dt.date(2023, 1, 1) + dt.timedelta(days=n) for n in range(3 * 365 + 1)]
+    contained = 0
+    for outer in _DATED_WINDOWS:
+        for inner in _DATED_WINDOWS:
+            if window_contains(outer, inner):
+                contained += 1
+                assert all(outer.first_day(day) <= inner.first_day(day) for day in dates), (
+                    outer, inner)
+    assert contained > len(_DATED_WINDOWS) * 5  # not only a window and itself
+
+
+def test_window_days_bound_every_date_of_a_400_year_cycle() -> None:
+    # a date's count of days in an Nmo window depends on its year in the 400-year cycle, its
+    # month, and its day only past the 28th (where the same day may not exist N months back)
+    dates = [dt.date(y, m, d) for y in range(2001, 2401) for m in range(1, 13)
+             for d in (1, 29, 30, 31) if d <= (dt.date(y + m // 12, m % 12 + 1, 1)
+                                               - dt.timedelta(days=1)).day]
+    for months in [*range(1, 37), 48, 60, 96, 120, 1200]:
+        window = Window("months", months)
+        held = [day.toordinal() - window.first_day(day).toordinal() + 1 for day in dates]
+        fewest, most = window_days(window)
+        assert fewest <= min(held) and max(held) <= most, months
+        if months < 96:
+            assert fewest == min(held), months
+        if months in (1, 2) or (months % 12 == 0 and months < 1200):
+            assert most == max(held), months
+    year = [day.timetuple().tm_yday for day in dates]
+    assert window_days(Window("year")) == (min(year), max(year)) == (1, 366)
 
 
 # --- W306 unused sets -------------------------------------------------------------------------
@@ -1082,7 +1138,7 @@ def test_w306_not_for_sets_used_through_other_sets_or_by_a_child(tmp_path: Path)
         dx PAIN = BACK, G89.29
         require dx PAIN for OUTER
         limit ESI per 12mo <= 4
-        """, base="policy t.base\nset ESI = 62321\nlimit ESI per year <= 6\n") == []
+        """, base="policy t.base\nset ESI = 62321\nlimit ESI per 24mo <= 6\n") == []
 
 
 # --- robustness -------------------------------------------------------------------------------
@@ -1323,14 +1379,15 @@ def test_prerequisite_within_day_can_never_be_met(tmp_path: Path) -> None:
 
 
 _LIMIT_TAILS = st.sampled_from([
-    "per day", "per 2d", "per 30d", "per 90d", "per 1mo", "per 3mo", "per year", "per lifetime",
-    "per claim"])
+    "per day", "per 2d", "per 30d", "per 90d", "per 365d", "per 1mo", "per 3mo", "per 12mo",
+    "per year", "per lifetime", "per claim"])
 
 
 @settings(max_examples=60, deadline=None)
 @given(first=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
        second=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
-       rows=st.lists(st.tuples(st.integers(0, 120), st.sampled_from(["", "KX", "GA"]),
+       rows=st.lists(st.tuples(st.one_of(st.integers(0, 120), st.integers(330, 400)),
+                               st.sampled_from(["", "KX", "GA"]),
                                st.integers(1, 3)), min_size=1, max_size=12))
 def test_w305_a_redundant_limit_never_decides(
         tmp_path_factory: pytest.TempPathFactory, first: tuple[str, int, str],
