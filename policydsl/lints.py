@@ -621,54 +621,6 @@ def identical_rules(ws: Workspace) -> None:
 # --- W305 ---------------------------------------------------------------------------------
 
 
-def window_contains(outer: m.Window, inner: m.Window) -> bool:
-    """Whether ``outer`` surely holds every date ``inner`` holds, whatever the line's date.
-
-    ``lifetime`` holds every window, ``claim`` included (a claim's lines up to d are lines up
-    to d); ``claim`` holds only ``claim``. Windows of one kind compare by their counts, and
-    ``Nmo`` holds ``year`` from 12 months on (the same day 12 months before d is before
-    January 1 of d's year). Otherwise ``outer`` holds ``inner`` when the fewest days it can
-    hold are no fewer than the most ``inner`` can (``window_days``): ``12mo`` holds ``365d``,
-    ``366d`` holds ``year``.
-    """
-    if inner.kind == "claim" or outer.kind == "claim":
-        return outer.kind in ("claim", "lifetime") and inner.kind == "claim"
-    if outer.kind == "lifetime" or inner.kind == "lifetime":
-        return outer.kind == "lifetime"
-    if outer.kind == inner.kind:
-        return outer.count >= inner.count
-    if outer.kind == "months" and inner.kind == "year":
-        return outer.count >= 12
-    return window_days(outer)[0] >= window_days(inner)[1]
-
-
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February of a common year
-
-
-def window_days(window: m.Window) -> tuple[int, int]:
-    """The fewest and the most dates a ``day``, ``Nd``, ``Nmo`` or ``year`` window holds.
-
-    ``year`` holds 1 (January 1) to 366. ``Nmo``, N = 12q + r: q years and r months back to
-    the same day; the fewest is q common years and the shortest r months in a row (``12mo``:
-    365, ``1mo``: 28); the most allows a leap day a year, the longest r months in a row and
-    3 days more where the same day does not exist (``1mo`` on March 31 is from March 1), and
-    no more than 31 days a month. Both are sure; the fewest is exact below 8 years, the most
-    for 1 and 2 months and for whole years below 100 (the tests count the days on every date
-    of a 400-year cycle).
-    """
-    if window.kind == "day":
-        return 1, 1
-    if window.kind == "days":
-        return window.count, window.count
-    if window.kind == "year":
-        return 1, 366
-    years, months = divmod(window.count, 12)
-    runs = [sum(_MONTH_DAYS[(first + i) % 12] for i in range(months)) for first in range(12)]
-    if months == 0:  # a leap day in every 4 years, and February 29 back to February 28
-        return 365 * years, 365 * years + (years + 3) // 4
-    return 365 * years + min(runs), min(31 * window.count, 366 * years + max(runs) + 3)
-
-
 def _validity_contains(outer: m.Validity, inner: m.Validity) -> bool:
     starts = outer.start is None or (inner.start is not None and outer.start <= inner.start)
     ends = outer.end is None or (inner.end is not None and inner.end <= outer.end)
@@ -680,7 +632,7 @@ def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
     return (strict.codes == weak.codes and strict.sessions == weak.sessions
             and strict.by_provider == weak.by_provider and strict.bypass <= weak.bypass
             and strict.maximum <= weak.maximum
-            and window_contains(strict.window, weak.window)
+            and strict.window.holds(weak.window)
             and _validity_contains(strict.info.validity, weak.info.validity)
             and not (strict.info.action == "review" and weak.info.action == "deny"))
 

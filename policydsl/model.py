@@ -67,6 +67,10 @@ def months_window_first(day: dt.date, months: int) -> dt.date:
     return months_before(day, months) + dt.timedelta(days=1)
 
 
+#: Days of each month, February of a common year.
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 @attrs.frozen
 class Window:
     """A counting window that ends on a line's date of service.
@@ -90,6 +94,51 @@ class Window:
         if self.kind == "year":
             return dt.date(day.year, 1, 1)
         return dt.date.min
+
+    def holds(self, other: Window) -> bool:
+        """Whether this window surely holds every date ``other`` holds, whatever the line's date.
+
+        ``lifetime`` holds every window, ``claim`` included (a claim's lines up to d are lines
+        up to d); ``claim`` holds only ``claim``. Windows of one kind compare by their counts,
+        and ``Nmo`` holds ``year`` from 12 months on (the same day 12 months before d is before
+        January 1 of d's year). Otherwise this window holds ``other`` when the fewest days it
+        can hold are no fewer than the most ``other`` can (``days_held``): ``12mo`` holds
+        ``365d``, ``366d`` holds ``year``.
+        """
+        if other.kind == "claim" or self.kind == "claim":
+            return self.kind in ("claim", "lifetime") and other.kind == "claim"
+        if self.kind == "lifetime" or other.kind == "lifetime":
+            return self.kind == "lifetime"
+        if self.kind == other.kind:
+            return self.count >= other.count
+        if self.kind == "months" and other.kind == "year":
+            return self.count >= 12
+        return self.days_held()[0] >= other.days_held()[1]
+
+    def days_held(self) -> tuple[int, int]:
+        """The fewest and the most dates a ``day``, ``Nd``, ``Nmo`` or ``year`` window holds.
+
+        ``year`` holds 1 (January 1) to 366. ``Nmo``, N = 12q + r: q years and r months back
+        to the same day; the fewest is q common years and the shortest r months in a row
+        (``12mo``: 365, ``1mo``: 28); the most allows a leap day a year, the longest r months
+        in a row and 3 days more where the same day does not exist (``1mo`` on March 31 is
+        from March 1), and no more than 31 days a month. Both are sure; the fewest is exact
+        below 8 years, the most for 1 and 2 months and for whole years below 100 (the tests
+        count the days on every date of a 400-year cycle).
+        """
+        if self.kind == "day":
+            return 1, 1
+        if self.kind == "days":
+            return self.count, self.count
+        if self.kind == "year":
+            return 1, 366
+        if self.kind != "months":
+            raise ValueError(f"a {self.kind} window holds no fixed number of dates")
+        years, months = divmod(self.count, 12)
+        runs = [sum(_MONTH_DAYS[(first + i) % 12] for i in range(months)) for first in range(12)]
+        if months == 0:  # a leap day in every 4 years, and February 29 back to February 28
+            return 365 * years, 365 * years + (years + 3) // 4
+        return 365 * years + min(runs), min(31 * self.count, 366 * years + max(runs) + 3)
 
     def __str__(self) -> str:
         if self.kind == "days":

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from policydsl import ClaimLine, compile_text
 from policydsl.diagnostics import CODES, Diagnostic, PolicyError, render_text
-from policydsl.lints import window_contains, window_days
 from policydsl.loader import load_paths
 from policydsl.model import Window
 
@@ -1054,24 +1053,26 @@ def test_w305_mutually_redundant_limits_are_reported_once(tmp_path: Path) -> Non
 
 
 def test_window_containment_is_conservative() -> None:
-    assert window_contains(Window("months", 1), Window("days", 28))
-    assert not window_contains(Window("months", 1), Window("days", 29))
-    assert window_contains(Window("days", 31), Window("months", 1))
-    assert not window_contains(Window("days", 30), Window("months", 1))
-    assert window_contains(Window("day"), Window("days", 1))
-    assert not window_contains(Window("day"), Window("days", 2))
-    assert window_contains(Window("claim"), Window("claim"))
-    assert not window_contains(Window("claim"), Window("day"))
-    assert window_contains(Window("lifetime"), Window("claim"))
-    assert not window_contains(Window("claim"), Window("lifetime"))
-    assert window_contains(Window("months", 12), Window("year"))
-    assert not window_contains(Window("months", 11), Window("year"))
-    assert window_contains(Window("days", 366), Window("year"))
-    assert not window_contains(Window("days", 365), Window("year"))
-    assert window_contains(Window("months", 12), Window("days", 365))
-    assert not window_contains(Window("months", 12), Window("days", 366))
-    assert window_contains(Window("days", 366), Window("months", 12))
-    assert not window_contains(Window("days", 365), Window("months", 12))
+    assert Window("months", 1).holds(Window("days", 28))
+    assert not Window("months", 1).holds(Window("days", 29))
+    assert Window("days", 31).holds(Window("months", 1))
+    assert not Window("days", 30).holds(Window("months", 1))
+    assert Window("day").holds(Window("days", 1))
+    assert not Window("day").holds(Window("days", 2))
+    assert Window("claim").holds(Window("claim"))
+    assert not Window("claim").holds(Window("day"))
+    assert Window("lifetime").holds(Window("claim"))
+    assert not Window("claim").holds(Window("lifetime"))
+    assert Window("months", 12).holds(Window("year"))
+    assert not Window("months", 11).holds(Window("year"))
+    assert Window("days", 366).holds(Window("year"))
+    assert not Window("days", 365).holds(Window("year"))
+    assert Window("months", 12).holds(Window("days", 365))
+    assert not Window("months", 12).holds(Window("days", 366))
+    assert Window("days", 366).holds(Window("months", 12))
+    assert not Window("days", 365).holds(Window("months", 12))
+    with pytest.raises(ValueError, match="claim window holds no fixed number"):
+        Window("claim").days_held()
 
 
 _DATED_WINDOWS = [Window("day"), *(Window("days", n) for n in (1, 2, 28, 29, 30, 31, 365, 366)),
@@ -1086,14 +1087,14 @@ def test_a_window_that_contains_another_starts_no_later_on_any_date() -> None:
     contained = 0
     for outer in _DATED_WINDOWS:
         for inner in _DATED_WINDOWS:
-            if window_contains(outer, inner):
+            if outer.holds(inner):
                 contained += 1
                 assert all(outer.first_day(day) <= inner.first_day(day) for day in dates), (
                     outer, inner)
     assert contained > len(_DATED_WINDOWS) * 5  # not only a window and itself
 
 
-def test_window_days_bound_every_date_of_a_400_year_cycle() -> None:
+def test_days_held_bound_every_date_of_a_400_year_cycle() -> None:
     # a date's count of days in an Nmo window depends on its year in the 400-year cycle, its
     # month, and its day only past the 28th (where the same day may not exist N months back)
     dates = [dt.date(y, m, d) for y in range(2001, 2401) for m in range(1, 13)
@@ -1102,14 +1103,14 @@ def test_window_days_bound_every_date_of_a_400_year_cycle() -> None:
     for months in [*range(1, 37), 48, 60, 96, 120, 1200]:
         window = Window("months", months)
         held = [day.toordinal() - window.first_day(day).toordinal() + 1 for day in dates]
-        fewest, most = window_days(window)
+        fewest, most = window.days_held()
         assert fewest <= min(held) and max(held) <= most, months
         if months < 96:
             assert fewest == min(held), months
         if months in (1, 2) or (months % 12 == 0 and months < 1200):
             assert most == max(held), months
     year = [day.timetuple().tm_yday for day in dates]
-    assert window_days(Window("year")) == (min(year), max(year)) == (1, 366)
+    assert Window("year").days_held() == (min(year), max(year)) == (1, 366)
 
 
 # --- W306 unused sets -------------------------------------------------------------------------
