@@ -39,7 +39,8 @@ import contextvars
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import cast
 
 import attrs
@@ -467,6 +468,27 @@ def _blocks(forbid: m.Forbid | m.Exclusive, addon: m.Addon) -> tuple[str, str, s
     return None
 
 
+class _AddonsByCode:
+    """Add-on rules, in their order, found by the codes they name as add-ons."""
+
+    def __init__(self, addons: Sequence[m.Addon]) -> None:
+        self.addons = addons
+        self.positions: dict[str, list[int]] = {}
+        for at, addon in enumerate(addons):
+            for code in addon.addons:
+                self.positions.setdefault(code, []).append(at)
+
+    def naming(self, forbid: m.Forbid | m.Exclusive) -> list[m.Addon]:
+        """The add-ons, in order, that name an add-on code ``forbid`` names: only those can
+        be blocked by it (``_blocks`` needs an add-on code among its codes)."""
+        codes: Collection[str] = (forbid.triggers | forbid.targets
+                                  if isinstance(forbid, m.Forbid) else forbid.codes)
+        if len(codes) > len(self.positions):
+            return [a for a in self.addons if not a.addons.isdisjoint(codes)]
+        found = {at for code in codes for at in self.positions.get(code, ())}
+        return [self.addons[at] for at in sorted(found)]
+
+
 def addon_primary_forbidden(ws: Workspace) -> None:
     """W303: ``addon A requires P`` while a forbid denies P with A, or A with P.
 
@@ -484,13 +506,15 @@ def addon_primary_forbidden(ws: Workspace) -> None:
         at_addon: set[tuple[int, str, str]] = set()  # (forbid, add-on, primary) told already
         at_forbid: list[tuple[m.Addon, m.Forbid | m.Exclusive, tuple[str, str, str]]] = []
         blockers: list[m.Forbid | m.Exclusive] = [*parts.forbids, *parts.exclusives]
+        addons_of_text = _AddonsByCode(text_addons)
+        addons_of_all = _AddonsByCode(parts.addons)
         for forbid in blockers:
             forbid_is_text = index.site(forbid) is not None
             if not forbid_is_text and isinstance(forbid, m.Forbid) and (
                     forbid.triggers.isdisjoint(text_codes)
                     or forbid.targets.isdisjoint(text_codes)):
                 continue  # a table row can only matter to an add-on written in text
-            for addon in parts.addons if forbid_is_text else text_addons:
+            for addon in (addons_of_all if forbid_is_text else addons_of_text).naming(forbid):
                 found = _blocks(forbid, addon)
                 if found is None:
                     continue
@@ -793,6 +817,7 @@ def exclusive_conflicts(ws: Workspace) -> None:
     index = _index(ws)
     for parts in index.rulesets():
         ranked: list[tuple[m.Exclusive, dict[str, int]]] = []
+        ranked_by_code: dict[str, list[int]] = {}  # code -> positions in ranked
         for rule in parts.text:
             if not isinstance(rule, m.Exclusive):
                 continue
@@ -810,7 +835,10 @@ def exclusive_conflicts(ws: Workspace) -> None:
             if rule.info.action != "deny":
                 continue
             rank = {code: at for at, code in enumerate(rule.codes)}
-            for earlier, earlier_rank in ranked:
+            # only an earlier exclusive sharing two codes with this one can rank them both ways
+            shared = Counter(at for code in rank for at in ranked_by_code.get(code, ()))
+            for earlier, earlier_rank in (ranked[at] for at in sorted(shared)
+                                          if shared[at] > 1):
                 if not _meet(earlier.info.validity, rule.info.validity):
                     continue
                 both = sorted(earlier_rank.keys() & rank.keys())
@@ -828,6 +856,8 @@ def exclusive_conflicts(ws: Workspace) -> None:
                     "one order",
                     site.file, site.statement.span)
                 break
+            for code in rank:
+                ranked_by_code.setdefault(code, []).append(len(ranked))
             ranked.append((rule, rank))
         _exclusive_against_forbids(index, parts, ranked)
 

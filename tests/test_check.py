@@ -1454,6 +1454,49 @@ def test_w305_finds_what_comparing_every_pair_of_limits_finds(
         assert strict in message
 
 
+_PAIR_CODES = st.sampled_from(["64483", "64484", "77002", "77003", "20552"])
+_PAIR_STATEMENT = st.one_of(
+    st.builds(lambda a, p: f"addon {a} requires {p}", _PAIR_CODES, _PAIR_CODES),
+    st.builds(lambda t, f: f"when {t} forbid {f}", _PAIR_CODES, _PAIR_CODES),
+    st.builds(lambda codes: "exclusive " + ", ".join(codes),
+              st.lists(_PAIR_CODES, min_size=2, max_size=4, unique=True)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(statements=st.lists(_PAIR_STATEMENT, min_size=2, max_size=14))
+def test_w303_and_w308_find_what_comparing_every_pair_of_rules_finds(
+        tmp_path_factory: pytest.TempPathFactory, statements: list[str]) -> None:
+    """W303 looks only at the add-ons that name a code of the forbid or exclusive, and W308
+    only at the earlier exclusives that share two codes with an exclusive; both report what
+    comparing every add-on with every forbid, and every exclusive with every earlier one,
+    reports."""
+    from policydsl import lints
+    from policydsl.model import Addon, Exclusive, Forbid
+
+    text = "policy t.a\n" + "".join(s + "\n" for s in statements)
+    loaded = load_paths([write(tmp_path_factory.mktemp("pairs"), "x.pol", text)], lint=True)
+    rules = loaded.workspace.rulesets["t.a"].rules
+    line = {r: int(r.info.id.rsplit("@", 1)[1]) for r in rules}  # unnamed: kind@line
+    addons = [r for r in rules if isinstance(r, Addon)]
+    expected_w303 = sorted({line[addon] for blocker in rules
+                            if isinstance(blocker, (Forbid, Exclusive))
+                            for addon in addons if lints._blocks(blocker, addon)})
+    exclusives = [r for r in rules if isinstance(r, Exclusive) and len(set(r.codes)) > 1]
+    expected_w308 = []
+    for i, later in enumerate(exclusives):
+        for earlier in exclusives[:i]:
+            a, b = earlier.codes, later.codes
+            if any(a.index(x) < a.index(y) and b.index(y) < b.index(x)
+                   for x in set(a) & set(b) for y in set(a) & set(b)):
+                expected_w308.append(line[later])
+                break
+    found = loaded.diagnostics
+    assert sorted({d.span.line for d in found if d.code == "W303"}) == expected_w303
+    assert sorted(d.span.line for d in found
+                  if d.code == "W308" and "this exclusive keeps" in d.message
+                  and "forbids" not in d.message) == expected_w308
+
+
 def test_diagnostics_of_several_files_come_sorted_by_location(tmp_path: Path) -> None:
     # issue 2, section 5: `policyc check PATH...` reports file:line:col diagnostics; a syntax
     # error found while reading z.pol and the lints of a.pol come out in location order
