@@ -78,7 +78,8 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise ClaimsFileError(
-            f"{name}: header lacks column(s) {', '.join(missing)} (found: {', '.join(columns)})"
+            f"{name}: header lacks column(s) {', '.join(missing)} "
+            f"(found: {', '.join(h.strip() for h in header)})"
             + _header_hint(header))
     return columns, reader.line_num
 

@@ -121,7 +121,8 @@ def read_cases(path: Path) -> list[Case]:
     shown = str(path)
     try:
         items = read_claims(path, "csv")
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        # a byte that is not UTF-8 is the claims reader's row error (``items``), at its row
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             records = list(_records(csv.reader(handle, strict=True), shown))
     except (ClaimsFileError, OSError, UnicodeDecodeError) as exc:
         reason = str(exc).removeprefix(f"{shown}: ")  # the reader names the file too

@@ -373,6 +373,15 @@ def test_a_header_that_is_json_or_not_comma_separated_says_so(tmp_path: Path, te
     assert whole.endswith(f"; {hint}")
 
 
+def test_a_header_that_lacks_columns_is_shown_as_written(tmp_path: Path) -> None:
+    # the columns are matched case-insensitively, but the message shows the header the user
+    # wrote: a JSON row used as a header keeps its ids' case
+    whole, streamed = read_both(tmp_path, 'Claim_ID,Line,{"member":"M1"}\n', "claims.csv")
+    assert whole == streamed
+    assert isinstance(whole, str)
+    assert '(found: Claim_ID, Line, {"member":"M1"})' in whole
+
+
 def test_an_unknown_column_may_repeat_and_is_ignored(tmp_path: Path) -> None:
     text = ("claim_id,line,member_id,date,code,note,Note,,\n"
             "C1,1,M1,2024-01-01,99213,a,b,c,d\n")

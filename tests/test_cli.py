@@ -704,6 +704,17 @@ def test_policyc_test_a_cases_file_without_a_column_names_the_file_once(
     assert result.stderr.startswith(f"policyc: {cases}: header lacks column(s) code")
 
 
+def test_policyc_test_a_byte_that_is_not_utf8_is_reported_at_its_row(
+        policy: Path, tmp_path: Path) -> None:
+    rows = CASES.encode().splitlines(keepends=True)
+    (tmp_path / "pain.cases.csv").write_bytes(b"".join(
+        [*rows[:3], rows[3].replace(b"third", b"th\xe9rd"), *rows[4:]]))
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (f"policyc: {tmp_path / 'pain.cases.csv'}:4: row 4: not UTF-8 "
+                             "text: byte 0xe9 at column 3\n")
+
+
 def test_policyc_test_cases_file_with_a_quote_never_closed(policy: Path,
                                                             tmp_path: Path) -> None:
     rows = CASES.splitlines(keepends=True)
