@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import math
 import operator
 import os
 import re
@@ -513,7 +514,7 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[st
             values[i] = str(value)
         elif type(value) is not str:
             what = "a list of strings" if i in (6, 8) else "an integer"
-            values[i] = orjson.dumps(value).decode()
+            values[i] = value if type(value) is _HugeNumber else orjson.dumps(value).decode()
             problems.append(f"{key} {values[i]} is not a string or {what}")
             reported.add(key)
     return tuple(values), "; ".join(problems), frozenset(reported)
@@ -528,9 +529,11 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        column = exc.colno - (len(raw) - len(raw.lstrip()))  # as the row is shown: stripped
-        return RowError.at(row, f"not valid JSON ({exc.msg} at column {column}): "
-                                f"{_shown(raw)}")
+        obj = _json_with_huge_numbers(raw)
+        if obj is None:
+            column = exc.colno - (len(raw) - len(raw.lstrip()))  # as the row is shown: stripped
+            return RowError.at(row, f"not valid JSON ({exc.msg} at column {column}): "
+                                    f"{_shown(raw)}")
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
@@ -538,6 +541,33 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
         texts, problem, reported = _json_texts(json.loads(raw))
     return parse(row, texts, problem, reported)
+
+
+class _HugeNumber(str):
+    """A JSON number beyond a double's range (``1e400``), as written: valid JSON that orjson
+    refuses, and never a value a field takes."""
+
+
+def _huge_or_float(text: str) -> float | str:
+    number = float(text)
+    return number if math.isfinite(number) else _HugeNumber(text)
+
+
+def _not_json(text: str) -> None:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _json_with_huge_numbers(raw: str) -> Any:
+    """The value of a JSON Lines row that orjson refuses only for a number beyond a double's
+    range, read by the json module with that number's text kept, so that the row is
+    malformed for that field and still echoes its keys; None when the row is not JSON (the
+    json module's ``NaN`` and lone surrogates are not)."""
+    try:
+        obj = json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json)
+        orjson.dumps(obj)  # refuses a string holding a lone surrogate
+    except (ValueError, TypeError, RecursionError):  # orjson's errors are ValueError and TypeError
+        return None
+    return obj
 
 
 def _shown(raw: str) -> str:

@@ -343,6 +343,22 @@ def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
         read_claims(path)
 
 
+def test_a_json_number_beyond_a_double_is_a_bad_value_and_the_row_keeps_its_keys(
+        tmp_path: Path) -> None:
+    # 1e400 is valid JSON (RFC 8259 sets no range); orjson refuses it, so the row was "not
+    # valid JSON" and echoed no claim id, line, member, date or code
+    row = ('{"claim_id":"C1","line":16,"member_id":"M1","date":"2024-03-04","code":"64483",'
+           '"units":1e400}')
+    whole, streamed = read_both(tmp_path, row + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    [error] = whole
+    assert isinstance(error, RowError)
+    assert error.reason == "row 1: units 1e400 is not a string or an integer"
+    assert (error.claim_id, error.line, error.member_id, error.date, error.code) == (
+        "C1", "16", "M1", "2024-03-04", "64483")
+
+
 @pytest.mark.parametrize(("row", "said"), [
     ('{"claim_id":"C1","line":NaN}', "unexpected character, expected a JSON value at column 25"),
     ('{"claim_id":"\\ud800"}', "no low surrogate in string at column 14"),
