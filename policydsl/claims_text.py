@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import compress, repeat
@@ -167,17 +168,32 @@ def not_utf8(bad: str, line: int, row: int) -> str:
     return f"{NOT_UTF8}{bad}{where}"
 
 
+#: The path that names standard input, and how messages name it.
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
 def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsText:
-    """The whole file, decoded and, for CSV, its header checked."""
+    """The whole file, decoded and, for CSV, its header checked. ``-`` is standard input: JSON
+    Lines when its first character that is not blank is ``{`` or it is blank, else CSV
+    (unless ``fmt`` says)."""
     shown = os.fspath(path)  # messages name the file by its path as given ("./c.csv" too)
-    path = Path(path)
-    kind = claims_format(path, fmt)
-    # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a log
-    # rotated, a writer restarting) would end the process (SIGBUS), where a read is an error.
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
+    kind: Format | None
+    if shown == STDIN:
+        shown = STDIN_NAME
+        kind = None if fmt is None else claims_format(Path(shown), fmt)
+        try:
+            data = sys.stdin.buffer.read()
+        except (OSError, ValueError) as exc:  # ValueError: standard input is closed
+            raise ClaimsFileError(f"{shown}: cannot read: {exc}") from exc
+    else:
+        kind = claims_format(Path(path), fmt)
+        # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a
+        # log rotated, a writer restarting) would end the process (SIGBUS), where a read is an
+        # error.
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ClaimsFileError(f"{shown}: cannot open: {exc.strerror or exc}") from exc
     # A byte that is not UTF-8 makes its row malformed, not the file unusable: it is kept as
     # a lone surrogate, which the readers look for in a file known to hold one.
     undecodable = False
@@ -186,6 +202,8 @@ def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsTex
     except UnicodeDecodeError:
         text = data.decode("utf-8-sig", "surrogateescape")
         undecodable = True
+    if kind is None:  # standard input: nothing at all is a batch of no rows, as in JSON Lines
+        kind = "csv" if text.strip() and not text.lstrip().startswith("{") else "jsonl"
     if kind == "jsonl":
         return ClaimsText(shown, kind, text, undecodable=undecodable)
     try:

@@ -21,7 +21,7 @@ from . import __version__
 from .api import Policy, load
 from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
-from .claims_text import ClaimsFileError, read_text
+from .claims_text import STDIN, ClaimsFileError, ClaimsText, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, error, render_text
 from .parallel import WorkerError
 from .replacing import replacing
@@ -150,9 +150,9 @@ def compile_(policy: str, emit: str) -> None:
 @main.command()
 @click.option("--policy", "policy_path", required=True, type=click.Path(exists=True),
               help="A .pol file, or a folder of them.")
-@click.option("--history", type=click.Path(exists=True, dir_okay=False),
-              help="Lines already paid (same columns as the claims).")
-@click.argument("claims", type=click.Path(exists=True, dir_okay=False))
+@click.option("--history", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="Lines already paid (same columns as the claims; '-': standard input).")
+@click.argument("claims", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default=None,
               show_default="jsonl, or csv for an --out file named *.csv",
               help="Output format.")
@@ -171,6 +171,9 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str | No
         out: str | None, engine: str, jobs: int, cache_dir: str | None, no_cache: bool) -> None:
     """Adjudicate CLAIMS: one decision per input line, in input order.
 
+    CLAIMS is a CSV or JSON Lines (*.jsonl) file, or '-' for standard input (JSON Lines when
+    it starts with '{', else CSV).
+
     The compiled policy is kept in a cache and reused while its files are unchanged.
     Exits 0 when every line was adjudicated, 1 when some rows were malformed (they get
     decision "error"), 2 when the policy or a file cannot be used."""
@@ -178,6 +181,8 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str | No
 
     if out == "-":
         out = None
+    if claims == history == STDIN:
+        raise click.UsageError("the claims and the history cannot both be standard input ('-')")
     if out_format is None:  # as the input's format is chosen: by the file's name
         out_format = "csv" if out is not None and out.lower().endswith(".csv") else "jsonl"
     if out is not None:
@@ -241,18 +246,20 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
         keep += (claims_text, history_text)
         if out_format == "csv":
             return _judge_and_write(
-                Batch(policy, claims_text, history_text, csv_records, claims, reference, keep),
-                jobs, history, out, CSV_HEADER, keep)
+                Batch(policy, claims_text, history_text, csv_records, claims_text.name,
+                      reference, keep),
+                jobs, history_text, out, CSV_HEADER, keep)
         return _judge_and_write(
-            Batch(policy, claims_text, history_text, jsonl_records, claims, reference, keep),
-            jobs, history, out, b"", keep)
+            Batch(policy, claims_text, history_text, jsonl_records, claims_text.name,
+                  reference, keep),
+            jobs, history_text, out, b"", keep)
     except ClaimsFileError as exc:
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
 
 
-def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: str | None,
-                     header: Record, keep: list[object]) -> int:
+def _judge_and_write(batch: Batch[Record], jobs: int, history: ClaimsText | None,
+                     out: str | None, header: Record, keep: list[object]) -> int:
     encoded = header.encode("utf-8") if isinstance(header, str) else header
     try:
         outcome = adjudicate_files(
@@ -269,7 +276,8 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: str | None, out: 
         return EXIT_UNUSABLE
     for row in outcome.history_errors:
         reason = row.reason.removeprefix(f"row {row.row}: ")  # the row is named already
-        click.echo(f"{history}:{row.row}: history row skipped: {reason}", err=True)
+        assert history is not None  # there are history errors
+        click.echo(f"{history.name}:{row.row}: history row skipped: {reason}", err=True)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
 
 
@@ -285,7 +293,7 @@ def _cannot_write(out: str, inputs: dict[str, str | None]) -> str | None:
             f"no such folder: {folder}"
     if os.path.exists(out):
         for kind, path in inputs.items():
-            if path is not None and os.path.samefile(out, path):
+            if path not in (None, STDIN) and os.path.samefile(out, path):
                 return f"it is the {kind} file"
         return None if os.access(out, os.W_OK) else "permission denied"
     return None if os.access(folder, os.W_OK) else f"permission denied in {folder}"

@@ -370,6 +370,63 @@ def test_run_of_an_empty_json_lines_file_writes_no_record(policy: Path, tmp_path
                              "messages\n")
 
 
+def test_run_reads_claims_from_standard_input(policy: Path, tmp_path: Path) -> None:
+    # '-' is standard input: CSV, or JSON Lines when it starts with '{'; a malformed row's
+    # source names it <stdin>; the decisions are those of the same rows read from a file
+    text = HEADER + ("C1,1,M1,P1,2024-03-01,64483,,1,M54.16,11,\n"
+                     "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n"
+                     "C1,3,M1,P1,2024-13-01,77003,,1,,11,\n")
+    from_file = policyc("run", "--policy", str(policy), str(write(tmp_path / "c.csv", text)))
+    runner = CliRunner()
+    piped = runner.invoke(main, ["run", "--policy", str(policy), "-"], input=text)
+    assert piped.exit_code == from_file.exit_code == 1
+    assert piped.stdout == from_file.stdout.replace(str(tmp_path / "c.csv"), "<stdin>")
+    assert json.loads(piped.stdout.splitlines()[2])["findings"][0]["source"] == "<stdin>:4:1"
+    rows = [json.dumps({"claim_id": "C1", "line": n, "member_id": "M1", "provider_id": "P1",
+                        "date": "2024-03-01", "code": code})
+            for n, code in ((1, "64483"), (2, "77002"))]
+    as_jsonl = runner.invoke(main, ["run", "--policy", str(policy), "-"],
+                             input="\n".join(rows) + "\n")
+    assert as_jsonl.exit_code == 0
+    assert [json.loads(x)["decision"] for x in as_jsonl.stdout.splitlines()] == ["allow", "deny"]
+
+
+def test_run_reads_history_from_standard_input_but_not_both(policy: Path,
+                                                             tmp_path: Path) -> None:
+    history = HEADER + "H1,1,M1,P1,2024-01-02,97810,,2,,11,\n"
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-02-01,97810,,1,,11,\n")
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--policy", str(policy), "--history", "-",
+                                  str(claims)], input=history)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["findings"][0]["related"] == [{"claim_id": "H1",
+                                                                     "line": 1}]
+    both = runner.invoke(main, ["run", "--policy", str(policy), "--history", "-", "-"],
+                         input=history)
+    assert both.exit_code == 2
+    assert "the claims and the history cannot both be standard input" in both.stderr
+
+
+def test_run_reads_a_pipe_with_two_jobs(policy: Path, tmp_path: Path) -> None:
+    # a real pipe into the program, split between two processes: the same bytes as the file
+    text = HEADER + "".join(f"C{i},1,M{i % 50},P1,2024-03-{1 + i % 28:02},97810,,1,,11,\n"
+                            for i in range(12_000))
+    claims = write(tmp_path / "claims.csv", text)
+    command = [sys.executable, "-m", "policydsl.cli", "run", "--policy", str(policy),
+               "--jobs", "2", "--no-cache"]
+    piped = subprocess.run([*command, "-"], input=text.encode(), capture_output=True,
+                           check=False)
+    from_file = subprocess.run([*command, str(claims)], capture_output=True, check=False)
+    assert piped.returncode == from_file.returncode == 0
+    assert piped.stdout == from_file.stdout
+    assert piped.stdout.count(b"\n") == 12_000  # 10,000 lines and more are split
+
+
+def test_run_of_empty_standard_input_writes_no_record(policy: Path) -> None:
+    result = CliRunner().invoke(main, ["run", "--policy", str(policy), "-"], input="")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
 def test_run_unusable_policy_exits_2_with_the_reason(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.pol", "policy t\nlimit 97810 per 90d <=\n")
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
