@@ -360,8 +360,8 @@ _Pair = tuple[frozenset[str], frozenset[str]]
 def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColumns) -> list[Rule]:
     rules: list[Rule] = []
     # the rows with no effective date of their own: (their rule's index, or None for a row
-    # that gives none), their pair, their own deletion date
-    undated: list[tuple[int | None, _Pair, dt.date | None]] = []
+    # that gives none), their pair, their own deletion date, whether the row is indicator 9
+    undated: list[tuple[int | None, _Pair, dt.date | None, bool]] = []
     width = columns.width
     for number, line in lines:
         fields = line.split("\t")
@@ -373,41 +373,52 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
         if rule is not None:
             rules.append(rule)
         if start is None and (rule is not None or end is not None):
-            undated.append((len(rules) - 1 if rule is not None else None, pair, end))
+            undated.append((len(rules) - 1 if rule is not None else None, pair, end,
+                            fields[columns.indicator].strip() == "9"))
     return _one_row_a_date(ctx, rules, undated)
 
 
 def _one_row_a_date(ctx: _Context, rules: list[Rule],
-                    undated: list[tuple[int | None, _Pair, dt.date | None]]) -> list[Rule]:
-    """Rows of one pair with no effective date, in a file that lost them: CMS deletes an edit
-    and adds it anew when its modifier indicator changes (to 9 when it is deleted
-    retroactively, a row that gives no rule), so the pair's rows follow one another. Each
+                    undated: list[tuple[int | None, _Pair, dt.date | None, bool]]
+                    ) -> list[Rule]:
+    """Rows of one pair of codes with no effective date, in a file that lost them: CMS deletes
+    an edit and adds it anew when its modifier indicator changes, or when it turns the edit
+    round (64483/20552 ended 2016-12-31, 20552/64483 is in force), so the rows of a pair, in
+    either order, follow one another: one finding a date, and never both lines denied. Each
     starts the day after the one before it ends (by their own deletion dates, the row still in
-    force last): one finding a date, not two. A row that then has no day left (the same
-    deletion date twice, the same edit twice) is dropped."""
-    by_pair: dict[_Pair, list[tuple[dt.date | None, int, int | None]]] = {}
-    for order, (index, pair, end) in enumerate(undated):
-        by_pair.setdefault(pair, []).append((end, order, index))
+    force last); an indicator 9 row (an edit deleted retroactively, in force on no day: its
+    deletion date is its effective date, a quarter's first day) gives no rule, and the row
+    after it starts on its date. A row that then has no day left (the same deletion date
+    twice, the same edit twice) is dropped. Two rows in force together (no deletion date) in
+    opposite orders are both kept, as written."""
+    by_pair: dict[frozenset[frozenset[str]], list[tuple[dt.date | None, int, int | None, _Pair,
+                                                        bool]]] = {}
+    for order, (index, pair, end, nine) in enumerate(undated):
+        by_pair.setdefault(frozenset(pair), []).append((end, order, index, pair, nine))
     gone: set[int] = set()
     for rows in by_pair.values():
         if len(rows) < 2:
             continue
         rows.sort(key=lambda row: (row[0] or dt.date.max, row[1]))
-        previous: dt.date | None = None  # the own end of the pair's row before
-        for number, (end, _, index) in enumerate(rows):
-            if number and previous is None:  # a row before it is still in force
-                if index is not None:
+        starts: dt.date | None = None  # the first date after the pair's rows before
+        in_force: set[_Pair] = set()  # the orders of the rows before that are still in force
+        for number, (end, _, index, pair, nine) in enumerate(rows):
+            if number and starts is None:  # a row before it is still in force
+                if index is not None and pair in in_force:
                     gone.add(index)
+                in_force.add(pair)
                 continue
-            if index is not None and previous is not None:
+            if index is not None and starts is not None:
                 rule = rules[index]
-                validity = ctx.validity(previous + dt.timedelta(days=1), end)
+                validity = ctx.validity(starts, end)
                 if validity is None:
                     gone.add(index)
                 else:
                     rules[index] = attrs.evolve(rule, info=attrs.evolve(rule.info,
                                                                         validity=validity))
-            previous = end
+            if end is None:
+                in_force.add(pair)
+            starts = None if end is None else end if nine else end + dt.timedelta(days=1)
     return [rule for at, rule in enumerate(rules) if at not in gone]
 
 

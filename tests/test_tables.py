@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import attrs
@@ -139,15 +140,43 @@ def test_ptp_validity_is_intersected_with_the_statement(tmp_path: Path) -> None:
 def test_rows_of_one_pair_without_effective_dates_follow_one_another() -> None:
     """The tidy extract lost its effective dates. 20552/99213 has a row deleted on 2019-12-31
     and one still in force: the second starts on 2020-01-01, so a date meets one of them, not
-    both. 20552/92012's indicator 9 row (deleted retroactively on 2013-07-01) gives no rule, and
-    the row after it starts on 2013-07-02."""
+    both. 20552/92012's indicator 9 row (deleted retroactively on 2013-07-01: in force on no
+    day, its deletion date is its effective date) gives no rule, and the row after it starts
+    on 2013-07-01, leaving no date of the pair unedited. 64483/20552 ended on 2016-12-31 and
+    CMS turned it round: 20552/64483 starts on 2017-01-01, so a date denies one line of the
+    pair, never both."""
     rules = load("ptp", PTP_TIDY)
     assert [(row_of(r), r.info.validity) for r in forbids(rules, "20552", "99213")] == [
         (45, Validity(None, dt.date(2019, 12, 31))),
         (239, Validity(dt.date(2020, 1, 1), None)),
     ]
     assert [(row_of(r), r.info.validity) for r in forbids(rules, "20552", "92012")] == [
-        (235, Validity(dt.date(2013, 7, 2), None))]
+        (235, Validity(dt.date(2013, 7, 1), None))]
+    assert [(r.info.validity, sorted(r.triggers), sorted(r.targets))
+            for r in [*forbids(rules, "64483", "20552"), *forbids(rules, "20552", "64483")]] == [
+        (Validity(None, dt.date(2016, 12, 31)), ["64483"], ["20552"]),
+        (Validity(dt.date(2017, 1, 1), None), ["20552"], ["64483"]),
+    ]
+
+
+def test_rows_of_a_pair_in_both_orders_follow_one_another(tmp_path: Path) -> None:
+    text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            "77003\t64483\t*\t1\tx\n"  # row 2: turned round, in force after row 3
+            "64483\t77003\t2019-12-31\t0\tx\n"  # row 3
+            "64483\t77002\t2019-12-31\t1\tx\n"  # row 4
+            "77002\t64483\t2020-01-01\t9\tx\n"  # row 5: turned round on no day
+            "77002\t64483\t*\t1\tx\n"  # row 6: from row 5's date
+            "64484\t77002\t*\t1\tx\n"  # rows 7 and 8: both in force, as written
+            "77002\t64484\t*\t0\tx\n")
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert [(row_of(r), r.info.validity) for r in rules] == [
+        (2, Validity(dt.date(2020, 1, 1), None)),
+        (3, Validity(None, dt.date(2019, 12, 31))),
+        (4, Validity(None, dt.date(2019, 12, 31))),
+        (6, Validity(dt.date(2020, 1, 1), None)),
+        (7, Validity(None, None)),
+        (8, Validity(None, None)),
+    ]
 
 
 def test_a_pair_repeated_in_a_tidy_file_gives_one_rule_a_date(tmp_path: Path) -> None:
@@ -250,9 +279,23 @@ def test_tidy_ptp_counts(ptp_tidy: list[Rule]) -> None:
     assert len(lines) == 10_610 and indicator_9 == 218
     assert len(ptp_tidy) == 10_610 - 218
     assert sum(1 for r in ptp_tidy if r.info.validity.end is None) == 7_635
-    # no row has an effective date: a row starts open, or the day after the row of its
-    # pair before it ends (test_rows_of_one_pair_without_effective_dates_follow_...)
-    assert sum(1 for r in ptp_tidy if r.info.validity.start is None) == 8_801
+    # no row has an effective date: a row starts open, or when the row of its pair (in
+    # either order) before it ends (test_rows_of_one_pair_without_effective_dates_follow_...)
+    assert sum(1 for r in ptp_tidy if r.info.validity.start is None) == 8_786
+
+
+def test_tidy_ptp_no_date_meets_two_rows_of_a_pair_in_either_order(
+        ptp_tidy: list[Rule]) -> None:
+    # so a date never denies both lines of a pair, nor gives one line two findings of a pair
+    by_pair: dict[frozenset[str], list[Validity]] = {}
+    for rule in ptp_tidy:
+        assert isinstance(rule, Forbid)
+        by_pair.setdefault(rule.triggers | rule.targets, []).append(rule.info.validity)
+    for pair, validities in by_pair.items():
+        ordered = sorted(validities, key=lambda v: v.start or dt.date.min)
+        for before, after in itertools.pairwise(ordered):
+            assert before.end is not None and after.start is not None, pair
+            assert before.end < after.start, pair
 
 
 def test_tidy_ptp_indicator_9_rows_give_no_rule(ptp_tidy: list[Rule]) -> None:
