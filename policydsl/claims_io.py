@@ -539,7 +539,9 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     texts, problem, reported = _json_texts(obj)
     if problem and float in set(map(type, obj.values())):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
-        texts, problem, reported = _json_texts(json.loads(raw))
+        # (and a number beyond a double's range as written, as ``_json_with_huge_numbers``)
+        texts, problem, reported = _json_texts(
+            json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json))
     return parse(row, texts, problem, reported)
 
 
@@ -580,7 +582,7 @@ def _json_keys(raw: str) -> tuple[str, ...]:
     """The key values of a JSON Lines row that holds a byte that is not UTF-8 (read with
     ``surrogateescape``, which the ``json`` module takes): none if it is not a JSON object."""
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json)
         return _json_texts(obj)[0] if type(obj) is dict else ()
     except (ValueError, TypeError):  # not JSON; a value orjson cannot write
         return ()

@@ -357,6 +357,12 @@ def test_a_json_number_beyond_a_double_is_a_bad_value_and_the_row_keeps_its_keys
     assert error.reason == "row 1: units 1e400 is not a string or an integer"
     assert (error.claim_id, error.line, error.member_id, error.date, error.code) == (
         "C1", "16", "M1", "2024-03-04", "64483")
+    # beside another number that is not an integer, which reads the row a second time
+    row = row.replace('"line":16', '"line":1.0')
+    whole, streamed = read_both(tmp_path, row + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert reasons(whole) == [(1, "row 1: line 1.0 is not a string or an integer; units 1e400 "
+                                  "is not a string or an integer")]
 
 
 @pytest.mark.parametrize(("row", "said"), [
