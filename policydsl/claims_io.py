@@ -17,11 +17,10 @@ the reference the whole-file reader is tested against.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import itertools
-import json
-import math
 import operator
 import os
 import re
@@ -40,9 +39,11 @@ from policydsl.claims_text import (
     REQUIRED,
     ClaimsFileError,
     ClaimsText,
+    HugeNumber,
     Rows,
     claims_format,
     frame,
+    json_value,
     not_utf8,
     read_header,
     read_text,
@@ -514,7 +515,7 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[st
             values[i] = str(value)
         elif type(value) is not str:
             what = "a list of strings" if i in (6, 8) else "an integer"
-            values[i] = value if type(value) is _HugeNumber else orjson.dumps(value).decode()
+            values[i] = value if type(value) is HugeNumber else orjson.dumps(value).decode()
             problems.append(f"{key} {values[i]} is not a string or {what}")
             reported.add(key)
     return tuple(values), "; ".join(problems), frozenset(reported)
@@ -539,24 +540,11 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     texts, problem, reported = _json_texts(obj)
     if problem and float in set(map(type, obj.values())):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
-        # (and a number beyond a double's range as written, as ``_json_with_huge_numbers``)
-        texts, problem, reported = _json_texts(
-            json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json))
+        # (and a number beyond a double's range as written); a row nested too deep for it
+        # keeps orjson's reading
+        with contextlib.suppress(ValueError):
+            texts, problem, reported = _json_texts(json_value(raw))
     return parse(row, texts, problem, reported)
-
-
-class _HugeNumber(str):
-    """A JSON number beyond a double's range (``1e400``), as written: valid JSON that orjson
-    refuses, and never a value a field takes."""
-
-
-def _huge_or_float(text: str) -> float | str:
-    number = float(text)
-    return number if math.isfinite(number) else _HugeNumber(text)
-
-
-def _not_json(text: str) -> None:
-    raise ValueError(f"{text} is not JSON")
 
 
 def _json_with_huge_numbers(raw: str) -> Any:
@@ -565,9 +553,9 @@ def _json_with_huge_numbers(raw: str) -> Any:
     malformed for that field and still echoes its keys; None when the row is not JSON (the
     json module's ``NaN`` and lone surrogates are not)."""
     try:
-        obj = json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json)
+        obj = json_value(raw)
         orjson.dumps(obj)  # refuses a string holding a lone surrogate
-    except (ValueError, TypeError, RecursionError):  # orjson's errors are ValueError and TypeError
+    except (ValueError, TypeError):  # orjson's errors are ValueError and TypeError
         return None
     return obj
 
@@ -582,7 +570,7 @@ def _json_keys(raw: str) -> tuple[str, ...]:
     """The key values of a JSON Lines row that holds a byte that is not UTF-8 (read with
     ``surrogateescape``, which the ``json`` module takes): none if it is not a JSON object."""
     try:
-        obj = json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json)
+        obj = json_value(raw)
         return _json_texts(obj)[0] if type(obj) is dict else ()
     except (ValueError, TypeError):  # not JSON; a value orjson cannot write
         return ()

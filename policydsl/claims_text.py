@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import contains, itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import orjson
@@ -380,6 +381,31 @@ def refused_reason(exc: csv.Error) -> str:
     return text
 
 
+class HugeNumber(str):
+    """A JSON number beyond a double's range (``1e400``), as written: valid JSON that orjson
+    refuses, and never a value a field takes."""
+
+
+def _huge_or_float(text: str) -> float | str:
+    number = float(text)
+    return number if math.isfinite(number) else HugeNumber(text)
+
+
+def _not_json(text: str) -> None:
+    raise ValueError(f"{text} is not JSON")
+
+
+def json_value(raw: str) -> Any:
+    """A JSON text read by the json module, where orjson's reading is not enough: an integer
+    past 64 bits kept exact, a number beyond a double's range kept as written
+    (``HugeNumber``). Raises ``ValueError`` for text that is not JSON (the json module's
+    ``NaN`` and ``Infinity`` are not) and for a value nested deeper than it can read."""
+    try:
+        return json.loads(raw, parse_float=_huge_or_float, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+
+
 _JSON_MEMBER = re.compile(r'"member_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)"')
 
 
@@ -404,7 +430,10 @@ def _json_member(line: str) -> str | None:
     if type(value) is float:
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact,
         # as the row's reader does (claims_io)
-        value = json.loads(line).get("member_id")
+        try:
+            value = json_value(line).get("member_id")
+        except ValueError:  # nested too deep for the json module: malformed to the reader too
+            return None
     if type(value) is int:
         return str(value)
     return value if type(value) is str else None

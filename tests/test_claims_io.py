@@ -365,6 +365,23 @@ def test_a_json_number_beyond_a_double_is_a_bad_value_and_the_row_keeps_its_keys
                                   "is not a string or an integer")]
 
 
+def test_a_json_lines_row_nested_deeper_than_the_json_module_reads_is_malformed(
+        tmp_path: Path) -> None:
+    # orjson reads 1,000 nested arrays; the json module, which reads a row again for an
+    # integer past 64 bits, overflows Python's stack on them: the row stays malformed
+    deep = "[" * 1000 + "]" * 1000
+    rows = [f'{{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-03-04",'
+            f'"code":"64483","units":1.5,"x":{deep}}}',
+            f'{{"claim_id":"C2","line":1,"member_id":123456789012345678901234567890,'
+            f'"date":"2024-03-04","code":"64483","x":{deep}}}']
+    whole, streamed = read_both(tmp_path, "\n".join(rows) + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    assert reasons(whole) == [
+        (1, "row 1: units 1.5 is not a string or an integer"),
+        (2, "row 2: member_id 1.2345678901234568e+29 is not a string or an integer")]
+
+
 @pytest.mark.parametrize(("row", "said"), [
     ('{"claim_id":"C1","line":NaN}', "unexpected character, expected a JSON value at column 25"),
     ('{"claim_id":"\\ud800"}', "no low surrogate in string at column 14"),
