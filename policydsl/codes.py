@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 
-_CPT = re.compile(r"\d{5}")
-_CPT_ALPHA = re.compile(r"\d{4}[FTUAM]")
-_HCPCS = re.compile(r"[A-Z]\d{4}")
-_ICD10 = re.compile(r"[A-Z]\d[A-Z0-9](\.?[A-Z0-9]{1,4})?")
-_ICD10_PREFIX = re.compile(r"[A-Z](\d([A-Z0-9](\.?[A-Z0-9]{0,4})?)?)?")
+_CPT = re.compile(r"\d{5}", re.ASCII)
+_CPT_ALPHA = re.compile(r"\d{4}[FTUAM]", re.ASCII)
+_HCPCS = re.compile(r"[A-Z]\d{4}", re.ASCII)
+_ICD10 = re.compile(r"[A-Z]\d[A-Z0-9](\.?[A-Z0-9]{1,4})?", re.ASCII)
+_ICD10_PREFIX = re.compile(r"[A-Z](\d([A-Z0-9](\.?[A-Z0-9]{0,4})?)?)?", re.ASCII)
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
-_CARC = re.compile(r"[A-Z]?\d{1,3}")
+_CARC = re.compile(r"[A-Z]?\d{1,3}", re.ASCII)
 
 #: The widest range the language accepts; wider ones are almost surely typos.
 MAX_RANGE = 100_000

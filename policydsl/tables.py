@@ -95,11 +95,12 @@ PFS_BILATERAL_CARC = "4"
 #: How many lines (or CSV records) a header block may take before the layout is unknown.
 MAX_HEADER_LINES = 20
 
-_CODE = re.compile(r"\d{5}|\d{4}[FTUAM]|[A-Z]\d{4}")
-_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})|(\d{4})-(\d{2})-(\d{2})")
-_YEAR = re.compile(r"\d{4}")
+# ASCII only: ``\d`` would take other scripts' digits, which no claim line's code holds
+_CODE = re.compile(r"\d{5}|\d{4}[FTUAM]|[A-Z]\d{4}", re.ASCII)
+_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})|(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_YEAR = re.compile(r"\d{4}", re.ASCII)
 _MAI = re.compile(r"([123])(?:\s|$)")
-_UNITS = re.compile(r"\d{1,18}")  # a count below 10^18, as a policy's
+_UNITS = re.compile(r"\d{1,18}", re.ASCII)  # a count below 10^18, as a policy's
 _NO_BYPASS: frozenset[str] = frozenset()
 _BILATERAL: frozenset[str] = frozenset(["50"])
 _PTP_INDICATORS = frozenset(["0", "1", "9"])
@@ -176,8 +177,8 @@ class _Context:
         """The upper-case code and the one shared ``frozenset({code})``."""
         found = self._codes.get(raw)
         if found is None:
-            code = raw.strip().upper()
-            if not _CODE.fullmatch(code):
+            code = raw.strip().upper()  # ASCII first: "ı0001".upper() is "I0001"
+            if not (raw.isascii() and _CODE.fullmatch(code)):
                 self.fail(row, f"invalid procedure code {raw.strip()!r}")
             found = self._codes.get(code) or (code, frozenset([code]))
             self._codes[raw] = self._codes[code] = found
@@ -612,6 +613,8 @@ def _addon_years(
         ctx.fail(number, f"invalid effective_year {effective!r}")
     if deleted and not _YEAR.fullmatch(deleted):
         ctx.fail(number, f"invalid deleted_year {deleted!r}")
+    if int(effective) < 1 or (deleted and int(deleted) < 1):  # there is no year 0
+        ctx.fail(number, "invalid year 0000: years start at 0001")
     start = dt.date(int(effective), 1, 1)
     end = dt.date(int(deleted), 12, 31) if deleted else None
     return start, end

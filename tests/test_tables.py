@@ -519,6 +519,16 @@ def test_pfs_statement_carc_applies_to_both(tmp_path: Path) -> None:
             "7700",
         ),
         ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20201301\t*\t1\tx\n", 7, "20201301"),
+        # digits of another script, and a letter whose upper case is ASCII: no claim has them
+        ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\t*\t1\tx\n"
+                "\u0666\u0664\u0664\u0668\u0663\t77002\t\t20200101\t*\t1\tx\n", 8,
+         "invalid procedure code"),
+        ("ptp", "column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+                "64483\t\u01310001\t*\t1\tx\n", 2, "invalid procedure code"),
+        ("addon", "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year,notes\n"
+                  "64484,addon,64483,1,0000,,\n", 2, "year 0000"),
+        ("addon", "hcpcs,aoc_type,complements,aoc_edit_type,effective_year,deleted_year,notes\n"
+                  "64484,addon,64483,1,2010,0000,\n", 2, "year 0000"),
         ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\t*\t2\tx\n", 7, "indicator"),
         ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\t\t20200101\n", 7, "fields"),
         ("ptp", "".join(CMS_PTP_HEADER) + "64483\t77002\tY\t20200101\t*\t1\tx\n", 7, "1996"),
