@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "E107": "cyclic extends",
     "E108": "duplicate policy name",
     "E109": "sets nested too deep",
+    "E110": "extends nested too deep",
     "E201": "malformed procedure code",
     "E202": "reversed range",
     "E203": "range joins codes of different shapes",

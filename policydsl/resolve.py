@@ -181,6 +181,8 @@ def visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
 #: How deep sets may name sets: real policies nest a few; this keeps expanding them well
 #: inside Python's recursion limit.
 MAX_SET_DEPTH = 100
+#: How long a chain of ``extends`` may be, for the same reason: real policies chain a few.
+MAX_EXTENDS_DEPTH = 100
 
 
 class _SetResolver:
@@ -699,6 +701,11 @@ def inheritance(ws: Workspace) -> None:
             return None
         scope = ws.scopes[name]
         file = scope.module.path
+        if len(chain) > MAX_EXTENDS_DEPTH:
+            assert via is not None
+            ws.report("E110", f"policy '{name}' is more than {MAX_EXTENDS_DEPTH} extends deep "
+                      f"below '{chain[0]}': extend fewer policies in a chain", via_file, via.span)
+            return None
         state[name] = "active"
         chain.append(name)
         inherited: dict[str, m.Rule] = {}

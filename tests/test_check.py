@@ -1145,6 +1145,22 @@ def test_w306_not_for_sets_used_through_other_sets_or_by_a_child(tmp_path: Path)
 # --- robustness -------------------------------------------------------------------------------
 
 
+def test_a_chain_of_extends_deeper_than_100_is_one_located_error(tmp_path: Path) -> None:
+    # a policy 1,100 extends deep overflowed Python's stack while its rules were inherited
+    for i in range(1_100):
+        write(tmp_path, f"p{i}.pol",
+              f"policy p{i}\n" + (f"extends p{i - 1}\n" if i else "limit 97810 per day <= 1\n"))
+    diagnostics = load_paths([tmp_path], lint=True).diagnostics
+    assert {d.code for d in diagnostics} == {"E110"}
+    first = diagnostics[0]
+    assert first.message.startswith("policy 'p")
+    assert "is more than 100 extends deep" in first.message
+    assert (first.span.line, first.span.column) == (2, 9)
+    shallow = load_paths([tmp_path / "p100.pol"], lint=True).diagnostics
+    assert shallow == []  # 100 extends below it: the longest chain there may be
+    assert [d.code for d in load_paths([tmp_path / "p101.pol"]).diagnostics] == ["E110"]
+
+
 def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a
