@@ -184,7 +184,11 @@ def compiler_fingerprint() -> str:
 def entry_path(path: Path, cache_dir: Path) -> Path:
     """Where the entry of the policy at ``path`` lives: its key is the path, the working
     directory, and the versions of Python and of the compiler."""
-    key = repr((CACHE_FORMAT, __version__, compiler_fingerprint(), sys.version, os.getcwd(),
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was removed: the path given is absolute then
+        cwd = ""
+    key = repr((CACHE_FORMAT, __version__, compiler_fingerprint(), sys.version, cwd,
                 str(path), os.path.abspath(path)))
     return cache_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + _SUFFIX)
 

@@ -17,7 +17,7 @@ def display_path(path: Path) -> str:
     """Paths are shown relative to the working directory when they are below it."""
     try:
         return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
+    except (ValueError, OSError):  # OSError: the working directory was removed
         return str(path)
 
 

@@ -427,6 +427,21 @@ def test_run_of_empty_standard_input_writes_no_record(policy: Path) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
+def test_run_and_check_work_in_a_working_directory_that_was_removed(
+        policy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cache key and the paths shown asked the system for the working directory
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    ran = policyc("run", "--policy", str(policy), "--cache-dir", str(tmp_path / "cache"),
+                  str(claims))
+    assert (ran.exit_code, json.loads(ran.stdout)["decision"]) == (0, "allow")
+    checked = policyc("check", str(policy))
+    assert checked.exit_code == 0
+
+
 def test_run_unusable_policy_exits_2_with_the_reason(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.pol", "policy t\nlimit 97810 per 90d <=\n")
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
