@@ -2,8 +2,9 @@
 
 ``ClaimLine`` is one service line of a member's claim (or of their paid history).
 ``Decision`` is what the engine says of one input line, with the ``Finding``s behind it.
-All three are frozen attrs classes with ``__slots__``; they are the embedding API's types and
-map one to one onto the CSV and JSON formats of ``policyc run``.
+``LineRef`` names a line a finding counted. All four are frozen attrs classes with
+``__slots__``; they are the embedding API's types and map one to one onto the CSV and JSON
+formats of ``policyc run``.
 """
 
 from __future__ import annotations
@@ -266,13 +267,12 @@ def order_key(line: ClaimLine, judged: bool = True) -> tuple[object, ...]:
 
 
 def decide(findings: tuple[Finding, ...] | list[Finding]) -> DecisionValue:
-    """Deny if any finding denies, review if only review findings fired, else allow."""
+    """Deny if any finding denies, review if only review findings fired, else allow. (A
+    malformed row's ``error`` decision is made by ``claims_io.error_decision``.)"""
     if not findings:
         return "allow"
     if any(f.action == "deny" for f in findings):
         return "deny"
-    if any(f.action == "error" for f in findings):
-        return "error"
     return "review"
 
 

@@ -77,7 +77,7 @@ _DIAGNOSES = re.compile(rf" *(?:{_DIAGNOSIS.pattern}(?: +|\Z))*")  # a list, spa
 _CACHE_LIMIT = 1 << 16  # a cache that grows past this is emptied
 
 if tuple(a.name for a in attrs.fields(ClaimLine)) != FIELDS:  # pragma: no cover
-    raise RuntimeError("claims_io.FIELDS is out of step with ClaimLine's fields")
+    raise RuntimeError("claims_text.FIELDS is out of step with ClaimLine's fields")
 
 
 @attrs.frozen(slots=True)

@@ -360,7 +360,6 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         sys.exit(EXIT_UNUSABLE)
     except CasesFileError as exc:
         _fail(str(exc))
-        return
     for outcome in outcomes:
         if outcome.failures:
             click.echo(f"FAIL {outcome.case.file}:{outcome.case.row}: {outcome.case.name}")

@@ -28,7 +28,8 @@ def normalize(code: str) -> str:
 
 
 def code_shape(code: str) -> str | None:
-    """``"cpt"``, ``"cpt-<letter>"``, ``"hcpcs-<letter>"``, or ``None`` for no valid code."""
+    """``"cpt"``, ``"cpt-<letter>"`` (Category II, III, PLA: the letter), ``"hcpcs"``, or
+    ``None`` for no valid code."""
     code = normalize(code)
     if _CPT.fullmatch(code):
         return "cpt"

@@ -12,9 +12,10 @@ object is made for most lines.
 
 A ``Program`` holds no mutable state: ``adjudicate`` keeps everything in locals, so one program
 serves many threads (a large batch pauses the process's cyclic garbage collector while it runs,
-see ``PAUSE_GC_FROM``). It pickles as its rule set and is recompiled on load: compiling is
-linear in the rules and cheap (the source is the same size for ten rules or a million; a
-10,000-rule policy compiles in about 0.1 s, a million-row PTP table in a few seconds).
+see ``PAUSE_GC_FROM``). A compiled program pickles as its rule set and is recompiled on load:
+compiling is linear in the rules and cheap (the source is the same size for ten rules or a
+million; a 10,000-rule policy compiles in about 0.1 s, a million-row PTP table in a few
+seconds). One restored from the cache (``image.py``) pickles as its image.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import compress, pairwise, repeat, starmap
-from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, ne, not_, or_, truth
+from operator import add, and_, attrgetter, ge, gt, itemgetter, ne, not_, or_, truth
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
@@ -55,7 +56,7 @@ PAUSE_GC_FROM = 20_000
 T_co = TypeVar("T_co", covariant=True)
 
 _BUILTINS = {name: getattr(builtins, name) for name in (
-    "all", "any", "enumerate", "frozenset", "len", "list", "map", "max", "min", "range", "set",
+    "all", "any", "frozenset", "len", "list", "map", "max", "min", "range", "set",
     "sorted", "sum", "tuple")}
 
 
@@ -231,7 +232,7 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
 
 def denied_ahead(lines: list[ClaimLine], plans: list[Any], ordinals: list[int],
                  denied: list[bool], positions: list[int], n: int, j: int,
-                 deny: Sequence[bool]) -> bool:
+                 deny: Sequence[int]) -> bool:
     """Would the same-day rules of its own date deny the procedure line at ``j``, a date after
     the one being judged: a forbid, an exclusive or a per-day MUE, among the lines of that date
     that passed their line rules (``denied`` holds stage 1's verdicts there, and ``j`` passed
@@ -278,7 +279,7 @@ def window_first(window: int, size: int, day: int, firsts: dict[int, int]) -> in
 
 def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[int],
                    count: dict[object, list[int]] | None, positions: list[int], n: int,
-                   j: int, p: int, q: int, deny: Sequence[bool], firsts: dict[int, int]) -> bool:
+                   j: int, p: int, q: int, deny: Sequence[int], firsts: dict[int, int]) -> bool:
     """Is the procedure line at ``j``, of the date after the one being judged (lines ``p`` to
     ``q``), sure to be denied by a limit or a prerequisite of its date, whatever the lines of
     the two dates turn out to be? A limit is when the lines counted before ``p`` (final: all
@@ -317,7 +318,7 @@ def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[i
 
 
 def addon_alone(lines: list[ClaimLine], denied: list[bool], p: int, q: int, k: int,
-                rows: tuple[plans.Row, ...], day: int, deny: Sequence[bool]) -> bool:
+                rows: tuple[plans.Row, ...], day: int, deny: Sequence[int]) -> bool:
     """Is stage 4 sure to deny the add-on line at ``k``? It is when an add-on rule for its
     code in force on ``day`` denies, and no other line of its date (``p`` to ``q``) by the
     same provider, of a primary code of those rules, left stage 2 standing (``denied``, as
@@ -590,7 +591,7 @@ def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], A
         "reach_same_day": itemgetter(2),
         "by_rule": itemgetter(0), "toordinal": dt.date.toordinal, "itemgetter": itemgetter,
         "bisect_left": bisect_left, "bisect_right": bisect_right, "reduce": reduce,
-        "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_, "eq": eq,
+        "compress": compress, "repeat": repeat, "add": add, "and_": and_, "or_": or_,
         "ge": ge, "gt": gt, "ne": ne, "zip": zip,
         "truth": truth,
     }

@@ -78,8 +78,8 @@ WIDTH = 100
 #: The indentation of a continuation line, and of the body of a named rule on its own line.
 INDENT = 4
 
-__all__ = ["INDENT", "LIST_FIELDS", "WIDTH", "canonical_module", "format_module",
-           "format_statement", "format_text", "quote"]
+__all__ = ["INDENT", "LIST_FIELDS", "WIDTH", "canonical_module", "format_file",
+           "format_file_text", "format_module", "format_statement", "format_text", "quote"]
 
 
 # --- the canonical AST --------------------------------------------------------------------

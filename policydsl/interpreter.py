@@ -21,7 +21,6 @@ from .claims import ClaimLine, Decision, Finding, decision_for, order_key
 class _Item:
     line: ClaimLine
     judged: bool  # False for history lines: already paid, counted as allowed
-    index: int  # position in the input (claim lines) or -1
     denied: bool = False
     findings: list[Finding] = attrs.Factory(list)
     counts: bool = True  # False: an add-on that stage 4 is sure to deny counts toward nothing
@@ -325,8 +324,8 @@ def interpret(rules: m.RuleSet | Sequence[m.Rule], lines: Sequence[ClaimLine],
               history: Sequence[ClaimLine] = ()) -> list[Decision]:
     """Judge ``lines`` against ``history`` under ``rules``; one decision per line, in order."""
     rule_list = rules.rules if isinstance(rules, m.RuleSet) else tuple(rules)
-    items = [_Item(line, True, index) for index, line in enumerate(lines)]
-    items += [_Item(line, False, -1) for line in history]
+    items = [_Item(line, True) for line in lines]
+    items += [_Item(line, False) for line in history]
     members: dict[str, list[_Item]] = {}
     for item in items:
         members.setdefault(item.line.member_id, []).append(item)

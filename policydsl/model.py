@@ -278,9 +278,11 @@ class ForbidModifier:
 class Mue:
     """``mue CODES <= N per line|day``: CMS medically unlikely edit.
 
-    ``per line`` (MAI 1) judges each line's units alone. ``per day`` (MAI 2 and 3) sums the
-    units of the code for the member, provider and date; over the maximum, every line of the
-    code that date is denied.
+    ``per line`` (MAI 1) judges each line's units alone. ``per day`` (MAI 2 and 3) sums, for a
+    claim's line, the units of the code for the member, provider and date over that claim's
+    lines, the claims before it in the member's order and the paid lines; over the maximum,
+    the line is denied. A claim judged before is not: the units a later claim adds do not undo
+    it (docs/semantics.md).
     """
 
     info: RuleInfo
@@ -293,15 +295,6 @@ Rule = (
     Forbid | Exclusive | Global | Limit | Prerequisite | Addon
     | RequireDx | RequireAuth | Deleted | ForbidModifier | Mue
 )
-
-#: Rule kinds judged on a line by itself (stage 1).
-LINE_RULES = (Deleted, RequireDx, RequireAuth, ForbidModifier)
-#: Rule kinds judged among the lines of one date and provider, all at once (stage 2).
-PAIR_RULES = (Forbid, Exclusive, Global, Mue)
-#: Rule kinds judged line by line against the allowed history (stage 3).
-HISTORY_RULES = (Limit, Prerequisite)
-#: Rule kinds judged last, against the lines that survived everything else (stage 4).
-ADDON_RULES = (Addon,)
 
 #: A date whose procedure covered a line of it and was then denied is judged again without it
 #: (docs/semantics.md, ``global``), at most this many times; then it stands as the last

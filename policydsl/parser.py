@@ -277,24 +277,28 @@ def _comments(text: str) -> tuple[n.Comment, ...]:
     # Lark counts lines by "\n" only; so must we, or a form feed in a string would shift them.
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
-        in_string = False
-        escaped = False
-        for col, ch in enumerate(line):
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch == "#":
-                comment = line[col:].rstrip()
-                found.append(n.Comment(comment, span=n.Span(number, col + 1, number,
-                                                            col + 1 + len(comment))))
-                break
+        col = _comment_column(line)
+        if col is not None:
+            comment = line[col:].rstrip()
+            found.append(n.Comment(comment, span=n.Span(number, col + 1, number,
+                                                        col + 1 + len(comment))))
     return tuple(found)
+
+
+def _comment_column(line: str) -> int | None:
+    """Where the line's comment starts: its first '#' outside quoted text (where ``\\"`` is a
+    quote inside the text); None when it has none."""
+    quoted = escaped = False
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            return i
+    return None
 
 
 _EXPECTED_WORDS: dict[str, str] = {
@@ -303,7 +307,7 @@ _EXPECTED_WORDS: dict[str, str] = {
     "WINDOW_WORD": "day, claim, year or lifetime", "DOTTED": "a policy name",
     "RULE_REF": "a rule id (policy/name)", "RULE_NAME": "a rule name", "STRING": "a quoted text",
     "ACTION": "deny or review", "MEASURE": "units or sessions", "MUE_SCOPE": "day or line",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "LESSTHAN": "'<='",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='",
     "$END": "end of file",
 }
 
@@ -433,19 +437,9 @@ def _open_rule_header(text: str, tok: Token, accepted: set[str]
 
 
 def _without_comment(line: str) -> str:
-    """The line up to its comment: the first '#' outside quoted text (where ``\\"`` is a
-    quote inside the text)."""
-    quoted = escaped = False
-    for i, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "#" and not quoted:
-            return line[:i]
-    return line
+    """The line up to its comment (``_comment_column``)."""
+    col = _comment_column(line)
+    return line if col is None else line[:col]
 
 
 _RULE_HEADER = re.compile(r"[ \t]*rule[ \t]+([A-Za-z0-9_-]+)")

@@ -62,10 +62,8 @@ per distinct date pair, one bypass set, dates parsed once per distinct string.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import gc
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -73,6 +71,7 @@ from typing import NoReturn, TextIO
 
 import attrs
 
+from policydsl.collector import collector_paused
 from policydsl.model import (
     NCCI_MODIFIERS,
     Addon,
@@ -131,29 +130,16 @@ def load_table(kind: str, path: Path, *, info: RuleInfo, display_path: str) -> l
         raise TableError(display_path, None, f"unknown table kind {kind!r}; expected {expected}")
     context = _Context(info, display_path, info.carc or DEFAULT_CARCS[kind])
     try:
-        with _gc_paused(), open(path, encoding="utf-8-sig", errors="replace", newline="") as stream:
+        # a million rows allocate millions of objects, none in a cycle: left running, the
+        # collector walks the growing heap again and again (about 40% of a large load)
+        with collector_paused(), open(path, encoding="utf-8-sig", errors="replace",
+                                      newline="") as stream:
             return loader(context, stream)
     except FileNotFoundError:
         raise TableError(display_path, None, f"table file not found: {path}") from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise TableError(display_path, None, f"cannot read table file: {reason}") from None
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while rules are built.
-
-    A million rows allocate millions of objects and none of them forms a cycle; left running,
-    the collector walks the growing heap again and again (about 40% of a large load).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # --- shared state of one load -------------------------------------------------------------
