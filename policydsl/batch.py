@@ -2,21 +2,21 @@
 row out, in input order; judged in this process, or split by member between forked workers.
 
 Members never influence each other, so a batch splits cleanly by member. This process reads the
-files whole and forks the workers (``parallel.fork_map``); it is member 0 of the team, except
+files whole and forks the workers (``parallel.fork_map``); it is worker 0 of the team, except
 when the team writes the output file and this process ends right after (``OutputFile.ending``):
-then every member is a worker, and none is waited for once the file is written.
+then every worker is a forked process, and none is waited for once the file is written.
 
-Every member of the team splits the text into lines, finds the member id of each row of its
+Every worker of the team splits the text into lines, finds the member id of each row of its
 stripe of the lines without parsing the row (``claims_text``), and puts the row in one of
 ``BUCKETS`` buckets by a hash of the member id; the team pools these (``Team.gather``), so each
-member knows the bucket of every row. The members then take parts of the buckets from a queue,
+worker knows the bucket of every row. The workers then take parts of the buckets from a queue,
 large parts first and single buckets last (``schedule``), and parse, judge and render the rows
-of each part they take (against the history rows of the same buckets): a member that runs
-faster, as one processor of a busy machine often does, takes more parts, and the members end
-together. They pool which buckets each took, so each knows the member that holds the record of
+of each part they take (against the history rows of the same buckets): a worker that runs
+faster, as one processor of a busy machine often does, takes more parts, and the workers end
+together. They pool which buckets each took, so each knows the worker that holds the record of
 every row. When the output is a file, the team writes it together (``scatter``); else the
 workers send the rendered records back (records travel through a pipe far faster than objects)
-and member 0 puts them in input order. Malformed rows are rendered with the rows of their
+and worker 0 puts them in input order. Malformed rows are rendered with the rows of their
 member's bucket, or of bucket 0 when there is no member id to go by.
 """
 
@@ -53,7 +53,7 @@ Render = Callable[[Iterable[Decision | ClaimLine]], Iterator[Record]]
 #: At most this many workers: which worker owns a row is kept in a byte.
 MAX_JOBS = 250
 #: A team splits the rows into this many buckets, by a hash of the member id, and takes them
-#: a few at a time (``schedule``): a member that runs faster takes more of them.
+#: a few at a time (``schedule``): a worker that runs faster takes more of them.
 BUCKETS = 64
 _NO_ROW = 255  # a line where no row starts (blank, or inside a quoted field)
 _UNSURE = 254  # a line whose member the quick look did not find (then: _NO_ROW or bucket 0)
@@ -108,12 +108,12 @@ class Outcome(Generic[Record]):
 
 @attrs.frozen
 class _Share(Generic[Record]):
-    """What one member of the team found."""
+    """What one worker of the team found."""
 
     records: list[Record]  # its rows' records, in input order
     history_errors: list[RowError]
     malformed: bool
-    order: bytes | None  # member 0: the owner of every claim row, in input order
+    order: bytes | None  # worker 0: the worker owning every claim row, in input order
 
 
 def default_jobs() -> int:
@@ -146,13 +146,13 @@ def adjudicate_files(batch: Batch[Record], jobs: int, out: OutputFile | None = N
     records = [iter(share.records) for share in shares]
     merged = list(map(next, map(records.__getitem__, order)))
     if len(merged) != sum(len(share.records) for share in shares):  # pragma: no cover
-        raise RuntimeError("the members of the team did not render one record per row")
+        raise RuntimeError("the workers of the team did not render one record per row")
     return Outcome(merged, False, history_errors, malformed)
 
 
 def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None,
                  queue: int | None = None) -> _Share[Record]:
-    """The rows of a member of the team (all of them without a team), judged and rendered;
+    """The rows of a worker of the team (all of them without a team), judged and rendered;
     written to ``out`` with the team's when there is one. ``queue``: the pipe the team takes
     its parts from (see ``schedule``)."""
     with collector_paused():  # a batch makes millions of objects and no cycles
@@ -172,13 +172,13 @@ def _judge_share(batch: Batch[Record], team: Team | None, out: OutputFile | None
             items = claims.items_in(part, caches, read)
             history = paid.items_in(part, caches, None) if paid is not None else []
             done.append((part, _judge_rows(batch, items, history, read, keep)))
-        # who took which buckets: the member of every row, and my rows' records in file order
+        # who took which buckets: the worker of every row, and my rows' records in file order
         pooled = team.gather(bytes(bucket for part, _ in done for bucket in part))
-        member_of = bytearray(range(256))
+        worker_of = bytearray(range(256))
         for index, buckets in enumerate(pooled):
             for bucket in buckets:
-                member_of[bucket] = index
-        order = claims.buckets.translate(member_of, bytes([_NO_ROW]))
+                worker_of[bucket] = index
+        order = claims.buckets.translate(worker_of, bytes([_NO_ROW]))
         slot = bytearray([_NO_ROW]) * 256  # bucket -> which of my parts holds it
         for at, (part, _) in enumerate(done):
             slot[part.start:part.stop] = bytes([at]) * len(part)
@@ -221,10 +221,10 @@ def _judge_rows(batch: Batch[Record], items: list[ClaimItem], history: list[Clai
 
 
 def schedule(jobs: int, buckets: int = BUCKETS) -> list[range]:
-    """The parts a team of ``jobs`` members takes, in the order it takes them: runs of
+    """The parts a team of ``jobs`` workers takes, in the order it takes them: runs of
     buckets, each a ``2 * jobs``-th of the buckets left (guided self-scheduling). The first
     parts are large, so that taking parts costs little; the last are single buckets, so that
-    the members end together even when one runs slower than another."""
+    the workers end together even when one runs slower than another."""
     parts = []
     start = 0
     while start < buckets:
@@ -237,7 +237,7 @@ def schedule(jobs: int, buckets: int = BUCKETS) -> list[range]:
 def parts_queue(jobs: int) -> int:
     """The parts of ``schedule(jobs)`` for a team to take (``take_parts``): the reading end of
     a pipe holding their numbers, a byte each (its writing end is closed). Reading a byte from
-    a pipe is atomic, so no two members take the same part; a member that finds none left
+    a pipe is atomic, so no two workers take the same part; a worker that finds none left
     reads the pipe's end."""
     queue, parts = os.pipe()
     try:
@@ -248,7 +248,7 @@ def parts_queue(jobs: int) -> int:
 
 
 def take_parts(queue: int, jobs: int) -> Iterator[range]:
-    """The parts a member of a team of ``jobs`` takes from ``queue``, one at a time, each
+    """The parts a worker of a team of ``jobs`` takes from ``queue``, one at a time, each
     when it asks for the next."""
     parts = schedule(jobs)
     while taken := os.read(queue, 1):
@@ -257,7 +257,7 @@ def take_parts(queue: int, jobs: int) -> Iterator[range]:
 
 @attrs.frozen
 class _Split:
-    """A claims or history file as a member of the team sees it: its rows and the bucket of
+    """A claims or history file as a worker of the team sees it: its rows and the bucket of
     each, in file order."""
 
     source: ClaimsText
@@ -291,10 +291,10 @@ def _ones(mask: bytes) -> Iterable[int]:
 
 
 def _split(source: ClaimsText, team: Team, keep: list[object]) -> _Split:
-    """``source`` split into buckets. Each member finds the buckets of a stripe of the lines,
+    """``source`` split into buckets. Each worker finds the buckets of a stripe of the lines,
     and the team pools them. The framed rows are left in ``keep``."""
     buckets = _Buckets()
-    if not source.framable:  # read by the streaming reader: every member reads every row
+    if not source.framable:  # read by the streaming reader: every worker reads every row
         items = items_of(source)
         return _Split(source, None, items, bytes(
             buckets[item.member_id] if isinstance(item, ClaimLine) else 0 for item in items))

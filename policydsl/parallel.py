@@ -1,13 +1,13 @@
-"""Work split between processes: ``fork_map(task, jobs)`` runs ``task`` once per member of a
+"""Work split between processes: ``fork_map(task, jobs)`` runs ``task`` once per worker of a
 team of ``jobs`` processes, this one and ``jobs - 1`` forked workers, and returns the results.
 
 The workers are forked, so they start with everything this process has in memory (nothing is
-pickled on the way in); each sends its result back through a pipe. While they work, the members
+pickled on the way in); each sends its result back through a pipe. While they work, the workers
 of the team can pool small pieces of what they found (``Team.gather``). ``can_fork`` says whether
 this system can fork; ``available_cpus`` how many processors this process may run on.
 
 A process about to end can leave the whole task to workers (``fork_map(..., detached=True)``):
-every member is then a forked worker, this process only passes their pieces around, and it
+every worker is then a forked process, this process only passes their pieces around, and it
 returns their results without waiting for them to end. Ending a process that made millions of
 objects takes a while (the system frees its memory page by page); a detached worker does that
 after it has answered, with its standard streams closed, so that nobody waits for it.
@@ -45,18 +45,18 @@ def available_cpus() -> int:
 
 
 class Team:
-    """What each run of a ``fork_map`` task gets: its ``index`` among ``size`` members. Member 0
-    is this process, which relays what the workers pool; in a detached team, member 0 is a
+    """What each run of a ``fork_map`` task gets: its ``index`` among ``size`` workers. Worker 0
+    is this process, which relays what the workers pool; in a detached team, worker 0 is a
     worker too, and this process relays."""
 
     def __init__(self, index: int, size: int, links: list[Connection], relay: bool) -> None:
         self.index = index
         self.size = size
-        self._relay = relay  # this member relays: it is this process
+        self._relay = relay  # this worker relays: it is this process
         self._links = links  # the relay: one pipe to each worker; a worker: its pipe to it
 
     def gather(self, piece: bytes) -> list[bytes]:
-        """Every member's ``piece``, by member index. Every member must call this the same
+        """Every worker's ``piece``, by worker index. Every worker must call this the same
         number of times; each call waits for all of them."""
         if not self._relay:
             self._links[0].send(("piece", piece))
@@ -72,20 +72,20 @@ class Team:
 def _answer(link: Connection, kind: str, index: int) -> object:
     """The next message on ``link``, of ``kind``; an exception a worker sent is raised."""
     got, value = _message(link, index)
-    if got != kind:  # pragma: no cover - the members call gather alike
+    if got != kind:  # pragma: no cover - the workers call gather alike
         raise WorkerError(f"worker process {index} sent {got!r}, not {kind!r}")
     return value
 
 
 def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = False
              ) -> list[Result]:
-    """``task(team)`` for each member of a team of ``jobs`` processes, this one included, in
-    member order. An exception raised by a task is raised here (this process's first, then the
+    """``task(team)`` for each worker of a team of ``jobs`` processes, this one included, in
+    worker order. An exception raised by a task is raised here (this process's first, then the
     workers' by index); a worker that dies without an answer raises ``WorkerError``.
 
-    ``detached``: every member is a forked worker, and once all have answered, this returns
+    ``detached``: every worker is a forked process, and once all have answered, this returns
     without waiting for them to end (for a process about to end: see the module's docstring).
-    A failure is then raised as soon as any member reports it.
+    A failure is then raised as soon as any worker reports it.
     """
     context = multiprocessing.get_context("fork")
     workers = []
@@ -122,9 +122,9 @@ def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = Fals
 
 
 def _relay(links: list[Connection]) -> list[object]:
-    """Relay the pieces that the members of a detached team (member ``i`` at the end of
+    """Relay the pieces that the workers of a detached team (worker ``i`` at the end of
     ``links[i]``) pool, round by round, until each has sent its result; the results. Messages
-    are read as they come: a member's failure is raised at once."""
+    are read as they come: a worker's failure is raised at once."""
     while True:
         got: dict[int, tuple[str, object]] = {}
         while len(got) < len(links):
@@ -134,7 +134,7 @@ def _relay(links: list[Connection]) -> list[object]:
         kinds, values = zip(*map(got.__getitem__, range(len(links))), strict=True)
         if set(kinds) == {"result"}:
             return list(values)
-        if set(kinds) != {"piece"}:  # pragma: no cover - the members call gather alike
+        if set(kinds) != {"piece"}:  # pragma: no cover - the workers call gather alike
             raise WorkerError(f"the workers did not pool alike: they sent {kinds}")
         for link in links:
             link.send(("pieces", list(values)))

@@ -1,15 +1,16 @@
-"""A team writes one output file together: each member copies its own records to their places.
+"""A team writes one output file together: each worker copies its own records to their places.
 
-The records of a batch are in input order in the file, and each member of the team holds the
+The records of a batch are in input order in the file, and each worker of the team holds the
 records of its own rows. Rather than sending them all to one process to be put in order and
-written, the members pool how long their records are (``Team.gather``), so that each knows
+written, the workers pool how long their records are (``Team.gather``), so that each knows
 where its records go, and copy them into the file, mapped in memory. The file then holds exactly
 the bytes one process writing the records in order would have written.
 
 The work goes by runs, not records: a run is records in a row of one owner (``runs``). A claim's
-lines belong to one member, so a run holds a few records (about 4 in the benchmark's file,
-sorted by date). The members pool the sizes of their runs; member 0 gives the file its size
-(and reserves the disk space), and once it has, each member copies its runs, one at a time.
+lines belong to one member, whose rows one worker holds, so a run holds a few records (about 4
+in the benchmark's file, sorted by date). The workers pool the sizes of their runs; worker 0
+gives the file its size (and reserves the disk space), and once it has, each worker copies its
+runs, one at a time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .parallel import Team
 
 
 def owned_by(index: int) -> bytes:
-    """A ``bytes.translate`` table: 1 for member ``index``, 0 for any other byte."""
+    """A ``bytes.translate`` table: 1 for worker ``index``, 0 for any other byte."""
     return bytes(1 if by == index else 0 for by in range(256))
 
 
@@ -38,7 +39,7 @@ class Runs(NamedTuple):
     """The runs of the records of a batch."""
 
     lengths: list[int]  # how many records each run holds
-    owners: bytes  # the member owning each run
+    owners: bytes  # the worker owning each run
 
 
 def runs(order: bytes) -> Runs:
@@ -73,8 +74,8 @@ class OutputError(Exception):
 
 def write_together(team: Team, path: str, header: bytes, records: list[bytes],
                    order: bytes) -> None:
-    """Write ``header`` and then every member's records to ``path``, in ``order`` (the member
-    owning each record, in file order); ``records`` are this member's, in file order. A
+    """Write ``header`` and then every worker's records to ``path``, in ``order`` (the worker
+    owning each record, in file order); ``records`` are this worker's, in file order. A
     failure of the file (a full disk, say) is an ``OutputError``."""
     try:
         _write_together(team, path, header, records, order)
@@ -85,13 +86,13 @@ def write_together(team: Team, path: str, header: bytes, records: list[bytes],
 def _write_together(team: Team, path: str, header: bytes, records: list[bytes],
                     order: bytes) -> None:
     if team.index == 0:
-        with open(path, "wb") as out:  # emptied before any member maps it
+        with open(path, "wb") as out:  # emptied before any worker maps it
             out.write(header)
     found = runs(order)
     mine = found.owners.translate(owned_by(team.index))
     bounds = list(accumulate(compress(found.lengths, mine), initial=0))  # my runs, in records
     if bounds[-1] != len(records):
-        raise ValueError(f"member {team.index} holds {len(records)} records, "
+        raise ValueError(f"worker {team.index} holds {len(records)} records, "
                          f"the order gives it {bounds[-1]}")
     ends = list(accumulate(map(len, records), initial=0))  # of each record, in my bytes
     at = list(map(ends.__getitem__, bounds))  # where my runs start in my bytes
@@ -106,7 +107,7 @@ def _write_together(team: Team, path: str, header: bytes, records: list[bytes],
             out.truncate(size)
             if hasattr(os, "posix_fallocate"):
                 # The disk space now, or an OSError here: a write into the map that finds the
-                # disk full would kill the process (SIGBUS) instead. Before any member copies:
+                # disk full would kill the process (SIGBUS) instead. Before any worker copies:
                 # where the file system cannot allocate, the C library writes zeros instead.
                 os.posix_fallocate(out.fileno(), 0, size)
     team.gather(b"")  # wait for the file to have its size
