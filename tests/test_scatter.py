@@ -44,12 +44,12 @@ def test_the_file_holds_every_record_in_order(tmp_path_factory: pytest.TempPathF
 
 
 @pytest.mark.skipif(not can_fork(), reason="this system cannot fork")
-def test_a_member_whose_records_do_not_match_the_order_fails(tmp_path: Path) -> None:
+def test_a_worker_whose_records_do_not_match_the_order_fails(tmp_path: Path) -> None:
     def task(team: Team) -> None:
         write_together(team, str(tmp_path / "out"), b"", [b"a", b"b"] if team.index else [b"a"],
                        b"\x00\x01")
 
-    with pytest.raises(ValueError, match="member 1 holds 2 records, the order gives it 1"):
+    with pytest.raises(ValueError, match="worker 1 holds 2 records, the order gives it 1"):
         fork_map(task, 2)
 
 
