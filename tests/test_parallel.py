@@ -15,8 +15,8 @@ from policydsl.parallel import Team, WorkerError, can_fork, fork_map
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this system cannot fork")
 
-#: Each test runs with worker 0 in this process, and with a detached team (every worker a
-#: worker, this process relaying).
+#: Each test runs with worker 0 in this process, and with a detached team (every worker a forked
+#: process, this one relaying).
 detached = pytest.mark.parametrize("detached", [False, True], ids=["member0-here", "detached"])
 
 
