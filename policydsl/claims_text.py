@@ -169,17 +169,18 @@ def not_utf8(bad: str, line: int, row: int) -> str:
     return f"{NOT_UTF8}{bad}{where}"
 
 
-#: The path that names standard input, and how messages name it.
+#: The path that names standard input on the command line, and how messages name it.
 STDIN, STDIN_NAME = "-", "<stdin>"
 
 
-def read_text(path: str | os.PathLike[str], fmt: str | None = None) -> ClaimsText:
-    """The whole file, decoded and, for CSV, its header checked. ``-`` is standard input: JSON
-    Lines when its first character that is not blank is ``{`` or it is blank, else CSV
-    (unless ``fmt`` says)."""
+def read_text(path: str | os.PathLike[str], fmt: str | None = None,
+              stdin: bool = False) -> ClaimsText:
+    """The whole file, decoded and, for CSV, its header checked. With ``stdin`` (``policyc``'s
+    ``-``), standard input instead: JSON Lines when its first character that is not blank is
+    ``{`` or it is blank, else CSV (unless ``fmt`` says)."""
     shown = os.fspath(path)  # messages name the file by its path as given ("./c.csv" too)
     kind: Format | None
-    if shown == STDIN:
+    if stdin:
         shown = STDIN_NAME
         kind = None if fmt is None else claims_format(Path(shown), fmt)
         try:

@@ -241,8 +241,8 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
     keep.append(policy)
     reference = engine == "reference"
     try:
-        claims_text = read_text(claims)
-        history_text = read_text(history) if history else None
+        claims_text = read_text(claims, stdin=claims == STDIN)
+        history_text = read_text(history, stdin=history == STDIN) if history else None
         keep += (claims_text, history_text)
         if out_format == "csv":
             return _judge_and_write(

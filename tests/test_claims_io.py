@@ -343,6 +343,14 @@ def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
         read_claims(path)
 
 
+def test_the_api_reads_a_file_named_dash_not_standard_input(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # '-' is standard input for policyc only: read_claims reads the file, as iter_claims does
+    (tmp_path / "-").write_text("claim_id,line,member_id,date,code\nC1,1,M1,2024-01-01,97810\n")
+    monkeypatch.chdir(tmp_path)
+    assert reasons(read_claims(Path("-"))) == reasons(list(iter_claims(Path("-")))) == ["C1"]
+
+
 def test_a_json_number_beyond_a_double_is_a_bad_value_and_the_row_keeps_its_keys(
         tmp_path: Path) -> None:
     # 1e400 is valid JSON (RFC 8259 sets no range); orjson refuses it, so the row was "not
