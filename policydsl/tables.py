@@ -371,13 +371,16 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
     """Rows of one pair of codes with no effective date, in a file that lost them: CMS deletes
     an edit and adds it anew when its modifier indicator changes, or when it turns the edit
     round (64483/20552 ended 2016-12-31, 20552/64483 is in force), so the rows of a pair, in
-    either order, follow one another: one finding a date, and never both lines denied. Each
-    starts the day after the one before it ends (by their own deletion dates, the row still in
-    force last); an indicator 9 row (an edit deleted retroactively, in force on no day: its
-    deletion date is its effective date, a quarter's first day) gives no rule, and the row
-    after it starts on its date. A row that then has no day left (the same deletion date
-    twice, the same edit twice) is dropped. Two rows in force together (no deletion date) in
-    opposite orders are both kept, as written."""
+    either order, follow one another: one finding a date, and never both lines denied.
+
+    In order of their own deletion dates (the rows still in force last; of rows ending on one
+    date, an indicator 9 row after the others, then file order), each row starts on the
+    first date no row before it covers: the day after the latest deletion date so far, or the
+    date of an indicator 9 row (an edit deleted retroactively, in force on no day: its
+    deletion date is its effective date, a quarter's first day), whichever is later. A row
+    that then has no day left (the same deletion date twice, the same edit twice) is dropped.
+    The rows in force (no deletion date) all start there; of those, one of each order is kept
+    (two in opposite orders are both kept, as written)."""
     by_pair: dict[frozenset[frozenset[str]], list[tuple[dt.date | None, int, int | None, _Pair,
                                                         bool]]] = {}
     for order, (index, pair, end, nine) in enumerate(undated):
@@ -386,26 +389,29 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
     for rows in by_pair.values():
         if len(rows) < 2:
             continue
-        rows.sort(key=lambda row: (row[0] or dt.date.max, row[1]))
-        starts: dt.date | None = None  # the first date after the pair's rows before
-        in_force: set[_Pair] = set()  # the orders of the rows before that are still in force
-        for number, (end, _, index, pair, nine) in enumerate(rows):
-            if number and starts is None:  # a row before it is still in force
-                if index is not None and pair in in_force:
+        rows.sort(key=lambda row: (row[0] or dt.date.max, row[4], row[1]))
+        starts: dt.date | None = None  # the first date no row before covers (None: the first)
+        in_force: set[_Pair] = set()  # the orders of the kept rows with no deletion date
+        for end, _, index, pair, nine in rows:
+            if index is not None:
+                if end is None and pair in in_force:
+                    gone.add(index)  # the same edit in force twice
+                    continue
+                validity = ctx.validity(starts, end) if starts is not None else None
+                if starts is None:
+                    pass  # the first row of the pair keeps its own dates
+                elif validity is None:
                     gone.add(index)
-                in_force.add(pair)
-                continue
-            if index is not None and starts is not None:
-                rule = rules[index]
-                validity = ctx.validity(starts, end)
-                if validity is None:
-                    gone.add(index)
+                    continue
                 else:
+                    rule = rules[index]
                     rules[index] = attrs.evolve(rule, info=attrs.evolve(rule.info,
                                                                         validity=validity))
-            if end is None:
-                in_force.add(pair)
-            starts = None if end is None else end if nine else end + dt.timedelta(days=1)
+                if end is None:
+                    in_force.add(pair)
+            if end is not None:
+                after = end if nine else end + dt.timedelta(days=1)
+                starts = after if starts is None else max(starts, after)
     return [rule for at, rule in enumerate(rules) if at not in gone]
 
 

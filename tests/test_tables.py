@@ -179,6 +179,25 @@ def test_rows_of_a_pair_in_both_orders_follow_one_another(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize("rows", [
+    # an indicator 9 row deleted on the date an earlier row ends, listed after it or before
+    ["64483\t20552\t2020-01-01\t1", "64483\t20552\t2020-01-01\t9", "20552\t64483\t*\t1"],
+    ["64483\t20552\t2020-01-01\t9", "64483\t20552\t2020-01-01\t1", "20552\t64483\t*\t1"],
+    # rows in force in both orders, and a dated one that ended before them
+    ["64483\t20552\t*\t1", "20552\t64483\t*\t1", "64483\t20552\t2019-12-31\t1"],
+])
+def test_no_date_meets_two_rows_of_a_pair_whatever_the_rows(tmp_path: Path,
+                                                            rows: list[str]) -> None:
+    text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            + "".join(row + "\tx\n" for row in rows))
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    dated = [r.info.validity for r in rules if r.info.validity.end is not None]
+    open_ = [r.info.validity for r in rules if r.info.validity.end is None]
+    # the dated row keeps its days; every row in force starts after them
+    assert [(v.start, v.end) for v in dated] == [(None, dated[0].end)]
+    assert open_ and all(v.start == dated[0].end + dt.timedelta(days=1) for v in open_)
+
+
 def test_a_pair_repeated_in_a_tidy_file_gives_one_rule_a_date(tmp_path: Path) -> None:
     text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
             "64483\t77002\t*\t1\tx\n"  # row 2
