@@ -21,6 +21,7 @@ import contextlib
 import csv
 import datetime as dt
 import itertools
+import json
 import operator
 import os
 import re
@@ -554,8 +555,9 @@ def _json_with_huge_numbers(raw: str) -> Any:
     json module's ``NaN`` and lone surrogates are not)."""
     try:
         obj = json_value(raw)
-        orjson.dumps(obj)  # refuses a string holding a lone surrogate
-    except (ValueError, TypeError):  # orjson's errors are ValueError and TypeError
+        # a string holding a lone surrogate cannot be UTF-8 (orjson refuses it, as JSON)
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return None
     return obj
 

@@ -365,6 +365,12 @@ def test_a_json_number_beyond_a_double_is_a_bad_value_and_the_row_keeps_its_keys
     assert error.reason == "row 1: units 1e400 is not a string or an integer"
     assert (error.claim_id, error.line, error.member_id, error.date, error.code) == (
         "C1", "16", "M1", "2024-03-04", "64483")
+    # an integer past a double's range is a bad value too, and the row keeps its keys
+    big = row.replace("1e400", "1" + "0" * 400)
+    whole, streamed = read_both(tmp_path, big + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    assert whole[0].claim_id == "C1"
     # beside another number that is not an integer, which reads the row a second time
     row = row.replace('"line":16', '"line":1.0')
     whole, streamed = read_both(tmp_path, row + "\n", "claims.jsonl")
