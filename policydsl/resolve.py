@@ -683,6 +683,34 @@ def _rule_name(rule_id: str) -> str:
     return rule_id.split("/", 1)[1]
 
 
+def _extends_depths(ws: Workspace) -> dict[str, int]:
+    """How many ``extends`` long the longest chain below each policy is (0: it extends no
+    loaded policy), found without recursion; a policy on a cycle, or above one, has none."""
+    depths: dict[str, int] = {}
+    active: set[str] = set()
+    done: set[str] = set()
+    for root in ws.scopes:
+        if root in done:
+            continue
+        active.add(root)
+        stack = [(root, iter(ws.scopes[root].parents))]
+        while stack:
+            name, parents = stack[-1]
+            parent = next(parents, None)
+            if parent is None:
+                stack.pop()
+                active.discard(name)
+                done.add(name)
+                known = [p.text for p in ws.scopes[name].parents if p.text in ws.scopes]
+                if all(p in depths for p in known):
+                    depths[name] = 1 + max((depths[p] for p in known), default=-1)
+            elif (parent.text in ws.scopes and parent.text not in done
+                  and parent.text not in active):
+                active.add(parent.text)
+                stack.append((parent.text, iter(ws.scopes[parent.text].parents)))
+    return depths
+
+
 def inheritance(ws: Workspace) -> None:
     state: dict[str, str] = {}  # name -> "active" | "done"
     chain: list[str] = []  # the policies being built, outermost first
@@ -690,6 +718,7 @@ def inheritance(ws: Workspace) -> None:
     # so a `disable` of a rule its children cannot find is not reported (its error is)
     flawed = {d.file for d in ws.diagnostics if d.severity == "error"}
     incomplete: set[str] = set()  # policies built without some rules they were meant to have
+    depths = _extends_depths(ws)
 
     def build(name: str, via: n.Word | None, via_file: str) -> m.RuleSet | None:
         if name in ws.rulesets:
@@ -701,10 +730,21 @@ def inheritance(ws: Workspace) -> None:
             return None
         scope = ws.scopes[name]
         file = scope.module.path
-        if len(chain) > MAX_EXTENDS_DEPTH:
+        if depths.get(name, 0) > MAX_EXTENDS_DEPTH:
+            # reported once, at the policy whose chain first passes the limit; those above it
+            # are left unbuilt, as ones that extend a policy with errors
+            if depths[name] == MAX_EXTENDS_DEPTH + 1:
+                parent = next(p for p in scope.parents
+                              if depths.get(p.text) == MAX_EXTENDS_DEPTH)
+                ws.report("E110", f"policy '{name}' extends '{parent.text}', which is already "
+                          f"{MAX_EXTENDS_DEPTH} extends deep: at most {MAX_EXTENDS_DEPTH} "
+                          "extends in a chain; extend fewer policies", file, parent.span)
+            return None
+        if len(chain) > MAX_EXTENDS_DEPTH:  # only on a cycle: the depths above exclude those
             assert via is not None
-            ws.report("E110", f"policy '{name}' is more than {MAX_EXTENDS_DEPTH} extends deep "
-                      f"below '{chain[0]}': extend fewer policies in a chain", via_file, via.span)
+            ws.report("E107", f"policy '{name}' extends itself through more than "
+                      f"{MAX_EXTENDS_DEPTH} policies ({' -> '.join(chain[:3])} -> ...)",
+                      via_file, via.span)
             return None
         state[name] = "active"
         chain.append(name)

@@ -1150,15 +1150,20 @@ def test_a_chain_of_extends_deeper_than_100_is_one_located_error(tmp_path: Path)
     for i in range(1_100):
         write(tmp_path, f"p{i}.pol",
               f"policy p{i}\n" + (f"extends p{i - 1}\n" if i else "limit 97810 per day <= 1\n"))
-    diagnostics = load_paths([tmp_path], lint=True).diagnostics
-    assert {d.code for d in diagnostics} == {"E110"}
-    first = diagnostics[0]
-    assert first.message.startswith("policy 'p")
-    assert "is more than 100 extends deep" in first.message
-    assert (first.span.line, first.span.column) == (2, 9)
-    shallow = load_paths([tmp_path / "p100.pol"], lint=True).diagnostics
-    assert shallow == []  # 100 extends below it: the longest chain there may be
-    assert [d.code for d in load_paths([tmp_path / "p101.pol"]).diagnostics] == ["E110"]
+    for paths in ([tmp_path], [tmp_path / "p1099.pol"], [tmp_path / "p101.pol"]):
+        diagnostics = load_paths(paths, lint=True).diagnostics
+        assert [(d.code, d.file, d.span.line, d.span.column) for d in diagnostics] == [
+            ("E110", "p101.pol", 2, 9)], paths
+        assert diagnostics[0].message == (
+            "policy 'p101' extends 'p100', which is already 100 extends deep: at most 100 "
+            "extends in a chain; extend fewer policies")
+    assert load_paths([tmp_path / "p100.pol"], lint=True).diagnostics == []
+
+
+def test_a_long_cycle_of_extends_is_e107(tmp_path: Path) -> None:
+    for i in range(150):
+        write(tmp_path, f"p{i}.pol", f"policy p{i}\nextends p{(i + 1) % 150}\n")
+    assert {d.code for d in load_paths([tmp_path], lint=True).diagnostics} == {"E107"}
 
 
 def test_lints_survive_rules_that_failed_to_resolve(tmp_path: Path) -> None:
