@@ -528,6 +528,7 @@ _ONLY_STR = frozenset([str])
 
 def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     """The item of a JSON Lines row that is not blank."""
+    exact = False  # read by the json module already (see below)
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -536,10 +537,11 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
             column = exc.colno - (len(raw) - len(raw.lstrip()))  # as the row is shown: stripped
             return RowError.at(row, f"not valid JSON ({exc.msg} at column {column}): "
                                     f"{_shown(raw)}")
+        exact = True
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
-    if problem and float in set(map(type, obj.values())):
+    if problem and not exact and float in set(map(type, obj.values())):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
         # (and a number beyond a double's range as written); a row nested too deep for it
         # keeps orjson's reading

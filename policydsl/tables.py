@@ -397,13 +397,11 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
                 if end is None and pair in in_force:
                     gone.add(index)  # the same edit in force twice
                     continue
-                validity = ctx.validity(starts, end) if starts is not None else None
-                if starts is None:
-                    pass  # the first row of the pair keeps its own dates
-                elif validity is None:
-                    gone.add(index)
-                    continue
-                else:
+                if starts is not None:  # else the first row of the pair: its own dates
+                    validity = ctx.validity(starts, end)
+                    if validity is None:
+                        gone.add(index)
+                        continue
                     rule = rules[index]
                     rules[index] = attrs.evolve(rule, info=attrs.evolve(rule.info,
                                                                         validity=validity))
