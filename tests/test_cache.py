@@ -325,3 +325,43 @@ def test_a_run_restored_from_the_cache_loads_neither_parser_nor_ast(folder: Path
     warm = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert cold.stdout.split()[:2] == ["deny", "False"]  # compiled: it parsed the policy
     assert warm.stdout.strip() == "deny True []"
+
+
+def test_output_is_byte_identical_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Sets and dicts of strings iterate in an order that ``PYTHONHASHSEED`` changes: no
+    output may depend on it, whether the policy is compiled, or restored from a cache that a
+    process of another seed wrote."""
+    warned = tmp_path / "warned.pol"
+    warned.write_text(textwrap.dedent("""\
+        policy t.warned
+        set UNUSED = 77002, 77003, 20552..20553
+        dx ALSO = M54.5*, M54.4*, G89.29
+        deleted 62311 since 2017-01-01 use 62322
+        limit 62311, 62322, 97810, 97813 per 12mo <= 4 sessions
+        limit 62311, 62322, 97810, 97813 per 90d <= 30 sessions
+        when 20552 forbid 20552
+        addon 64484 requires 64483, 64479
+        when 64484 forbid 64483, 64479
+        exclusive 20553, 20552, 20553
+        limit 97810 per 90d <= 12
+        rule acu: limit 97810 per 90d <= 12
+        """))
+    commands = [
+        ["run", "--policy", "policies/commercial", "--history", "examples/history.csv",
+         "examples/claims.csv", "--cache-dir", str(tmp_path / "cache")],
+        ["run", "--policy", "policies/commercial", "--history", "examples/history.csv",
+         "examples/claims.csv", "--no-cache", "--format", "csv"],
+        ["compile", "--emit", "python", "policies/commercial/acme_health.pol"],
+        ["check", "--format", "json", str(warned)],
+    ]
+    outputs: dict[int, list[bytes]] = {}
+    for seed in (1, 2):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(REPO)}
+        outputs[seed] = []
+        for command in commands:
+            done = subprocess.run([sys.executable, "-m", "policydsl.cli", *command], cwd=REPO,
+                                  env=env, capture_output=True, timeout=300, check=False)
+            assert done.returncode in (0, 1), done.stderr.decode()
+            assert done.stdout, command
+            outputs[seed].append(done.stdout)
+    assert outputs[1] == outputs[2]
