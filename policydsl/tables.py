@@ -67,7 +67,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NamedTuple, NoReturn, TextIO
 
 import attrs
 
@@ -344,6 +344,18 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
 _Pair = tuple[frozenset[str], frozenset[str]]
 
 
+class _PtpRow(NamedTuple):
+    """A PTP row read: its pair, its own effective and deletion dates, whether it is an
+    indicator 9 row, and the rule it gives (none for indicator 9, or for dates outside the
+    statement's)."""
+
+    pair: _Pair
+    start: dt.date | None
+    end: dt.date | None
+    nine: bool
+    rule: Forbid | None
+
+
 def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColumns) -> list[Rule]:
     rules: list[Rule] = []
     # the rows with no effective date of their own: (their rule's index, or None for a row
@@ -356,12 +368,12 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
             if not line.strip():
                 continue
             ctx.fail(number, f"expected at least {width} tab-separated fields, found {len(fields)}")
-        pair, start, end, rule = _ptp_row(ctx, number, fields, columns)
-        if rule is not None:
-            rules.append(rule)
-        if start is None and (rule is not None or end is not None):
-            undated.append((len(rules) - 1 if rule is not None else None, pair, end,
-                            fields[columns.indicator].strip() == "9"))
+        row = _ptp_row(ctx, number, fields, columns)
+        if row.rule is not None:
+            rules.append(row.rule)
+        if row.start is None and (row.rule is not None or row.end is not None):
+            undated.append((len(rules) - 1 if row.rule is not None else None, row.pair,
+                            row.end, row.nine))
     return _one_row_a_date(ctx, rules, undated)
 
 
@@ -414,9 +426,8 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
 
 
 def _ptp_row(ctx: _Context, number: int, fields: Sequence[str], columns: _PtpColumns
-             ) -> tuple[_Pair, dt.date | None, dt.date | None, Forbid | None]:
-    """A PTP row: its pair, its own effective and deletion dates, and the rule it gives (none
-    for indicator 9, or for dates outside the statement's)."""
+             ) -> _PtpRow:
+    """The PTP row on line ``number`` of its file."""
     indicator = fields[columns.indicator].strip()
     if indicator not in _PTP_INDICATORS:
         ctx.fail(number, f"invalid modifier indicator {indicator!r}; expected 0, 1 or 9")
@@ -431,15 +442,16 @@ def _ptp_row(ctx: _Context, number: int, fields: Sequence[str], columns: _PtpCol
         start = ctx.date(fields[columns.effective], number)
     end = ctx.deletion(fields[columns.deletion], number)
     validity = ctx.validity(start, end)
-    if indicator == "9" or validity is None:
-        return (triggers, targets), start, end, None
+    nine = indicator == "9"
+    if nine or validity is None:
+        return _PtpRow((triggers, targets), start, end, nine, None)
     message = (
         f"NCCI PTP edit: {column2} is not payable with {column1} the same day "
         f"(modifier indicator {indicator})"
     )
     bypass = NCCI_MODIFIERS if indicator == "1" else _NO_BYPASS
-    return ((triggers, targets), start, end,
-            Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass))
+    return _PtpRow((triggers, targets), start, end, nine,
+                   Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass))
 
 
 # --- csv headers ----------------------------------------------------------------------------
