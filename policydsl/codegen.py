@@ -741,7 +741,7 @@ class _Generator:
             if bits & {BIT_HISTORY}:
                 line = L[k]
                 found = None
-                for r, lo, hi, mode, group, by_provider, window, size, most, bypass in plan[6]:
+                for r, lo, hi, mode, group, by_provider, window, size, bound, bypass in plan[6]:
         """)
         self.w.indent(2)
         if f.checks_dates("limit", "prerequisite"):
@@ -763,7 +763,7 @@ class _Generator:
             self.w.writeline("counted = count.get(group, ())")
         if f.sessions:
             self.block(f"""
-                if mode == {HISTORY_SESSIONS} and len(counted) < most:
+                if mode == {HISTORY_SESSIONS} and len(counted) < bound:
                     continue  # fewer lines than the sessions allowed
             """)
         self.block("""
@@ -798,19 +798,19 @@ class _Generator:
                 branch = "elif"
         prerequisite = """
             js = counted[start:bisect_left(counted, d, start, key=ordinal)]
-            @predicate prerequisite: if len(set(map(ordinal, js))) >= most:
+            @predicate prerequisite: if len(set(map(ordinal, js))) >= bound:
                 continue
         """
         # the line's session is its date: over when the sessions counted before its date,
         # and its own, exceed the limit (a line of that date counted already does not let
         # it through: it may have been let through itself, by review or a bypass modifier)
         sessions = """
-            over = len({d, *map(ordinal, js)}) > most
+            over = len({d, *map(ordinal, js)}) > bound
         """
         units = """
             if units_of is None:
                 units_of = list(map(line_units, L)).__getitem__
-            over = line.units + sum(map(units_of, js)) > most
+            over = line.units + sum(map(units_of, js)) > bound
         """
         if f.has("prerequisite") and f.has("limit"):
             self.w.writeline(f"if mode == {HISTORY_PREREQUISITE}:")

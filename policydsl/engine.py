@@ -289,7 +289,7 @@ def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[i
     if count is None or positions[j] >= n:
         return False
     line, day = lines[j], ordinals[j]
-    for r, lo, hi, mode, group, by_provider, window, size, most, bypass in plans_of[j][6]:
+    for r, lo, hi, mode, group, by_provider, window, size, bound, bypass in plans_of[j][6]:
         if not (deny[r] and lo <= day <= hi) or (bypass and not bypass.isdisjoint(line.modifiers)):
             continue
         counted = count.get((group, line.provider_id) if by_provider else group, [])
@@ -303,16 +303,16 @@ def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[i
             counted = counted[bisect_left(counted, first, key=ordinals.__getitem__):]
             today = range(p, q) if first <= ordinals[p] else range(0)
         if mode == plans.HISTORY_UNITS:
-            if line.units + sum(lines[k].units for k in counted) > most:
+            if line.units + sum(lines[k].units for k in counted) > bound:
                 return True
         elif mode == plans.HISTORY_SESSIONS:
-            if len({day, *map(ordinals.__getitem__, counted)}) > most:
+            if len({day, *map(ordinals.__getitem__, counted)}) > bound:
                 return True
         else:  # a prerequisite: the sessions before its date, and perhaps the day before
             sessions = set(map(ordinals.__getitem__, counted))
             if any(group in plans_of[k][11] for k in today):
                 sessions.add(ordinals[p])
-            if len(sessions) < most:
+            if len(sessions) < bound:
                 return True
     return False
 

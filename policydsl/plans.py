@@ -19,9 +19,9 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
     4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
     5 mue/day    ((rule, lo, hi, maximum), ...)
     6 history    limits  (rule, lo, hi, HISTORY_UNITS or HISTORY_SESSIONS, group, by provider,
-                          window kind, size, maximum, bypass)
+                          window kind, size, bound, bypass): bound is the maximum
                  prereqs (rule, lo, hi, HISTORY_PREREQUISITE, group, False, window kind, size,
-                          count, frozenset())
+                          bound, frozenset()): bound is the sessions needed
     7 addon      ((rule, lo, hi, primaries), ...)
     8 partners   the codes whose lines can make a forbid or exclusive rule deny this code's
                  line on the same date (the keys of 2, and the codes listed before it in
