@@ -47,6 +47,7 @@ from .claims import (
     unfrozen,
 )
 from .collector import collector_paused
+from .plans import Plan
 
 #: From this many claim lines on, the cyclic garbage collector is paused while judging: the
 #: engine makes only acyclic objects, and a collection pass over a large heap per few hundred
@@ -230,7 +231,7 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
     return out
 
 
-def denied_ahead(lines: list[ClaimLine], plans: list[Any], ordinals: list[int],
+def denied_ahead(lines: list[ClaimLine], plans: list[Plan], ordinals: list[int],
                  denied: list[bool], positions: list[int], n: int, j: int,
                  deny: Sequence[int]) -> bool:
     """Would the same-day rules of its own date deny the procedure line at ``j``, a date after
@@ -277,7 +278,7 @@ def window_first(window: int, size: int, day: int, firsts: dict[int, int]) -> in
     return plans.OPEN_LO
 
 
-def surely_limited(lines: list[ClaimLine], plans_of: list[Any], ordinals: list[int],
+def surely_limited(lines: list[ClaimLine], plans_of: list[Plan], ordinals: list[int],
                    count: dict[object, list[int]] | None, positions: list[int], n: int,
                    j: int, p: int, q: int, deny: Sequence[int], firsts: dict[int, int]) -> bool:
     """Is the procedure line at ``j``, of the date after the one being judged (lines ``p`` to
@@ -371,7 +372,7 @@ def uncount(count: dict[object, list[int]], plan: plans.Plan, provider: str,
 
 def restore_date(p: int, q: int, saved: dict[int, int], after_stage1: list[bool],
                  denied: list[bool], findings: dict[int, list[Any]], support: list[bool] | None,
-                 count: dict[object, list[int]] | None, plans_of: list[Any],
+                 count: dict[object, list[int]] | None, plans_of: list[Plan],
                  lines: list[ClaimLine]) -> None:
     """Put the lines ``p`` to ``q`` (one date) back as stage 1 left them, to judge the date
     again: their denials (``after_stage1``), their findings (``saved``: how many stage 1 gave
@@ -552,7 +553,7 @@ class RuleTable(Protocol[T_co]):
 
 #: What ``bind`` needs besides the code: PLAN_get, PAID_get, DENY, FIRED, and the texts of
 #: every rule's findings.
-RuntimeTables = tuple[Callable[[str], Any], Callable[[str], Any], RuleTable[Any],
+RuntimeTables = tuple[Callable[[str], Plan | None], Callable[[str], Plan | None], RuleTable[Any],
                       RuleTable[Any], RuleTable[FindingText]]
 
 
@@ -562,7 +563,8 @@ RuntimeTables = tuple[Callable[[str], Any], Callable[[str], Any], RuleTable[Any]
 Judge = Callable[[Sequence[ClaimLine], Sequence[ClaimLine], Columns, list[Any]], list[Any]]
 
 
-def bind(code: Any, plans_get: Callable[[str], Any], paid_get: Callable[[str], Any],
+def bind(code: Any, plans_get: Callable[[str], Plan | None],
+         paid_get: Callable[[str], Plan | None],
          deny: RuleTable[Any], fired: RuleTable[Any], texts: RuleTable[FindingText]
          ) -> Judge:
     """Run the compiled program into a fresh namespace holding only its tables and the
