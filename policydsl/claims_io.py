@@ -516,7 +516,7 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[st
             values[i] = str(value)
         elif type(value) is not str:
             what = "a list of strings" if i in (6, 8) else "an integer"
-            values[i] = value if type(value) is HugeNumber else orjson.dumps(value).decode()
+            values[i] = _json_shown(value)
             problems.append(f"{key} {values[i]} is not a string or {what}")
             reported.add(key)
     return tuple(values), "; ".join(problems), frozenset(reported)
@@ -524,6 +524,47 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[st
 
 _BLANKS = ("",) * len(FIELDS)
 _ONLY_STR = frozenset([str])
+
+
+class _Punctuation(str):
+    """JSON text between values, written as it is."""
+
+
+_COMMA, _CLOSE_LIST, _CLOSE_OBJECT = _Punctuation(","), _Punctuation("]"), _Punctuation("}")
+
+
+def _json_shown(value: object, width: int = 40) -> str:
+    """A field's JSON value as a message shows it: written as the row wrote it (an integer
+    past 64 bits and a number beyond a double's range too), cut after ``width`` characters.
+    Written without recursion, so that no depth of nesting is too deep for it."""
+    text: list[str] = []
+    size = 0
+    stack: list[object] = [value]
+    while stack and size <= width:
+        item = stack.pop()
+        if type(item) is _Punctuation or type(item) is HugeNumber:
+            piece = str(item)
+        elif type(item) is list:
+            piece = "["
+            stack.append(_CLOSE_LIST)
+            for k in range(len(item) - 1, -1, -1):
+                stack.append(item[k])
+                if k:
+                    stack.append(_COMMA)
+        elif type(item) is dict:
+            piece = "{"
+            stack.append(_CLOSE_OBJECT)
+            for k, key in enumerate(reversed(item)):
+                stack.append(item[key])
+                stack.append(_Punctuation(json.dumps(key, ensure_ascii=False) + ":"))
+                if k < len(item) - 1:
+                    stack.append(_COMMA)
+        else:  # a string, a number, true, false or null
+            piece = json.dumps(item, ensure_ascii=False)
+        text.append(piece)
+        size += len(piece)
+    shown = "".join(text)
+    return shown if size <= width and not stack else shown[:width - 3] + "..."
 
 
 def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
@@ -541,10 +582,10 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
-    if problem and not exact and float in set(map(type, obj.values())):
+    if problem and not exact:
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
-        # (and a number beyond a double's range as written); a row nested too deep for it
-        # keeps orjson's reading
+        # (and a number beyond a double's range as written), for the message too; a row
+        # nested too deep for it keeps orjson's reading
         with contextlib.suppress(ValueError):
             texts, problem, reported = _json_texts(json_value(raw))
     return parse(row, texts, problem, reported)

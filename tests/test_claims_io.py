@@ -396,6 +396,31 @@ def test_a_json_lines_row_nested_deeper_than_the_json_module_reads_is_malformed(
         (2, "row 2: member_id 1.2345678901234568e+29 is not a string or an integer")]
 
 
+def test_a_bad_json_value_is_shown_as_written_and_cut_however_deep_or_long(
+        tmp_path: Path) -> None:
+    # a list orjson reads but cannot write back (a number past its range, 300 levels deep:
+    # it writes 255) is shown as the row wrote it, cut after 40 characters, never a traceback
+    start = '{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-03-04","code":"64483",'
+    rows = [start + '"dx":["M54.50",1e400]}',
+            start + '"dx":["M54.50",123456789012345678901234567890]}',
+            start + '"dx":{"a":[1e400,true,null,2.5]}}',
+            start + '"modifiers":' + "[" * 300 + "]" * 300 + "}",
+            start + '"dx":["M54.50",' + ",".join(["1"] * 5000) + "]}"]
+    whole, streamed = read_both(tmp_path, "\n".join(rows) + "\n", "claims.jsonl")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    assert reasons(whole) == [
+        (1, 'row 1: dx ["M54.50",1e400] is not a string or a list of strings'),
+        (2, 'row 2: dx ["M54.50",123456789012345678901234567... is not a string or a list '
+            "of strings"),
+        (3, 'row 3: dx {"a":[1e400,true,null,2.5]} is not a string or a list of strings'),
+        (4, "row 4: modifiers " + "[" * 37 + "... is not a string or a list of strings"),
+        (5, 'row 5: dx ["M54.50",' + "1," * 13 + "1... is not a string or a list of "
+            "strings")]
+    assert [(e.claim_id, e.member_id) for e in whole if isinstance(e, RowError)] == [
+        ("C1", "M1")] * 5
+
+
 @pytest.mark.parametrize(("row", "said"), [
     ('{"claim_id":"C1","line":NaN}', "unexpected character, expected a JSON value at column 25"),
     ('{"claim_id":"\\ud800"}', "no low surrogate in string at column 14"),
