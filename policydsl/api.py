@@ -114,14 +114,15 @@ def combine(name: str, rulesets: Sequence[m.RuleSet]) -> m.RuleSet:
     return m.RuleSet(name, tuple(rules), tuple(files))
 
 
-def load_ruleset(path: str | Path) -> m.RuleSet:
-    """Resolve the policy at ``path`` (a ``.pol`` file, or a folder of them) to its rules.
+def load_ruleset(path: str | Path, given: Sequence[Path] = ()) -> m.RuleSet:
+    """Resolve the policy at ``path`` (a ``.pol`` file, or a folder of them) to its rules;
+    ``given``: other policy files the user named, searched first for what it extends.
 
     Raises ``PolicyError`` with every error diagnostic if the policy cannot be used.
     """
     from .loader import load_paths
 
-    return ruleset_of(load_paths([path]), path)
+    return ruleset_of(load_paths([path], given=given), path)
 
 
 def ruleset_of(loaded: Loaded, path: str | Path) -> m.RuleSet:

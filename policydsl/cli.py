@@ -325,6 +325,8 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
     Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
     policy or cases file cannot be used."""
+    from .api import load_ruleset
+    from .engine import compile_ruleset
     from .testing import (
         CasesFileError,
         Outcome,
@@ -346,7 +348,9 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     def load_once(path: Path) -> Policy:
         key = path.resolve()
         if key not in loaded:
-            loaded[key] = load(path)
+            # what it extends is looked for among the other policies named first, as `check`
+            # finds it among the files it read (a draft outside policies/ can extend them)
+            loaded[key] = Policy(compile_ruleset(load_ruleset(path, given=policy_files)))
         return loaded[key]
 
     try:

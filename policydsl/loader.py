@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -51,9 +51,13 @@ def _sibling_files(folder: Path) -> Iterable[Path]:
     return sorted(p for p in parent.glob("*/*.pol") if p.parent != folder)
 
 
-def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
-               load_tables: bool = True) -> Loaded:
-    """Read, parse and resolve the policies at ``paths`` and whatever they extend."""
+def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: bool = True,
+               given: Sequence[Path] = ()) -> Loaded:
+    """Read, parse and resolve the policies at ``paths`` and whatever they extend.
+
+    ``given``: other policy files the user named (``policyc test`` takes several paths), the
+    first place an ``extends`` name is looked for, as among files already read; each is read
+    only if a policy extends what it declares."""
     sources: dict[str, str] = {}
     modules: dict[str, n.Module] = {}
     diagnostics: list[Diagnostic] = []
@@ -145,7 +149,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False,
                     # of the first that has the name is read: two are an E108 (the name is
                     # ambiguous), not the first one found quietly winning
                     if folder not in places:
-                        places[folder] = [sorted(folder.glob("*.pol")),
+                        places[folder] = [list(given), sorted(folder.glob("*.pol")),
                                           list(_sibling_files(folder))]
                     for place in places[folder]:
                         found = [f for f in place if name_of(f) == parent.text]

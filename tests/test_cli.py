@@ -629,6 +629,31 @@ def test_policyc_test_fails_a_policy_that_cannot_be_used_even_without_cases(
     assert f"{tmp_path / 'broken.pol'}:2:7: error E201" in result.stderr
 
 
+def test_policyc_test_finds_a_parent_among_the_paths_it_is_given(tmp_path: Path) -> None:
+    # a draft kept apart from the shipped policies extends them when both are named, as
+    # `check` finds it among the files it reads; alone, the E105 says how to fix it and no
+    # E101 follows for the parent's set
+    (tmp_path / "shipped" / "base").mkdir(parents=True)
+    shipped = write(tmp_path / "shipped" / "base" / "pain.pol", POLICY.replace(
+        "set FLUORO", "set ACU = 97810\nset FLUORO"))
+    (tmp_path / "drafts").mkdir()
+    draft = write(tmp_path / "drafts" / "new.pol",
+                  "policy t.draft\nextends t.pain\nrule acu: limit ACU per 90d <= 1\n")
+    write(tmp_path / "drafts" / "new.cases.csv", CASES.replace(
+        "two sessions are allowed,C2,1,M1,P1,2024-03-02,97810,,1,,11,,allow,,",
+        "two sessions are allowed,C2,1,M1,P1,2024-03-02,97810,,1,,11,,deny,119,acu"))
+    for paths in ([shipped.parent, draft.parent], [draft.parent, shipped], [draft, shipped]):
+        result = policyc("test", *map(str, paths))
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[-1] == "2 passed, 0 failed"  # the second: 1 in 90d
+    alone = policyc("test", str(draft.parent))
+    assert alone.exit_code == 2
+    assert "error E105: unknown policy 't.pain' in extends" in alone.stderr
+    assert "or name the parent's file or folder too" in alone.stderr
+    assert "E101" not in alone.stderr
+    assert policyc("check", str(draft), str(shipped)).exit_code == 0
+
+
 def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) -> None:
     write(tmp_path / "pain.cases.csv", CASES)
     junit = tmp_path / "junit.xml"
