@@ -750,13 +750,44 @@ def _report_inherited_w305(index: _Index, weak: m.Limit, strict: m.Limit,
 # --- W306 ---------------------------------------------------------------------------------
 
 
+#: The fields of rule bodies whose words are modifiers, never set names.
+_MODIFIER_FIELDS = frozenset({"bypass", "modifiers"})
+
+
+def _set_names(items: Iterable[object]) -> Iterator[str]:
+    """The words of a list that are neither codes nor diagnoses: names of sets."""
+    for item in items:
+        if (isinstance(item, n.Word) and not c.is_code(item.text)
+                and c.diagnosis_pattern(item.text) is None):
+            yield item.text
+
+
+def _written_sets(scope: ModuleScope) -> Iterator[str]:
+    """The set names the policy's rules write, whether or not the rules built (a rule with
+    an error of its own, a bad CARC say, still uses its sets: no W306 adds to its error)."""
+    for statement in scope.module.statements:
+        body = statement.body if isinstance(statement, n.NamedRule) else statement
+        if not isinstance(body, n.RULE_BODIES):
+            continue
+        for field in attrs.fields(type(body)):
+            value = getattr(body, field.name)
+            if isinstance(value, tuple) and field.name not in _MODIFIER_FIELDS:
+                yield from _set_names(value)
+
+
 def _reached_sets(ws: Workspace) -> set[tuple[str, str]]:
     """``(policy, set name)`` of every set a rule uses, directly or through other sets.
 
-    The resolver marks the sets rules name; a set already expanded is not walked again, so
+    The resolver marks the sets rules name (and those a hint of its errors names); rules
+    that did not build are read for theirs. A set already expanded is not walked again, so
     the sets inside it are reached here, by name, through the definitions.
     """
     stack = [(scope, name) for scope in ws.scopes.values() for name in scope.used_sets]
+    for scope in ws.scopes.values():
+        for name in _written_sets(scope):
+            home = _set_home(ws, scope, name)
+            if home is not None:
+                stack.append((home, name))
     reached: set[tuple[str, str]] = set()
     while stack:
         scope, name = stack.pop()
@@ -764,12 +795,10 @@ def _reached_sets(ws: Workspace) -> set[tuple[str, str]]:
             continue
         reached.add((scope.name, name))
         node = scope.set_nodes.get(name)
-        for item in node.items if node is not None else ():
-            if (isinstance(item, n.Word) and not c.is_code(item.text)
-                    and c.diagnosis_pattern(item.text) is None):
-                home = _set_home(ws, scope, item.text)
-                if home is not None:
-                    stack.append((home, item.text))
+        for set_name in _set_names(node.items if node is not None else ()):
+            home = _set_home(ws, scope, set_name)
+            if home is not None:
+                stack.append((home, set_name))
     return reached
 
 

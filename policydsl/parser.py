@@ -411,8 +411,48 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     return (f"unexpected {str(tok)!r}; expected {wanted}"
             f"{_keyword_taken_as_name(text, tok, accepted, lark)}"
-            f"{_option_after_colon(text, tok) or _did_you_mean(tok, accepted, lark)}",
+            f"{_option_after_colon(text, tok) or _written_as(text, tok, accepted)}"
+            f"{'' if _written_as(text, tok, accepted) else _did_you_mean(tok, accepted, lark)}",
             _tok_span(tok))
+
+
+#: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
+_SPELLED_WINDOW = re.compile(r"(\d+)[ \t]*(days?|d|weeks?|wks?|months?|mos?|years?|yrs?)"
+                             r"(?![A-Za-z0-9_])", re.IGNORECASE)
+#: A date with one-digit parts, or slashes: ``2025-1-1``, ``2025/01/01``.
+_LOOSE_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![0-9])")
+#: Words analysts use for what a limit counts.
+_MEASURE_WORDS = {"visit": "sessions", "visits": "sessions", "session": "sessions",
+                  "encounters": "sessions", "dates": "sessions", "days": "sessions",
+                  "unit": "units", "services": "units"}
+
+
+def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
+    """How to write what the user wrote the usual other way: a window in words, a date with
+    one-digit parts or slashes, a limit's measure in other words."""
+    start = tok.start_pos or 0
+    spelled = _SPELLED_WINDOW.match(text, start)
+    if "DURATION" in accepted and spelled is not None:
+        count, unit = int(spelled.group(1)), spelled.group(2).lower()[0]
+        days_only = _statement_word(text, start) == "global"
+        if unit in "dw":
+            return f" (write {count * (7 if unit == 'w' else 1)}d)"
+        if days_only:
+            return ""  # a global period in months: the expected text says days
+        if unit == "m":
+            return f" (write {count}mo)"
+        return f" (write {12 * count}mo for {count * 12} months back, or year for the " \
+               "calendar year)"
+    if "DURATION" in accepted and str(tok).isdigit():
+        return f" (write {tok}d for {tok} days)"
+    loose = _LOOSE_DATE.match(text, start)
+    if "DATE" in accepted and loose is not None:
+        year, month, day = loose.groups()
+        return f" (write {year}-{int(month):02}-{int(day):02})"
+    measure = _MEASURE_WORDS.get(str(tok).lower())
+    if "MEASURE" in accepted and measure is not None:
+        return f" (did you mean '{measure}'?)"
+    return ""
 
 
 def _open_rule_header(text: str, tok: Token, accepted: set[str]
@@ -483,12 +523,20 @@ def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+_CARC_GROUP_BEFORE = re.compile(r"\bcarc[ \t]+(?:CO|PR|OA|PI|CR)\Z", re.IGNORECASE)
+
+
 def _character_hint(text: str, position: int, char: str) -> str:
     """Why a character no token may hold is there, for the usual slips; nothing when the slip
     is not recognised."""
     statement = _statement_word(text, position)
     line_start = text.rfind("\n", 0, position) + 1
     before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
+    if char == "/" and text.startswith("//", position):
+        return "; a comment starts with '#'"
+    if char == "-" and _CARC_GROUP_BEFORE.search(before):
+        return ("; write the reason code alone (carc 119): the group code "
+                f"{before[-2:].upper()} is not part of it")
     if char in ";|/&":
         return "; list items are separated by ','"
     if char in "'‘’“”":

@@ -178,6 +178,15 @@ def visible_scopes(ws: Workspace, scope: ModuleScope) -> Iterable[ModuleScope]:
         stack.extend(ws.scopes[p.text] for p in current.parents if p.text in ws.scopes)
 
 
+def _lacks_a_parent(ws: Workspace, scope: ModuleScope) -> bool:
+    """Does the scope, or one it extends, extend a policy that is not loaded (unknown, or
+    its file did not parse)? A set name it cannot find may be that policy's."""
+    return any(p.text not in ws.scopes for s in visible_scopes(ws, scope) for p in s.parents)
+
+
+#: Claim adjustment group codes (X12 CAS01), which analysts often write before a CARC.
+_CARC_GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
+
 #: How deep sets may name sets: real policies nest a few; this keeps expanding them well
 #: inside Python's recursion limit.
 MAX_SET_DEPTH = 100
@@ -269,6 +278,8 @@ class _SetResolver:
         file = owner.module.path
         found = self.lookup(name) if owner is self.scope else _SetResolver(
             self.ws, owner).lookup(name)
+        if found is None and _lacks_a_parent(self.ws, owner):
+            return None  # the parent's E105 (or its own error) is the one to fix first
         if found is None or (want == "set") != isinstance(found[1], n.SetDef):
             kind = "code set" if want == "set" else "dx set"
             hint = " (it is a dx set)" if found and want == "set" else (
@@ -344,6 +355,8 @@ class _SetResolver:
     def dx_named(self, word: n.Word, owner: ModuleScope) -> m.DxSet | None:
         file = owner.module.path
         found = _SetResolver(self.ws, owner).lookup(word.text)
+        if found is None and _lacks_a_parent(self.ws, owner):
+            return None  # the parent's E105 (or its own error) is the one to fix first
         if found is None or not isinstance(found[1], n.DxDef):
             hint = " (it is a code set)" if found else (
                 " (nor an ICD-10-CM code: M54.50, M5450, M54.5*)"
@@ -528,8 +541,13 @@ class _RuleBuilder:
             opts = statement.options
             if opts.carc is not None:
                 if not c.is_carc(opts.carc.text):
-                    self.ws.report("E209", f"'{opts.carc.text}' is not a claim adjustment reason "
-                                   "code (97, 119, B15)", self.file, opts.carc.span)
+                    text = opts.carc.text
+                    group = text[:2].upper()
+                    hint = (f"; write the reason code alone ({text[2:]}): the group code "
+                            f"{group} is not part of it" if group in _CARC_GROUPS
+                            and c.is_carc(text[2:]) else "")
+                    self.ws.report("E209", f"'{text}' is not a claim adjustment reason code "
+                                   f"(97, 119, B15){hint}", self.file, opts.carc.span)
                     return None
                 carc = c.normalize(opts.carc.text)
             if opts.action is not None:
@@ -676,7 +694,9 @@ def _close_name(name: str, ws: Workspace) -> str:
     known = sorted((set(ws.scopes) | ws.nearby) - {name})
     same = [k for k in known if k.lower() == name.lower()]
     close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return (f"; did you mean '{close[0]}'?" if close else
+            "; keep this file in a folder beside the parent's (policies/<payer>/), or name "
+            "the parent's file or folder too")
 
 
 def _rule_name(rule_id: str) -> str:

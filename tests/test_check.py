@@ -234,7 +234,29 @@ def test_e105_unknown_extends(tmp_path: Path) -> None:
     assert where(diagnostics) == [("E105", "x.pol", 2, 9)]
     assert diagnostics[0].message == (
         "unknown policy 't.nope' in extends: no loaded policy, nor any file in this policy's "
-        "folder or the folders beside it, declares it")
+        "folder or the folders beside it, declares it; keep this file in a folder beside the "
+        "parent's (policies/<payer>/), or name the parent's file or folder too")
+
+
+def test_a_set_a_missing_parent_may_define_is_not_e101_besides_its_e105(
+        tmp_path: Path) -> None:
+    # the set is the parent's, most likely: once the parent is found, it is defined, or
+    # the E101 comes then; a set of the wrong kind is an error whatever the parent holds
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.nope
+        dx PAIN = M54.5*
+        limit ACUPUNCTURE per 90d <= 12
+        require dx CLBP for 97810
+        require dx PAIN for PAIN
+        """)
+    assert where(diagnostics) == [("E105", "x.pol", 2, 9), ("E101", "x.pol", 6, 21)]
+    assert diagnostics[1].message == "undefined code set 'PAIN' (it is a dx set)"
+    # two levels up too; with every parent loaded, the name is undefined
+    assert codes(check(tmp_path, "policy t.a\nextends t.b\nlimit ACU per 90d <= 12\n",
+                       b="policy t.b\nextends t.nope\n")) == ["E105"]
+    assert codes(check(tmp_path, "policy t.a\nextends t.b\nlimit ACU per 90d <= 12\n",
+                       b="policy t.b\n")) == ["E101"]
 
 
 def test_e105_suggests_a_policy_declared_nearby(tmp_path: Path) -> None:
@@ -522,6 +544,20 @@ def test_e209_bad_carc(tmp_path: Path) -> None:
         """)
     assert where(diagnostics) == [("E209", "x.pol", 2, 15)]
     assert "'XY12' is not a claim adjustment reason code" in diagnostics[0].message
+
+
+@pytest.mark.parametrize("carc", ["CO97", "pr1", "OA23", "CO B15"])
+def test_e209_a_carc_with_its_group_code_says_to_write_the_reason_alone(
+        tmp_path: Path, carc: str) -> None:
+    [diagnostic] = check(tmp_path, f"policy t.a\nrule acu carc {carc}: limit 97810 per day "
+                                   "<= 1\n")
+    if " " in carc:  # 'CO' is the code, 'B15' a stray word: no hint about groups
+        assert diagnostic.code == "E001"
+        return
+    assert diagnostic.code == "E209"
+    assert diagnostic.message == (
+        f"'{carc}' is not a claim adjustment reason code (97, 119, B15); write the reason "
+        f"code alone ({carc[2:]}): the group code {carc[:2].upper()} is not part of it")
 
 
 def test_e211_zero_prerequisite_count(tmp_path: Path) -> None:
@@ -1140,6 +1176,26 @@ def test_w306_not_for_sets_used_through_other_sets_or_by_a_child(tmp_path: Path)
         require dx PAIN for OUTER
         limit ESI per 12mo <= 4
         """, base="policy t.base\nset ESI = 62321\nlimit ESI per 24mo <= 6\n") == []
+
+
+def test_w306_not_for_sets_of_a_rule_with_an_error_of_its_own(tmp_path: Path) -> None:
+    # the rules did not build, so the resolver never looked their sets up: the sets are
+    # used all the same, and the errors are what to fix; a modifier is never a set name
+    diagnostics = check(tmp_path, """
+        policy t.a
+        set JOINT = 20610, 20611
+        set INNER = 27096
+        set SI = INNER
+        dx PAIN = M54.5*
+        set XU = 77002
+        rule a carc CO119: limit JOINT per 90d <= 3
+        global SI 3mo
+        rule b carc XY1: require dx PAIN for 97810
+        when 64483 forbid 77003 unless modifier XU
+        """)
+    assert where(diagnostics) == [("W306", "x.pol", 6, 5), ("E209", "x.pol", 7, 13),
+                                  ("E208", "x.pol", 8, 11), ("E209", "x.pol", 9, 13)]
+    assert diagnostics[0].message.startswith("set 'XU' is never used")
 
 
 # --- robustness -------------------------------------------------------------------------------

@@ -220,7 +220,8 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
     ("policy p\nlimit 97810 per 90d <= -1\n", "2:24: error E001: unexpected character '-'; a "
                                                "count is a whole number, at least 1"),
     ("policy p\nrule g: global 27447 90\n", "2:22: error E001: unexpected '90'; expected ',', "
-                                             "'..' or a number of days (10d, 90d)"),
+                                             "'..' or a number of days (10d, 90d) (write 90d "
+                                             "for 90 days)"),
     ("policy acme.2025\n", "1:12: error E001: unexpected character '.'; a policy name is words "
                            "of letters, digits and '_', each starting with a letter or '_', "
                            "joined by '.'"),
@@ -232,7 +233,33 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
                                               "'\\xa0' (U+00A0, a space that is not a plain "
                                               "space)"),
     ("policy p\nglobal 63650 10 days\n", "2:14: error E001: unexpected '10'; expected ',', "
-                                          "'..' or a number of days (10d, 90d)"),
+                                          "'..' or a number of days (10d, 90d) (write 10d)"),
+    # a window, a date or a measure written the way policies are worded
+    ("policy p\nlimit 97810 per 90 days <= 12\n", "2:17: error E001: unexpected '90'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime (write 90d)"),
+    ("policy p\nlimit 97810 per 6 Months <= 12\n", "2:17: error E001: unexpected '6'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime (write 6mo)"),
+    ("policy p\nlimit 97810 per 2 weeks <= 4\n", "2:17: error E001: unexpected '2'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime (write 14d)"),
+    ("policy p\nlimit 97810 per 1 year <= 20\n", "2:17: error E001: unexpected '1'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime (write 12mo for 12 months back, "
+     "or year for the calendar year)"),
+    ("policy p\nlimit 97810 per 90 <= 12\n", "2:17: error E001: unexpected '90'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime (write 90d for 90 days)"),
+    ("policy p\nglobal 63650 3 months\n", "2:14: error E001: unexpected '3'; expected ',', "
+     "'..' or a number of days (10d, 90d)"),
+    ("policy p\neffective 2025-1-1\n", "2:11: error E001: unexpected '2025'; expected a date "
+     "(YYYY-MM-DD) (write 2025-01-01)"),
+    ("policy p\ndeleted 62311 since 2017/01/01\n", "2:21: error E001: unexpected '2017'; "
+     "expected a date (YYYY-MM-DD) (write 2017-01-01)"),
+    ("policy p\nlimit 97810 per 90d <= 12 visits\n", "2:27: error E001: unexpected 'visits'; "
+     "expected 'unless', end of file, units or sessions or a new statement (did you mean "
+     "'sessions'?)"),
+    ("policy p\nrule r carc CO-119: limit 97810 per 90d <= 12\n", "2:15: error E001: "
+     "unexpected character '-'; write the reason code alone (carc 119): the group code CO is "
+     "not part of it"),
+    ("policy p\nlimit 97810 per 90d <= 12 // acupuncture\n", "2:27: error E001: unexpected "
+     "character '/'; a comment starts with '#'"),
     ("policy p\nglobal 63650\n", "2:13: error E001: the statement is incomplete at the end of "
                                   "the file; expected a number of days (10d, 90d)"),
     ("policy p\nrule r: review limit 97810 per 90d <= 12\n",
