@@ -59,6 +59,7 @@ CODES: dict[str, str] = {
     "W310": "the file's effective written after a rule",
     "W311": "disable of a rule already switched off",
     "W312": "a rule indented under another, not part of it",
+    "W313": "a diagnosis ending in the placeholder X",
 }
 
 

@@ -31,6 +31,8 @@ in the extending policy's file (``_Index.extends``).
 - W311 ``disable_again``: ``disable`` of a rule already switched off, by an earlier line or
   by a policy this one extends.
 - W312 ``indented_after_rule``: a rule indented under a named rule, which is not part of it.
+- W313 ``placeholder_diagnosis``: a diagnosis ending in X, ICD-10-CM's placeholder, which no
+  complete code ends in (``M54.5x`` for ``M54.5*``).
 """
 
 from __future__ import annotations
@@ -1025,6 +1027,30 @@ def indented_after_rule(ws: Workspace) -> None:
                     "it (rule NAME: ...), or move it to the margin", scope.module.path, st.span)
 
 
+# --- W313 ---------------------------------------------------------------------------------
+
+
+def placeholder_diagnosis(ws: Workspace) -> None:
+    """W313: a diagnosis that ends in X. ICD-10-CM writes X only as a placeholder before a
+    7th character, so no complete code ends in it, and a claim's diagnosis never is exactly
+    that code: ``M54.5x`` is mostly meant as "any M54.5 code", which is ``M54.5*``."""
+    for scope in ws.scopes.values():
+        for statement in scope.module.statements:
+            body = statement.body if isinstance(statement, n.NamedRule) else statement
+            words = (body.items if isinstance(body, n.DxDef) else
+                     body.diagnoses if isinstance(body, n.RequireDx) else ())
+            for word in words:
+                pattern = c.diagnosis_pattern(word.text)
+                if pattern is None or pattern[1] or not pattern[0].endswith("X"):
+                    continue
+                stem = c.normalize(word.text)[:-1].rstrip(".")
+                ws.record(warning(
+                    "W313", f"diagnosis '{word.text}' ends in X, which ICD-10-CM writes only "
+                    "before a 7th character: no claim's diagnosis is exactly this code; for "
+                    f"every code that starts {stem}, write {stem}*", scope.module.path,
+                    word.span))
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -1037,6 +1063,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("late-effective", late_effective),
     ("disable-again", disable_again),
     ("indented-after-rule", indented_after_rule),
+    ("placeholder-diagnosis", placeholder_diagnosis),
 ]
 
 

@@ -1258,7 +1258,7 @@ def test_every_code_tested_here_is_documented() -> None:
               "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
               "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310", "W311",
-              "W312"}
+              "W312", "W313"}
     assert tested <= set(CODES)
 
 
@@ -1313,6 +1313,22 @@ def test_e102_of_a_second_effective_says_where_a_rules_dates_go(tmp_path: Path) 
     assert one(diagnostics, "E102").message == (
         "the file's validity is already set by an earlier 'effective' (a rule's own dates go in "
         "its header: rule NAME effective DATE: ...)")
+
+
+def test_w313_a_diagnosis_ending_in_the_placeholder_x(tmp_path: Path) -> None:
+    # M54.5x meant "any M54.5 code"; a prefix ending in X and a full code with X inside
+    # (a placeholder before its 7th character) are fine
+    diagnostics = check(tmp_path, """
+        policy t.a
+        dx CLBP = M54.5x, M54.50, T40.2X*, O40.1XX0
+        require dx CLBP, s320x for 97810
+        """)
+    assert where(diagnostics) == [("W313", "x.pol", 2, 11), ("W313", "x.pol", 3, 18)]
+    assert diagnostics[0].message == (
+        "diagnosis 'M54.5x' ends in X, which ICD-10-CM writes only before a 7th character: no "
+        "claim's diagnosis is exactly this code; for every code that starts M54.5, write "
+        "M54.5*")
+    assert diagnostics[1].message.endswith("that starts S320, write S320*")
 
 
 def test_w312_a_rule_indented_under_a_named_rule_is_not_part_of_it(tmp_path: Path) -> None:
