@@ -16,6 +16,7 @@ framed here (``ClaimsText.framable`` is false); the streaming reader reads it.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
@@ -23,7 +24,7 @@ import os
 import re
 import sys
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import compress, repeat
 from operator import contains, itemgetter
 from pathlib import Path
@@ -79,11 +80,41 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
         raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
+        meant = [f"'{h.strip()}' for {column_meant(c, columns)}" for h, c in zip(
+            header, columns, strict=True) if column_meant(c, columns) in missing]
         raise ClaimsFileError(
             f"{name}: header lacks column(s) {', '.join(missing)} "
             f"(found: {', '.join(h.strip() for h in header)})"
-            + _header_hint(header))
+            + (f"; did you mean {', '.join(meant)}?" if meant else _header_hint(header)))
     return columns, reader.line_num
+
+
+#: Other names claims extracts give our columns.
+_COLUMN_ALIASES = {
+    "claim": "claim_id", "claim_number": "claim_id", "claim_no": "claim_id", "icn": "claim_id",
+    "line_number": "line", "line_no": "line", "line_num": "line",
+    "member": "member_id", "patient_id": "member_id", "subscriber_id": "member_id",
+    "provider": "provider_id", "npi": "provider_id", "rendering_npi": "provider_id",
+    "rendering_provider": "provider_id",
+    "dos": "date", "date_of_service": "date", "service_date": "date", "from_date": "date",
+    "cpt": "code", "hcpcs": "code", "procedure": "code", "procedure_code": "code",
+    "proc_code": "code", "cpt_code": "code",
+    "modifier": "modifiers", "mod": "modifiers", "mods": "modifiers",
+    "quantity": "units", "qty": "units", "unit": "units",
+    "diagnosis": "dx", "diagnoses": "dx", "icd10": "dx", "icd": "dx", "diag": "dx",
+    "dx_codes": "dx", "place_of_service": "pos",
+    "authorization": "auth", "prior_auth": "auth", "auth_number": "auth",
+}
+
+
+def column_meant(column: str, columns: Sequence[str]) -> str | None:
+    """The column of ours an unknown one of a header most likely means, when the header
+    lacks that one: a slip (``modifer``) or another name for it (``diagnosis``, ``dos``)."""
+    key = column.replace(" ", "_").replace("-", "_")
+    absent = [f for f in FIELDS if f not in columns]
+    meant = _COLUMN_ALIASES.get(key) or next(iter(
+        difflib.get_close_matches(key, absent, n=1, cutoff=0.75)), None)
+    return meant if meant in absent else None
 
 
 def _header_hint(header: list[str]) -> str:

@@ -21,7 +21,7 @@ from . import __version__
 from .api import Policy, load
 from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
-from .claims_text import STDIN, ClaimsFileError, ClaimsText, read_text
+from .claims_text import FIELDS, STDIN, ClaimsFileError, ClaimsText, column_meant, read_text
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, error, render_text
 from .parallel import WorkerError
 from .replacing import replacing
@@ -244,6 +244,7 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
         claims_text = read_text(claims, stdin=claims == STDIN)
         history_text = read_text(history, stdin=history == STDIN) if history else None
         keep += (claims_text, history_text)
+        _warn_of_columns_meant(claims_text, history_text)
         if out_format == "csv":
             return _judge_and_write(
                 Batch(policy, claims_text, history_text, csv_records, claims_text.name,
@@ -256,6 +257,18 @@ def _run(policy_path: str, history: str | None, claims: str, out_format: str,
     except ClaimsFileError as exc:
         click.echo(f"policyc: {exc}", err=True)
         return EXIT_UNUSABLE
+
+
+def _warn_of_columns_meant(*texts: ClaimsText | None) -> None:
+    """A warning on standard error for each unknown column of a CSV header that seems to mean
+    a column of ours the header lacks (``diagnosis`` for ``dx``): it is ignored, so its
+    values would not be judged, with no other sign."""
+    for text in filter(None, texts):
+        for column in text.columns:
+            meant = column_meant(column, text.columns) if column not in FIELDS else None
+            if meant is not None:
+                click.echo(f"policyc: {text.name}: warning: column '{column}' is not a claims "
+                           f"column and is ignored; did you mean '{meant}'?", err=True)
 
 
 def _judge_and_write(batch: Batch[Record], jobs: int, history: ClaimsText | None,

@@ -250,6 +250,38 @@ def test_run_names_an_unusable_file_by_its_path(policy: Path, tmp_path: Path) ->
     assert result.stderr.startswith(f"policyc: {history}: header lacks column(s) code")
 
 
+def test_run_warns_of_a_column_that_seems_to_mean_one_it_lacks(tmp_path: Path) -> None:
+    # 'modifier' and 'diagnosis' would be ignored with no sign: the 50 not judged (the line
+    # paid), the diagnosis not seen (the line denied 11); the decisions stand, exit 0
+    policy = write(tmp_path / "p.pol", "policy t\nforbid modifier 50 on 20552\n"
+                   "require dx M79.1 for 20552\n")
+    claims = write(tmp_path / "claims.csv", "claim_id,line,member_id,date,code,modifier,"
+                   "Diagnosis,note,dx_code\nC1,1,M1,2024-03-01,20552,50,M79.1,x,\n")
+    result = policyc("run", "--policy", str(policy), str(claims))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["findings"][0]["carc"] == "11"
+    assert result.stderr.splitlines() == [
+        f"policyc: {claims}: warning: column 'modifier' is not a claims column and is "
+        "ignored; did you mean 'modifiers'?",
+        f"policyc: {claims}: warning: column 'diagnosis' is not a claims column and is "
+        "ignored; did you mean 'dx'?"]
+    # beside the column itself, another name is just another column
+    write(tmp_path / "claims.csv", "claim_id,line,member_id,date,code,dx,diagnosis,modifer\n"
+          "C1,1,M1,2024-03-01,20552,M79.1,,\n")
+    result = policyc("run", "--policy", str(policy), str(claims))
+    assert result.stderr.splitlines() == [
+        f"policyc: {claims}: warning: column 'modifer' is not a claims column and is "
+        "ignored; did you mean 'modifiers'?"]
+    # a required column under another name: the header is refused, and says which
+    write(tmp_path / "claims.csv", "claim_id,Line_No,member,dos,cpt\nC1,1,M1,2024-03-01,20552\n")
+    result = policyc("run", "--policy", str(policy), str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"policyc: {claims}: header lacks column(s) line, member_id, date, code (found: "
+        "claim_id, Line_No, member, dos, cpt); did you mean 'Line_No' for line, 'member' for "
+        "member_id, 'dos' for date, 'cpt' for code?\n")
+
+
 def test_run_names_a_file_by_its_path_exactly_as_given(policy: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # "./claims.csv" is not shortened to "claims.csv": a header error and a malformed row's
