@@ -60,6 +60,7 @@ CODES: dict[str, str] = {
     "W311": "disable of a rule already switched off",
     "W312": "a rule indented under another, not part of it",
     "W313": "a diagnosis ending in the placeholder X",
+    "W314": "an override not in force on days the rule it replaces was",
 }
 
 

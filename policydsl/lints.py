@@ -33,6 +33,8 @@ in the extending policy's file (``_Index.extends``).
 - W312 ``indented_after_rule``: a rule indented under a named rule, which is not part of it.
 - W313 ``placeholder_diagnosis``: a diagnosis ending in X, ICD-10-CM's placeholder, which no
   complete code ends in (``M54.5x`` for ``M54.5*``).
+- W314 ``override_leaves_days``: a named rule that replaces an inherited one (which it does
+  on every date) but is not in force on some days the inherited one was.
 """
 
 from __future__ import annotations
@@ -1051,6 +1053,62 @@ def placeholder_diagnosis(ws: Workspace) -> None:
                     word.span))
 
 
+# --- W314 ---------------------------------------------------------------------------------
+
+
+def _days_outside(outer: m.Validity, inner: m.Validity) -> list[tuple[dt.date | None,
+                                                                      dt.date | None]]:
+    """The stretches of ``outer`` that ``inner`` leaves out (open ends as None)."""
+    gaps: list[tuple[dt.date | None, dt.date | None]] = []
+    if inner.start is not None and (outer.start is None or outer.start < inner.start):
+        last = inner.start - dt.timedelta(days=1)
+        if outer.end is None or outer.end >= inner.start:
+            gaps.append((outer.start, last))
+        else:
+            gaps.append((outer.start, outer.end))
+    if inner.end is not None and (outer.end is None or outer.end > inner.end):
+        first = inner.end + dt.timedelta(days=1)
+        if outer.start is None or outer.start <= inner.end:
+            gaps.append((first, outer.end))
+        elif not gaps:
+            gaps.append((outer.start, outer.end))
+    return gaps
+
+
+def _stretch(first: dt.date | None, last: dt.date | None) -> str:
+    if first is None:
+        return f"up to {last}"
+    if last is None:
+        return f"from {first} on"
+    return f"from {first} to {last}" if first != last else f"on {first}"
+
+
+def override_leaves_days(ws: Workspace) -> None:
+    """W314: a named rule that replaces an inherited one on every date, but is in force on
+    fewer: on the days between, neither applies. An override is by name, not by date, so a
+    child policy's ``effective 2024-01-01`` over ``rule acu-90d`` leaves Medicare's
+    ``acu-90d`` out before 2024 as well."""
+    for scope in ws.scopes.values():
+        inherited = list(_inherited(ws, scope))
+        for rule, statement in scope.rules:
+            if not isinstance(statement, n.NamedRule):
+                continue
+            name, own = statement.name.text, rule.info.validity
+            for replaced in inherited:
+                if replaced.info.id.split("/", 1)[1] != name:
+                    continue
+                gaps = _days_outside(replaced.info.validity, own)
+                if not gaps or replaced.info.validity.is_empty:
+                    continue
+                where = " and ".join(_stretch(first, last) for first, last in gaps)
+                ws.record(warning(
+                    "W314", f"rule '{name}' replaces '{replaced.info.id}' on every date, but "
+                    f"is not in force itself {where}, where '{replaced.info.id}' is: neither "
+                    "applies there; give this rule those dates too (rule "
+                    f"{name} effective DATE: ...), or name it otherwise to keep both",
+                    scope.module.path, statement.name.span))
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -1064,6 +1122,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("disable-again", disable_again),
     ("indented-after-rule", indented_after_rule),
     ("placeholder-diagnosis", placeholder_diagnosis),
+    ("override-leaves-days", override_leaves_days),
 ]
 
 

@@ -1258,7 +1258,7 @@ def test_every_code_tested_here_is_documented() -> None:
               "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
               "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310", "W311",
-              "W312", "W313"}
+              "W312", "W313", "W314"}
     assert tested <= set(CODES)
 
 
@@ -1329,6 +1329,57 @@ def test_w313_a_diagnosis_ending_in_the_placeholder_x(tmp_path: Path) -> None:
         "claim's diagnosis is exactly this code; for every code that starts M54.5, write "
         "M54.5*")
     assert diagnostics[1].message.endswith("that starts S320, write S320*")
+
+
+def test_w314_an_override_not_in_force_where_the_rule_it_replaces_was(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        effective 2024-01-01
+        rule acu: limit 97810 per 90d <= 12 sessions
+        rule year effective 2021-01-01 until 2030-12-31: limit 97810 per year <= 20
+        rule dx effective 2019-01-01: require dx M54.5* for 97810
+        rule tpi effective 2024-01-01: limit 20552 per 12mo <= 3 sessions
+        """, b="""policy t.b
+        effective 2020-01-21
+        rule acu: limit 97810 per 90d <= 12 sessions unless modifier KX
+        rule year: limit 97810 per year <= 20 sessions
+        rule dx: require dx M54.50 for 97810
+        rule tpi effective 2010-01-01 until 2015-12-31: limit 20552 per 12mo <= 4 sessions
+        """)
+    assert where(diagnostics) == [("W314", "x.pol", 4, 6), ("W314", "x.pol", 5, 6),
+                                  ("W314", "x.pol", 7, 6)]
+    assert diagnostics[0].message == (
+        "rule 'acu' replaces 't.b/acu' on every date, but is not in force itself from "
+        "2020-01-21 to 2023-12-31, where 't.b/acu' is: neither applies there; give this rule "
+        "those dates too (rule acu effective DATE: ...), or name it otherwise to keep both")
+    assert "from 2020-01-21 to 2020-12-31 and from 2031-01-01 on, where" in (
+        diagnostics[1].message)
+    assert "from 2010-01-01 to 2015-12-31, where" in diagnostics[2].message
+    # undated, it replaces the rule wherever that was in force
+    assert check(tmp_path, "policy t.a\nextends t.b\nrule acu: limit 97810 per day <= 1\n",
+                 b="policy t.b\neffective 2020-01-21\nrule acu: limit 97810 per day <= 2\n"
+                 ) == []
+
+
+_EDGES = st.none() | st.integers(0, 30).map(lambda d: dt.date(2024, 1, 1) + dt.timedelta(d))
+
+
+@given(_EDGES, _EDGES, _EDGES, _EDGES)
+def test_w314_finds_exactly_the_days_the_replaced_rule_covers_and_its_override_does_not(
+        a: dt.date | None, b: dt.date | None, c: dt.date | None, d: dt.date | None) -> None:
+    from policydsl.lints import _days_outside
+    from policydsl.model import Validity
+
+    outer, inner = Validity(a, b), Validity(c, d)
+    if outer.is_empty or inner.is_empty:
+        return
+    days = [dt.date(2023, 12, 30) + dt.timedelta(i) for i in range(36)]
+    gaps = _days_outside(outer, inner)
+    in_gaps = [day for day in days if any((lo is None or lo <= day) and (hi is None or day <= hi)
+                                          for lo, hi in gaps)]
+    assert in_gaps == [day for day in days if outer.covers(day) and not inner.covers(day)]
+    assert all(lo is None or hi is None or lo <= hi for lo, hi in gaps)
 
 
 def test_w312_a_rule_indented_under_a_named_rule_is_not_part_of_it(tmp_path: Path) -> None:
