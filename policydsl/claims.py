@@ -10,9 +10,10 @@ formats of ``policyc run``.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, SupportsIndex, TypeVar, cast
 
 import attrs
 
@@ -20,65 +21,108 @@ DecisionValue = Literal["allow", "deny", "review", "error"]
 FindingAction = Literal["deny", "review", "error"]
 
 
-def _codes(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Accept a tuple, list or space-separated string of codes (``None``: none); store upper
-    case. Items of a list are split at spaces too, as the JSON Lines reader splits them:
-    ``["59 XU"]`` is ``("59", "XU")``."""
+def _integral(value: object) -> int | None:
+    """``value`` as an ``int`` if it is an integer of any integer type (``numpy.int64`` too),
+    but not a ``bool``; else None."""
+    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        return None
+    return operator.index(value)
+
+
+def _text_of(name: str, value: object, absent: str | None) -> str:
+    """A text field as the claims readers make it: trimmed; an integer is its digits (an id
+    written as a number, as the JSON Lines reader reads it: ``5`` and ``"5"`` are one
+    member); ``None`` is ``absent`` (refused where that is None); anything else refused."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None:
+        if absent is None:
+            raise TypeError(f"{name} None is not a str")
+        return absent
+    number = _integral(value)
+    if number is None:
+        raise TypeError(f"{name} {value!r} is not a str")
+    return str(number)
+
+
+def _codes_of(name: str, value: object) -> tuple[str, ...]:
+    """A list of codes as the readers make it, upper case, from a space-separated string or a
+    tuple or list of them (``None``: none); items are split at spaces too, as the JSON Lines
+    reader splits them: ``["59 XU"]`` is ``("59", "XU")``."""
     if value is None:
         return ()
     if isinstance(value, str):
         return tuple(value.upper().split())
-    return tuple(" ".join(map(str, value)).upper().split())
+    if not isinstance(value, (bytes, bytearray)) and isinstance(value, Iterable):
+        try:
+            return tuple(" ".join(value).upper().split())
+        except TypeError:  # an item that is not a str
+            pass
+    raise TypeError(f"{name} {value!r} is not a str or a list of str")
+
+
+def _count_of(name: str, value: object) -> int:
+    number = _integral(value)
+    if number is None:
+        raise TypeError(f"{name} {value!r} is not an int")
+    return number
+
+
+# The converters' parameters are typed as the values should be, which is what type checkers
+# show of ``ClaimLine(...)``; at run time each checks its value's type (docs/api.md).
+
+def _claim_id(value: str) -> str:
+    return value.strip() if type(value) is str else _text_of("claim_id", value, None)
+
+
+def _member_id(value: str) -> str:
+    return value.strip() if type(value) is str else _text_of("member_id", value, None)
+
+
+def _provider_id(value: str | None) -> str:
+    """``None`` (a database's NULL) is ``""``, the empty provider, as for pos and auth."""
+    return value.strip() if type(value) is str else _text_of("provider_id", value, "")
+
+
+def _pos(value: str | None) -> str:
+    return value.strip() if type(value) is str else _text_of("pos", value, "")
+
+
+def _auth(value: str | None) -> str:
+    return value.strip() if type(value) is str else _text_of("auth", value, "")
+
+
+def _line(value: int) -> int:
+    return value if type(value) is int else _count_of("line", value)
+
+
+def _units(value: int) -> int:
+    return value if type(value) is int else _count_of("units", value)
 
 
 def _code(value: str) -> str:
-    if value is None:  # str() would make it the code "NONE"
-        raise TypeError("code None is not a str")
-    return str(value).strip().upper()
+    return (value if type(value) is str else _text_of("code", value, None)).strip().upper()
 
 
 def _day(value: dt.date) -> dt.date:
     """A date of service is a ``date``: a ``datetime`` (a ``date`` too, to Python) is refused,
-    since judging by date would misread its time; any other value is kept, for ``adjudicate``
-    to name (docs/api.md)."""
+    since judging by date would misread its time."""
+    if type(value) is dt.date:
+        return value
     if isinstance(value, dt.datetime):
         raise TypeError(f"date {value!r} is a datetime, not a datetime.date: pass its .date()")
+    if not isinstance(value, dt.date):
+        raise TypeError(f"date {value!r} is not a datetime.date")
     return value
 
 
-def _required(name: str, value: str) -> str:
-    """A required id (claim, member) trimmed as the claims readers trim it (``" C1"`` is
-    ``"C1"``); ``None`` is refused, since lines would be grouped under it; any other value
-    that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
-    if value is None:
-        raise TypeError(f"{name} None is not a str")
-    return value.strip() if isinstance(value, str) else value
-
-
-# The converters' parameters are typed as the values should be, which is what type checkers
-# show of ``ClaimLine(...)``; at run time they keep a value of another type for ``adjudicate``
-# to name (docs/api.md).
-
-def _claim_id(value: str) -> str:
-    return _required("claim_id", value)
-
-
-def _member_id(value: str) -> str:
-    return _required("member_id", value)
-
-
-def _text(value: str | None) -> str:
-    """Optional text (provider, place of service, authorization), trimmed as the claims readers
-    trim it; ``None`` is none, ``""`` (a database's NULL, an empty CSV cell); any other value
-    that is not text is kept, for ``adjudicate`` to name (docs/api.md)."""
-    if value is None:
-        return ""
-    return value.strip() if isinstance(value, str) else value
+def _modifiers(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    return _codes_of("modifiers", value)
 
 
 def _dx(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """Diagnoses are stored without the dot, upper case: ``M54.50`` and ``M5450`` are one code."""
-    return tuple(code for code in (c.replace(".", "") for c in _codes(value)) if code)
+    return tuple(code for code in (c.replace(".", "") for c in _codes_of("dx", value)) if code)
 
 
 @attrs.frozen(slots=True)
@@ -86,16 +130,16 @@ class ClaimLine:
     """One service line: who, by whom, when, what, and what it carries."""
 
     claim_id: str = attrs.field(converter=_claim_id)
-    line: int
+    line: int = attrs.field(converter=_line)
     member_id: str = attrs.field(converter=_member_id)
     date: dt.date = attrs.field(converter=_day)
     code: str = attrs.field(converter=_code)
-    provider_id: str = attrs.field(default="", converter=_text)
-    modifiers: tuple[str, ...] = attrs.field(default=(), converter=_codes)
-    units: int = 1
+    provider_id: str = attrs.field(default="", converter=_provider_id)
+    modifiers: tuple[str, ...] = attrs.field(default=(), converter=_modifiers)
+    units: int = attrs.field(default=1, converter=_units)
     dx: tuple[str, ...] = attrs.field(default=(), converter=_dx)
-    pos: str = attrs.field(default="", converter=_text)
-    auth: str = attrs.field(default="", converter=_text)
+    pos: str = attrs.field(default="", converter=_pos)
+    auth: str = attrs.field(default="", converter=_auth)
 
     @property
     def ref(self) -> LineRef:

@@ -654,6 +654,8 @@ def iter_claims(path: str | os.PathLike[str], fmt: str | None = None) -> Iterato
     comes from this call; one for bad UTF-8 further on comes while iterating.
     """
     shown = os.fspath(path)  # messages name the file by its path as given ("./c.csv" too)
+    if not shown:  # Path("") is the working directory
+        raise ClaimsFileError("an empty path names no claims file")
     path = Path(path)
     kind = claims_format(path, fmt)
     try:

@@ -85,7 +85,7 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
         raise ClaimsFileError(
             f"{name}: header lacks column(s) {', '.join(missing)} "
             f"(found: {', '.join(h.strip() for h in header)})"
-            + (f"; did you mean {', '.join(meant)}?" if meant else _header_hint(header)))
+            + (_header_hint(header) or (f"; did you mean {', '.join(meant)}?" if meant else "")))
     return columns, reader.line_num
 
 
@@ -219,6 +219,8 @@ def read_text(path: str | os.PathLike[str], fmt: str | None = None,
         except (OSError, ValueError) as exc:  # ValueError: standard input is closed
             raise ClaimsFileError(f"{shown}: cannot read: {exc}") from exc
     else:
+        if not shown:  # Path("") is the working directory
+            raise ClaimsFileError("an empty path names no claims file")
         kind = claims_format(Path(path), fmt)
         # Read whole, not mapped: a file mapped in memory that shrinks while it is decoded (a
         # log rotated, a writer restarting) would end the process (SIGBUS), where a read is an

@@ -961,11 +961,15 @@ def test_jsonl_of_ascii_ids_is_orjson(decisions: list[Decision | ClaimLine]) -> 
 
 
 def test_jsonl_of_ids_that_are_not_text_is_orjson() -> None:
-    """The API does not check ids: an integer or a float is written as orjson writes it."""
+    """An integer id is made its digits by the constructor; an id that is not text all the
+    same (stored past the constructor) is written as orjson writes it."""
     lines = [ClaimLine(5, 1, 7, dt.date(2024, 1, 1), "99213"),
-             ClaimLine("C1", 1, 8.5, dt.date(2024, 1, 1), "99213")]
+             ClaimLine("C1", 1, "M8", dt.date(2024, 1, 1), "99213")]
+    assert (lines[0].claim_id, lines[0].member_id) == ("5", "7")
+    object.__setattr__(lines[1], "member_id", 8.5)
     assert list(jsonl_records(lines)) == [
         orjson.dumps(decision_dict(decision_for(line, ()))) + b"\n" for line in lines]
+    assert b'"member_id":8.5' in list(jsonl_records(lines))[1]
 
 
 def test_jsonl_chunks_of_plain_and_other_ids_are_orjson() -> None:
@@ -1040,3 +1044,10 @@ def test_findings_and_related_lines_given_as_lists_are_kept_as_tuples() -> None:
     related.append(LineRef("C1", 3))  # the caller's list is not shared
     assert len(finding.related) == 1
     assert Finding("p/r", "deny", "97", "m", "s", related=None).related == ()
+
+
+def test_an_empty_path_names_no_claims_file() -> None:
+    # Path("") is the working directory: "cannot open: Is a directory" said nothing useful
+    for read in (read_claims, lambda p: list(iter_claims(p))):
+        with pytest.raises(ClaimsFileError, match=r"^an empty path names no claims file$"):
+            read("")

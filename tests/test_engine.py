@@ -671,21 +671,81 @@ def test_a_claim_line_trims_its_text_as_the_readers_do() -> None:
         "C1", "M1", "", "11")
 
 
+def _forced(line: ClaimLine, **values: object) -> ClaimLine:
+    """A copy of ``line`` with values its constructor refuses, stored past it."""
+    copy = attrs.evolve(line)
+    for name, value in values.items():
+        object.__setattr__(copy, name, value)
+    return copy
+
+
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("auth", 123, "auth 123 is not a str"),
     ("provider_id", 3, "provider_id 3 is not a str"),
     ("claim_id", 7, "claim_id 7 is not a str"),
 ])
-def test_any_field_of_the_wrong_type_is_named_with_its_line(field: str, value: object,
-                                                            said: str) -> None:
+def test_a_line_of_the_wrong_type_past_the_constructor_is_named_with_its_line(
+        field: str, value: object, said: str) -> None:
     # the engine fails on these deep in the generated code: the error names the field
     policy = compile_text("policy t\nlimit 97810 per day <= 1\nrequire auth for 97810\n")
     good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810", auth="A1")
-    bad = attrs.evolve(good, **{field: value})
+    bad = _forced(good, **{field: value})
     shown = "7/1" if field == "claim_id" else "C0/1"
     for judge in (policy.adjudicate, policy.interpret):
         with pytest.raises(TypeError, match=f"^line {re.escape(shown)}: {re.escape(said)}$"):
             judge([good, bad])
+
+
+class _Integer:
+    """An integer of another type, as numpy's are: it has ``__index__``."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("claim_id", 1.5, "claim_id 1.5 is not a str"),
+    ("member_id", 5.0, "member_id 5.0 is not a str"),
+    ("provider_id", True, "provider_id True is not a str"),
+    ("pos", b"11", "pos b'11' is not a str"),
+    ("auth", ["A1"], "auth ['A1'] is not a str"),
+    ("code", None, "code None is not a str"),
+    ("code", 97810.0, "code 97810.0 is not a str"),
+    ("line", True, "line True is not an int"),
+    ("line", "1", "line '1' is not an int"),
+    ("units", 2.5, "units 2.5 is not an int"),
+    ("units", None, "units None is not an int"),
+    ("date", "2024-03-04", "date '2024-03-04' is not a datetime.date"),
+    ("modifiers", b"59", "modifiers b'59' is not a str or a list of str"),
+    ("modifiers", 59, "modifiers 59 is not a str or a list of str"),
+    ("dx", ["M54.50", 5], "dx ['M54.50', 5] is not a str or a list of str"),
+])
+def test_the_constructor_refuses_a_value_of_the_wrong_type_naming_its_field(
+        field: str, value: object, said: str) -> None:
+    # judged, these were silently wrong (a bool line rendered as true for every line 1, a
+    # float member another member) or failed only under some policies
+    good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810")
+    with pytest.raises(TypeError, match=f"^{re.escape(said)}$"):
+        attrs.evolve(good, **{field: value})
+
+
+def test_an_integer_id_is_its_digits_and_any_integer_type_is_an_int() -> None:
+    # an id written as a number is the same id as its digits, as the JSON Lines reader reads
+    # it: the member's paid line counts, and the same-day pair is the same provider's
+    policy = compile_text("policy a.b\nlimit 97810 per year <= 1\nwhen 64483 forbid 77003\n")
+    day = dt.date(2024, 5, 1)
+    history = [ClaimLine("H", 1, "5", dt.date(2024, 2, 1), "97810", provider_id="7"),
+               ClaimLine("H", 2, "5", day, "64483", provider_id="7")]
+    claim = [ClaimLine("C1", _Integer(1), 5, day, 97810, provider_id=7, units=_Integer(1)),
+             ClaimLine(1, 2, _Integer(5), day, "77003", provider_id=_Integer(7))]
+    assert (claim[0].line, claim[0].member_id, claim[0].code, claim[0].provider_id,
+            claim[1].claim_id) == (1, "5", "97810", "7", "1")
+    assert type(claim[0].line) is int and type(claim[0].units) is int
+    for judge in (policy.adjudicate, policy.interpret):
+        assert [d.decision for d in judge(claim, history)] == ["deny", "deny"]
 
 
 @pytest.mark.parametrize("stamp", [
@@ -747,11 +807,11 @@ def test_list_items_are_split_at_spaces_as_the_json_lines_reader_splits_them() -
     ("units", "2", "units '2' is not an int"),
     ("units", None, "units None is not an int"),
 ])
-def test_a_value_of_the_wrong_type_is_named_with_its_line(field: str, value: object,
-                                                          said: str) -> None:
+def test_a_value_of_the_wrong_type_past_the_constructor_is_named_with_its_line(
+        field: str, value: object, said: str) -> None:
     policy = compile_text("policy t\nlimit 97810 per day <= 1\n")
     good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "97810")
-    bad = attrs.evolve(good, claim_id="C1", **{field: value})
+    bad = _forced(good, claim_id="C1", **{field: value})
     for judge in (policy.adjudicate, policy.interpret):
         with pytest.raises(TypeError, match=f"^line C1/1: {re.escape(said)}$"):
             judge([good, bad])
