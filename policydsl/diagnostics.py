@@ -61,6 +61,7 @@ CODES: dict[str, str] = {
     "W312": "a rule indented under another, not part of it",
     "W313": "a diagnosis ending in the placeholder X",
     "W314": "an override not in force on days the rule it replaces was",
+    "W315": "an override that shares no code with the rule it replaces",
 }
 
 

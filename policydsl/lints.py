@@ -35,6 +35,8 @@ in the extending policy's file (``_Index.extends``).
   complete code ends in (``M54.5x`` for ``M54.5*``).
 - W314 ``override_leaves_days``: a named rule that replaces an inherited one (which it does
   on every date) but is not in force on some days the inherited one was.
+- W315 ``override_shares_no_code``: a named rule that replaces an inherited one with which
+  it shares no code: a new rule given a name its parent uses, most likely.
 """
 
 from __future__ import annotations
@@ -1109,6 +1111,38 @@ def override_leaves_days(ws: Workspace) -> None:
                     scope.module.path, statement.name.span))
 
 
+# --- W315 ---------------------------------------------------------------------------------
+
+
+def override_shares_no_code(ws: Workspace) -> None:
+    """W315: a named rule that replaces an inherited one with which it shares no code. A
+    rule is replaced by name alone, so a new rule given a name a parent uses (``scs-auth``)
+    silently takes that rule off its codes; a real replacement judges some of the same."""
+    for scope in ws.scopes.values():
+        inherited: dict[str, list[m.Rule]] = {}
+        for rule in _inherited(ws, scope):
+            inherited.setdefault(rule.info.id.split("/", 1)[1], []).append(rule)
+        own: dict[int, tuple[n.NamedRule, set[str]]] = {}
+        for rule, statement in scope.rules:
+            if isinstance(statement, n.NamedRule) and statement.name.text in inherited:
+                own.setdefault(id(statement), (statement, set()))[1].update(m.rule_codes(rule))
+        for statement, codes in own.values():
+            replaced = inherited[statement.name.text]
+            theirs = frozenset().union(*map(m.rule_codes, replaced))
+            if not theirs or not codes.isdisjoint(theirs):
+                continue
+            ids = sorted({r.info.id for r in replaced})
+            ws.record(warning(
+                "W315", f"rule '{statement.name.text}' replaces {_quoted_list(ids)}, which "
+                f"judges {_codes_text(theirs)}, with which it shares no code: those codes "
+                "lose that rule; if this is a new rule, give it a name of its own",
+                scope.module.path, statement.name.span))
+
+
+def _quoted_list(items: Sequence[str]) -> str:
+    return ", ".join(f"'{item}'" for item in items)
+
+
 LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("deleted-code-used", deleted_code_used),
     ("self-forbid", self_forbid),
@@ -1123,6 +1157,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("indented-after-rule", indented_after_rule),
     ("placeholder-diagnosis", placeholder_diagnosis),
     ("override-leaves-days", override_leaves_days),
+    ("override-shares-no-code", override_shares_no_code),
 ]
 
 

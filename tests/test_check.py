@@ -1258,7 +1258,7 @@ def test_every_code_tested_here_is_documented() -> None:
               "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
               "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310", "W311",
-              "W312", "W313", "W314"}
+              "W312", "W313", "W314", "W315"}
     assert tested <= set(CODES)
 
 
@@ -1360,6 +1360,27 @@ def test_w314_an_override_not_in_force_where_the_rule_it_replaces_was(tmp_path: 
     assert check(tmp_path, "policy t.a\nextends t.b\nrule acu: limit 97810 per day <= 1\n",
                  b="policy t.b\neffective 2020-01-21\nrule acu: limit 97810 per day <= 2\n"
                  ) == []
+
+
+def test_w315_an_override_that_shares_no_code_with_the_rule_it_replaces(
+        tmp_path: Path) -> None:
+    # a new rule given the name a parent uses takes that rule off its codes; a replacement
+    # that judges some of the same codes, or a rule of another kind on them, is no slip
+    diagnostics = check(tmp_path, """
+        policy t.a
+        extends t.b
+        rule auth "SI RFA needs auth": require auth for 64625
+        rule acu: limit 97810, 97811 per year <= 20 sessions
+        rule tpi: require dx M79.1 for 20553
+        """, b="""policy t.b
+        rule auth: require auth for 63650, 63685
+        rule acu: limit 97810 per 90d <= 12 sessions
+        rule tpi: limit 20552, 20553 per 12mo <= 3 sessions
+        """)
+    assert where(diagnostics) == [("W315", "x.pol", 3, 6)]
+    assert diagnostics[0].message == (
+        "rule 'auth' replaces 't.b/auth', which judges 63650, 63685, with which it shares no "
+        "code: those codes lose that rule; if this is a new rule, give it a name of its own")
 
 
 _EDGES = st.none() | st.integers(0, 30).map(lambda d: dt.date(2024, 1, 1) + dt.timedelta(d))
