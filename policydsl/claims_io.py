@@ -321,12 +321,13 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
         problems.append(f"units {units!r} {_not_a_count(units)}")
     for m in mods.split() if "modifiers" not in reported else ():
         if _modifiers(m) is None:
-            problems.append(f"modifier {m!r} is not exactly 2 letters or digits")
+            problems.append(f"modifier {m!r} is not exactly 2 letters or digits"
+                            + _SPACES_NOT_COMMAS * ("," in m or ";" in m))
     for x in dx.split() if "dx" not in reported else ():
         if _diagnoses(x) is None:
             problems.append(f"dx {x!r} is not an ICD-10-CM code (a letter, a digit, a letter "
                             "or digit, then up to four more, with or without a dot after the "
-                            "third)")
+                            "third)" + _SPACES_NOT_COMMAS * ("," in x or ";" in x))
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
     modifiers, diagnoses = _modifiers(mods), _diagnoses(dx)
@@ -521,6 +522,10 @@ def _json_texts(obj: dict[str, Any]) -> tuple[tuple[str, ...], str, frozenset[st
             reported.add(key)
     return tuple(values), "; ".join(problems), frozenset(reported)
 
+
+#: What a malformed modifier or diagnosis that holds a comma adds: the lists are split at
+#: spaces only.
+_SPACES_NOT_COMMAS = " (separate them with spaces, not commas)"
 
 _BLANKS = ("",) * len(FIELDS)
 _ONLY_STR = frozenset([str])

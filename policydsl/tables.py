@@ -136,7 +136,8 @@ def load_table(kind: str, path: Path, *, info: RuleInfo, display_path: str) -> l
                                       newline="") as stream:
             return loader(context, stream)
     except FileNotFoundError:
-        raise TableError(display_path, None, f"table file not found: {path}") from None
+        raise TableError(display_path, None, "table file not found; a table's path is read "
+                         "from the folder of the policy that names it") from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise TableError(display_path, None, f"cannot read table file: {reason}") from None

@@ -1051,3 +1051,20 @@ def test_an_empty_path_names_no_claims_file() -> None:
     for read in (read_claims, lambda p: list(iter_claims(p))):
         with pytest.raises(ClaimsFileError, match=r"^an empty path names no claims file$"):
             read("")
+
+
+def test_a_modifier_or_diagnosis_list_written_with_commas_says_to_use_spaces(
+        tmp_path: Path) -> None:
+    text = ("claim_id,line,member_id,date,code,modifiers,dx\n"
+            'C1,1,M1,2024-03-01,20552,"RT,50","M46.1,M54.50"\n'
+            "C1,2,M1,2024-03-01,20552,R5,M46.1.0\n")
+    whole, streamed = read_both(tmp_path, text, "claims.csv")
+    assert whole == streamed
+    assert isinstance(whole, list)
+    hint = " (separate them with spaces, not commas)"
+    diagnosis = ("is not an ICD-10-CM code (a letter, a digit, a letter or digit, then up to "
+                 "four more, with or without a dot after the third)")
+    assert reasons(whole) == [
+        (2, f"row 2: modifier 'RT,50' is not exactly 2 letters or digits{hint}; "
+            f"dx 'M46.1,M54.50' {diagnosis}{hint}"),
+        (3, f"row 3: dx 'M46.1.0' {diagnosis}")]

@@ -694,3 +694,17 @@ def test_compile_text_refuses_a_table_rather_than_drop_its_rules(kind: str) -> N
     [diagnostic] = caught.value.diagnostics
     assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column) == ("E210", 2, 1)
     assert diagnostic.message.startswith("a table is read from a file beside the policy")
+
+
+def test_a_missing_table_file_is_named_once_and_says_where_its_path_is_read_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl.loader import load_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "payer").mkdir()
+    (tmp_path / "payer" / "p.pol").write_text('policy t\ntable ptp "ncci/missing.txt"\n')
+    [diagnostic] = load_paths([Path("payer/p.pol")]).diagnostics
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column) == ("E210", 2, 11)
+    assert diagnostic.message == (
+        "payer/ncci/missing.txt: table file not found; a table's path is read from the folder "
+        "of the policy that names it")
