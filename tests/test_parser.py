@@ -363,7 +363,8 @@ _ALPHABET = st.sampled_from(
      "unless", "modifier", "KX", "rule", "r", ":", '"', "#", "\n", " ", "set", "S", "=", "dx",
      "M54.5*", "require", "auth", "for", "global", "10d", "2024-01-01", "effective", "until",
      "table", "ptp", "x", "$", "\\", "é", "\t", "exclusive", "addon", "requires", "mue", "line",
-     "12345678901234567890", "9" * 4400])
+     "12345678901234567890", "9" * 4400, "90", "days", "months", "weeks", "year", "2025-1-1",
+     "2025/01/01", "visits", "sessions", "carc", "CO", "-", "//", "/", "review"])
 
 
 @settings(max_examples=400, deadline=None)
