@@ -409,11 +409,10 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
                 f"({str(tok)!r} on line {tok.line})",
                 n.Span(end_line, end_column, end_line, end_column + 1))
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
+    hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
+            or _did_you_mean(tok, accepted, lark))
     return (f"unexpected {str(tok)!r}; expected {wanted}"
-            f"{_keyword_taken_as_name(text, tok, accepted, lark)}"
-            f"{_option_after_colon(text, tok) or _written_as(text, tok, accepted)}"
-            f"{'' if _written_as(text, tok, accepted) else _did_you_mean(tok, accepted, lark)}",
-            _tok_span(tok))
+            f"{_keyword_taken_as_name(text, tok, accepted, lark)}{hint}", _tok_span(tok))
 
 
 #: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
@@ -441,8 +440,8 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
             return ""  # a global period in months: the expected text says days
         if unit == "m":
             return f" (write {count}mo)"
-        return f" (write {12 * count}mo for {count * 12} months back, or year for the " \
-               "calendar year)"
+        return (f" (write {12 * count}mo for {12 * count} months back, or year for the "
+                "calendar year)")
     if "DURATION" in accepted and str(tok).isdigit():
         return f" (write {tok}d for {tok} days)"
     loose = _LOOSE_DATE.match(text, start)
