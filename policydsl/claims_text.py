@@ -80,8 +80,8 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
         raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        meant = [f"'{h.strip()}' for {column_meant(c, columns)}" for h, c in zip(
-            header, columns, strict=True) if column_meant(c, columns) in missing]
+        means = zip(header, (column_meant(c, columns) for c in columns), strict=True)
+        meant = [f"'{h.strip()}' for {ours}" for h, ours in means if ours in missing]
         raise ClaimsFileError(
             f"{name}: header lacks column(s) {', '.join(missing)} "
             f"(found: {', '.join(h.strip() for h in header)})"
