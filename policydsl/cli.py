@@ -33,7 +33,9 @@ Record = TypeVar("Record", bytes, str)
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"policyc: {message}", err=True)
+    """Each line of ``message`` on standard error, then exit 2."""
+    for line in message.split("\n"):
+        click.echo(f"policyc: {line}", err=True)
     sys.exit(EXIT_UNUSABLE)
 
 

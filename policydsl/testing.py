@@ -43,11 +43,14 @@ CASES_COLUMNS = ("case", "expect", "carc", "rule", *FIELDS)
 
 
 class CasesFileError(Exception):
-    """A cases file that cannot be used: names the file and row."""
+    """A cases file that cannot be used: names the file and row, and then every other bad row
+    of the file (``others``), one a line, so that one run shows them all."""
 
-    def __init__(self, path: str, row: int | None, message: str):
-        self.path, self.row, self.message = path, row, message
-        super().__init__(f"{path}:{row}: {message}" if row else f"{path}: {message}")
+    def __init__(self, path: str, row: int | None, message: str,
+                 others: Sequence[CasesFileError] = ()):
+        self.path, self.row, self.message, self.others = path, row, message, tuple(others)
+        first = f"{path}:{row}: {message}" if row else f"{path}: {message}"
+        super().__init__("\n".join([first, *map(str, self.others)]))
 
 
 @attrs.frozen
@@ -131,25 +134,22 @@ def read_cases(path: Path) -> list[Case]:
     current: list[CaseLine] = []
     name = ""
     first_row = 0
+    bad: list[CasesFileError] = []  # every bad row, reported together
     for item, (row, record) in zip(items, records, strict=True):
         if not any(value.strip() for value in record.values()):
             continue  # commas alone: a spreadsheet's empty row (the claims reader's error)
-        if isinstance(item, RowError):
-            raise CasesFileError(shown, item.row, item.reason)
-        expect = (record.get("expect") or "").strip().lower()
-        if expect not in EXPECTATIONS:
-            raise CasesFileError(shown, row, f"expect must be one of {', '.join(EXPECTATIONS)},"
-                                 f" not {expect!r}")
-        carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
-        if expect in ("allow", "history") and (carc or rule):
-            given = " and ".join(x for x, v in (("carc", carc), ("rule", rule)) if v)
-            raise CasesFileError(shown, row, f"expect {expect} with a {given}: "
-                                 + ("an allowed line has no findings"
-                                    if expect == "allow" else "a history line is not judged")
-                                 + f"; leave the {given} empty, or expect deny or review")
+        problem = _case_problem(item, record)
         case_name = (record.get("case") or "").strip() or name
-        if not case_name:
-            raise CasesFileError(shown, row, "the first row needs a case name")
+        if problem is None and not case_name:
+            problem = "the first row needs a case name"
+        if problem is not None:
+            bad.append(CasesFileError(shown, row, problem))
+        if bad:  # the rows after a bad one are only looked at for problems
+            name = case_name
+            continue
+        assert isinstance(item, ClaimLine)
+        expect = (record.get("expect") or "").strip().lower()
+        carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
         if case_name != name and current:
             cases.append(Case(name, shown, first_row, tuple(current)))
             current = []
@@ -157,9 +157,28 @@ def read_cases(path: Path) -> list[Case]:
             first_row = row
         name = case_name
         current.append(CaseLine(item, expect, carc, rule, row))
+    if bad:
+        raise CasesFileError(bad[0].path, bad[0].row, bad[0].message, bad[1:])
     if current:
         cases.append(Case(name, shown, first_row, tuple(current)))
     return cases
+
+
+def _case_problem(item: ClaimLine | RowError, record: dict[str, str]) -> str | None:
+    """What is wrong with a cases file's row, if anything: its claim line, or its expectation."""
+    if isinstance(item, RowError):
+        return item.reason
+    expect = (record.get("expect") or "").strip().lower()
+    if expect not in EXPECTATIONS:
+        return f"expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}"
+    carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
+    if expect in ("allow", "history") and (carc or rule):
+        given = " and ".join(x for x, v in (("carc", carc), ("rule", rule)) if v)
+        return (f"expect {expect} with a {given}: "
+                + ("an allowed line has no findings" if expect == "allow"
+                   else "a history line is not judged")
+                + f"; leave the {given} empty, or expect deny or review")
+    return None
 
 
 def _records(reader: Reader, shown: str) -> Iterator[tuple[int, dict[str, str]]]:

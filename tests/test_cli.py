@@ -757,6 +757,25 @@ def test_policyc_test_bad_cases_file_exits_2(policy: Path, tmp_path: Path) -> No
     assert "pain.cases.csv:4: expect must be one of" in result.stderr
 
 
+def test_policyc_test_reports_every_bad_row_of_a_cases_file_at_once(
+        policy: Path, tmp_path: Path) -> None:
+    # one run shows them all, not one a run; no case of the file is judged
+    rows = CASES.splitlines()
+    rows[1] = rows[1].replace(",allow,", ",maybe,")
+    rows[2] = rows[2].replace("2024-03-02", "2024-13-02")  # a row that continues a case
+    rows[5] = rows[5].replace(",deny,119,acu", ",allow,119,")
+    write(tmp_path / "pain.cases.csv", "\n".join(rows) + "\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    cases = tmp_path / "pain.cases.csv"
+    assert result.stderr.splitlines() == [
+        f"policyc: {cases}:2: expect must be one of allow, deny, review, history, not 'maybe'",
+        f"policyc: {cases}:3: row 3: date '2024-13-02' is not a valid YYYY-MM-DD date",
+        f"policyc: {cases}:6: expect allow with a carc: an allowed line has no findings; "
+        "leave the carc empty, or expect deny or review"]
+    assert result.stdout == ""
+
+
 def test_policyc_test_a_misspelt_column_stops_the_run(policy: Path, tmp_path: Path) -> None:
     # with the column read as unknown and ignored, the case would pass without its checks
     write(tmp_path / "pain.cases.csv", CASES.replace("expect,carc,rule", "expect,carcs,rule"))
