@@ -1122,6 +1122,9 @@ def override_shares_no_code(ws: Workspace) -> None:
         inherited: dict[str, list[m.Rule]] = {}
         for rule in _inherited(ws, scope):
             inherited.setdefault(rule.info.id.split("/", 1)[1], []).append(rule)
+        # a rule moved off codes the policy deletes is a replacement, not a slip
+        deleted = frozenset().union(*(r.codes for r, _ in scope.rules
+                                      if isinstance(r, m.Deleted)))
         own: dict[int, tuple[n.NamedRule, set[str]]] = {}
         for rule, statement in scope.rules:
             if isinstance(statement, n.NamedRule) and statement.name.text in inherited:
@@ -1129,7 +1132,7 @@ def override_shares_no_code(ws: Workspace) -> None:
         for statement, codes in own.values():
             replaced = inherited[statement.name.text]
             theirs = frozenset().union(*map(m.rule_codes, replaced))
-            if not theirs or not codes.isdisjoint(theirs):
+            if not theirs or not codes.isdisjoint(theirs) or theirs <= deleted:
                 continue
             ids = sorted({r.info.id for r in replaced})
             ws.record(warning(

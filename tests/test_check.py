@@ -1381,6 +1381,10 @@ def test_w315_an_override_that_shares_no_code_with_the_rule_it_replaces(
     assert diagnostics[0].message == (
         "rule 'auth' replaces 't.b/auth', which judges 63650, 63685, with which it shares no "
         "code: those codes lose that rule; if this is a new rule, give it a name of its own")
+    # moved off a code the policy deletes: a replacement
+    assert check(tmp_path, "policy t.a\nextends t.b\ndeleted 62311 since 2017-01-01\n"
+                           "rule esi: limit 62321 per 12mo <= 4 sessions\n",
+                 b="policy t.b\nrule esi: limit 62311 per 12mo <= 4 sessions\n") == []
 
 
 _EDGES = st.none() | st.integers(0, 30).map(lambda d: dt.date(2024, 1, 1) + dt.timedelta(d))

@@ -175,7 +175,7 @@ def test_a_malformed_diagnosis_makes_the_row_malformed(tmp_path: Path) -> None:
             "C8,1,M1,,2024-01-01,97810,,,ı54.50,,"]  # upper-cases to ASCII, still not
     items = read_claims(write(tmp_path, HEADER + "\n".join(rows) + "\n"))
     assert reasons(items) == [
-        (2, f"row 2: dx 'M54.16,M54.50' {_NOT_ICD10}"),
+        (2, f"row 2: dx 'M54.16,M54.50' {_NOT_ICD10} (separate them with spaces, not commas)"),
         (3, f"row 3: dx 'M54.50.1' {_NOT_ICD10}"),
         (4, f"row 4: dx '12345' {_NOT_ICD10}"),
         (5, f"row 5: dx 'M5.4' {_NOT_ICD10}"),
