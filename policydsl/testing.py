@@ -135,6 +135,7 @@ def read_cases(path: Path) -> list[Case]:
     name = ""
     first_row = 0
     bad: list[CasesFileError] = []  # every bad row, reported together
+    started: dict[str, int] = {}  # each case's first row
     for item, (row, record) in zip(items, records, strict=True):
         if not any(value.strip() for value in record.values()):
             continue  # commas alone: a spreadsheet's empty row (the claims reader's error)
@@ -142,6 +143,13 @@ def read_cases(path: Path) -> list[Case]:
         case_name = (record.get("case") or "").strip() or name
         if problem is None and not case_name:
             problem = "the first row needs a case name"
+        if problem is None and case_name != name and case_name in started:
+            # the case would be two, judged apart, under one name
+            problem = (f"case {case_name!r} began on row {started[case_name]}, with other "
+                       "cases since: the rows of a case are consecutive; move this row up "
+                       "to it, or give this case a name of its own")
+        if case_name and case_name != name:
+            started.setdefault(case_name, row)
         if problem is not None:
             bad.append(CasesFileError(shown, row, problem))
         if bad:  # the rows after a bad one are only looked at for problems

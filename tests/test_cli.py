@@ -776,6 +776,20 @@ def test_policyc_test_reports_every_bad_row_of_a_cases_file_at_once(
     assert result.stdout == ""
 
 
+def test_policyc_test_refuses_a_case_name_used_again_after_other_cases(
+        policy: Path, tmp_path: Path) -> None:
+    # a copied row that lands below another case would be a second case of the same name,
+    # judged apart; the rows that continue it are fine
+    rows = CASES.splitlines()
+    write(tmp_path / "pain.cases.csv", "\n".join([*rows, rows[1]]) + "\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"policyc: {tmp_path / 'pain.cases.csv'}:7: case 'two sessions are allowed' began on "
+        "row 2, with other cases since: the rows of a case are consecutive; move this row up "
+        "to it, or give this case a name of its own\n")
+
+
 def test_policyc_test_a_misspelt_column_stops_the_run(policy: Path, tmp_path: Path) -> None:
     # with the column read as unknown and ignored, the case would pass without its checks
     write(tmp_path / "pain.cases.csv", CASES.replace("expect,carc,rule", "expect,carcs,rule"))
