@@ -280,6 +280,7 @@ class _PtpColumns:
 
 _CMS_PTP = _PtpColumns(column1=0, column2=1, prior_1996=2, effective=3, deletion=4, indicator=5)
 _CMS_PTP_HEADER = re.compile(r"column\s*1\tcolumn\s*2\t", re.IGNORECASE)
+_CMS_DATE = re.compile(r"[0-9]{8}")
 _TIDY_PTP_REQUIRED = ("column1", "column2", "deletion_date", "modifier_indicator")
 
 
@@ -315,14 +316,20 @@ def _tidy_ptp_columns(header: list[str]) -> _PtpColumns:
 def _skip_ptp_header(
     ctx: _Context, first: tuple[int, str], lines: Iterator[tuple[int, str]]
 ) -> tuple[int, str] | None:
-    """The first data row of the CMS layout: the first line led by a procedure code.
+    """The first data row of the CMS layout: the first line led by a procedure code, or
+    shaped as a row (an 8-digit effective date, or a modifier indicator 0, 1 or 9, where the
+    header's lines have words), so that a first row with a bad code is an error, not header.
 
     ``None`` for a CMS header block with no rows after it (an empty table).
     """
     line: tuple[int, str] | None = first
     header_seen = False
     while line is not None and line[0] <= MAX_HEADER_LINES:
-        if _CODE.fullmatch(line[1].split("\t", 1)[0].strip().upper()):
+        fields = line[1].split("\t")
+        if _CODE.fullmatch(fields[0].strip().upper()) or (
+                len(fields) > _CMS_PTP.indicator and fields[0].strip() and (
+                    _CMS_DATE.fullmatch(fields[_CMS_PTP.effective or 0].strip())
+                    or fields[_CMS_PTP.indicator].strip() in _PTP_INDICATORS)):
             return line
         header_seen = header_seen or _CMS_PTP_HEADER.match(line[1]) is not None
         line = next(lines, None)
@@ -362,6 +369,8 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
     # the rows with no effective date of their own: (their rule's index, or None for a row
     # that gives none), their pair, their own deletion date, whether the row is indicator 9
     undated: list[tuple[int | None, _Pair, dt.date | None, bool]] = []
+    # the days each pair's dated rows (that give a rule) hold, as date ordinals
+    dated: dict[frozenset[frozenset[str]], list[tuple[int, int]]] = {}
     width = columns.width
     for number, line in lines:
         fields = line.split("\t")
@@ -375,11 +384,39 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
         if row.start is None and (row.rule is not None or row.end is not None):
             undated.append((len(rules) - 1 if row.rule is not None else None, row.pair,
                             row.end, row.nine))
-    return _one_row_a_date(ctx, rules, undated)
+        elif row.start is not None and row.rule is not None:
+            dated.setdefault(frozenset(row.pair), []).append(
+                (row.start.toordinal(), _ordinal(row.end, _LAST_DAY)))
+    return _one_row_a_date(ctx, rules, undated, dated)
+
+
+#: Date ordinals past either end of the calendar: an open start, an open end.
+_FIRST_DAY, _LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
+
+
+def _ordinal(day: dt.date | None, open_end: int) -> int:
+    return open_end if day is None else day.toordinal()
+
+
+def _last_free_stretch(first: int, last: int, held: Sequence[tuple[int, int]]
+                       ) -> tuple[int, int] | None:
+    """The last stretch of the days ``first`` to ``last`` (ordinals) that none of the spans
+    ``held`` holds: the one nearest the row's own deletion date, the row's surest days."""
+    moved = True
+    while moved:  # step back past every span that holds the last day
+        moved = False
+        for low, high in held:
+            if low <= last <= high:
+                last, moved = low - 1, True
+    if last < first:
+        return None
+    first = max([first, *(high + 1 for low, high in held if high < last)])
+    return first, last
 
 
 def _one_row_a_date(ctx: _Context, rules: list[Rule],
-                    undated: list[tuple[int | None, _Pair, dt.date | None, bool]]
+                    undated: list[tuple[int | None, _Pair, dt.date | None, bool]],
+                    dated: dict[frozenset[frozenset[str]], list[tuple[int, int]]]
                     ) -> list[Rule]:
     """Rows of one pair of codes with no effective date, in a file that lost them: CMS deletes
     an edit and adds it anew when its modifier indicator changes, or when it turns the edit
@@ -390,39 +427,47 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
     date, an indicator 9 row after the others, then file order), each row starts on the
     first date no row before it covers: the day after the latest deletion date so far, or the
     date of an indicator 9 row (an edit deleted retroactively, in force on no day: its
-    deletion date is its effective date, a quarter's first day), whichever is later. A row
+    deletion date is its effective date, a quarter's first day), whichever is later. The
+    days a row of the pair with its own effective date holds are that row's: a row without
+    one keeps the last stretch of its days outside them (up to its deletion date). A row
     that then has no day left (the same deletion date twice, the same edit twice) is dropped.
     The rows in force (no deletion date) all start there; of those, one of each order is kept
     (two in opposite orders are both kept, as written)."""
     by_pair: dict[frozenset[frozenset[str]], list[tuple[dt.date | None, int, int | None, _Pair,
                                                         bool]]] = {}
     for order, (index, pair, end, nine) in enumerate(undated):
+        if end == dt.date.max:
+            end = None  # deleted on the calendar's last day: in force, as a row with '*'
         by_pair.setdefault(frozenset(pair), []).append((end, order, index, pair, nine))
     gone: set[int] = set()
-    for rows in by_pair.values():
-        if len(rows) < 2:
+    for key, rows in by_pair.items():
+        held = dated.get(key, ())
+        if len(rows) < 2 and not held:
             continue
         rows.sort(key=lambda row: (row[0] or dt.date.max, row[4], row[1]))
-        starts: dt.date | None = None  # the first date no row before covers (None: the first)
+        starts = _FIRST_DAY  # the first date no row before covers
         in_force: set[_Pair] = set()  # the orders of the kept rows with no deletion date
         for end, _, index, pair, nine in rows:
+            last = _ordinal(end, _LAST_DAY)
             if index is not None:
                 if end is None and pair in in_force:
                     gone.add(index)  # the same edit in force twice
                     continue
-                if starts is not None:  # else the first row of the pair: its own dates
-                    validity = ctx.validity(starts, end)
-                    if validity is None:
-                        gone.add(index)
-                        continue
-                    rule = rules[index]
+                free = _last_free_stretch(starts, last, held)
+                validity = None if free is None else ctx.validity(
+                    None if free[0] == _FIRST_DAY else dt.date.fromordinal(free[0]),
+                    None if free[1] == _LAST_DAY else dt.date.fromordinal(free[1]))
+                if validity is None:
+                    gone.add(index)
+                    continue
+                rule = rules[index]
+                if validity != rule.info.validity:
                     rules[index] = attrs.evolve(rule, info=attrs.evolve(rule.info,
                                                                         validity=validity))
                 if end is None:
                     in_force.add(pair)
             if end is not None:
-                after = end if nine else end + dt.timedelta(days=1)
-                starts = after if starts is None else max(starts, after)
+                starts = max(starts, last if nine else last + 1)
     return [rule for at, rule in enumerate(rules) if at not in gone]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import tempfile
 from pathlib import Path
+from typing import cast
 
 import attrs
 import pytest
@@ -198,6 +200,42 @@ def test_no_date_meets_two_rows_of_a_pair_whatever_the_rows(tmp_path: Path,
     assert open_ and all(v.start == dated[0].end + dt.timedelta(days=1) for v in open_)
 
 
+_PTP_DAYS = st.sampled_from(["2016-12-31", "2019-12-31", "2020-01-01", "2021-06-30",
+                             "9999-12-31"])
+_PTP_ROWS = st.lists(st.tuples(
+    st.booleans(),  # turned round
+    st.one_of(st.just(""), st.sampled_from(["2010-01-01", "2017-01-01", "2020-01-01"])),
+    st.one_of(st.just("*"), _PTP_DAYS),
+    st.sampled_from(["0", "1", "9"])), min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PTP_ROWS)
+def test_an_undated_row_meets_no_date_another_row_of_its_pair_holds(
+        rows: list[tuple[bool, str, str, str]]) -> None:
+    """Rows with and without effective dates, in a tidy file: a row without one holds only
+    days no other row of the pair holds (dated rows keep theirs), but that two rows in force
+    in opposite orders are kept as written; a deletion date of 9999-12-31 is no error."""
+    text = ("column1\tcolumn2\teffective_date\tdeletion_date\tmodifier_indicator\trationale\n"
+            + "".join(f"{'20552' if round_ else '64483'}\t{'64483' if round_ else '20552'}\t"
+                      f"{start}\t{end}\t{indicator}\tx\n"
+                      for round_, start, end, indicator in rows))
+    with tempfile.TemporaryDirectory() as folder:
+        rules = load("ptp", write(Path(folder), "ptp.tsv", text))
+    undated = {at + 2 for at, (_, start, _, _) in enumerate(rows) if not start}
+    in_force = {at + 2 for at, (_, _, end, _) in enumerate(rows) if end in ("*", "9999-12-31")}
+
+    def meet(a: Validity, b: Validity) -> bool:
+        return ((a.start is None or b.end is None or a.start <= b.end)
+                and (b.start is None or a.end is None or b.start <= a.end))
+
+    for a, b in itertools.combinations(rules, 2):
+        as_written = {row_of(a), row_of(b)} <= undated & in_force and (
+            cast(Forbid, a).triggers != cast(Forbid, b).triggers)
+        if (row_of(a) in undated or row_of(b) in undated) and not as_written:
+            assert not meet(a.info.validity, b.info.validity), (row_of(a), row_of(b))
+
+
 def test_a_pair_repeated_in_a_tidy_file_gives_one_rule_a_date(tmp_path: Path) -> None:
     text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
             "64483\t77002\t*\t1\tx\n"  # row 2
@@ -248,6 +286,40 @@ def test_ptp_crlf_and_lower_case_codes(tmp_path: Path) -> None:
     assert isinstance(rule, Forbid)
     assert rule.triggers == {"G0260"} and rule.targets == {"J0585"}
     assert rule.info.validity.end is None
+
+
+def test_cms_ptp_first_row_with_a_bad_code_is_an_error_not_header(tmp_path: Path) -> None:
+    # the header was every line up to the first led by a code: the row was dropped unseen
+    path = write(tmp_path, "ptp.txt", "".join(CMS_PTP_HEADER)
+                 + "6448\t77002\t\t20170101\t*\t1\tx\n64483\t77003\t\t20170101\t*\t1\tx\n")
+    with pytest.raises(TableError) as caught:
+        load("ptp", path)
+    assert (caught.value.row, caught.value.message) == (7, "invalid procedure code '6448'")
+
+
+def test_a_pair_deleted_on_the_calendars_last_day_is_in_force(tmp_path: Path) -> None:
+    # 9999-12-31 overflowed the day after it while the rows were chained: a traceback
+    text = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+            "64483\t77002\t9999-12-31\t1\tx\n"
+            "64483\t77002\t2019-12-31\t0\tx\n")
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert [(row_of(r), r.info.validity) for r in rules] == [
+        (2, Validity(dt.date(2020, 1, 1), None)),
+        (3, Validity(None, dt.date(2019, 12, 31)))]
+
+
+def test_an_undated_row_keeps_the_days_no_dated_row_of_its_pair_holds(tmp_path: Path) -> None:
+    text = ("column1\tcolumn2\teffective_date\tdeletion_date\tmodifier_indicator\trationale\n"
+            "64483\t20552\t2010-01-01\t2016-12-31\t0\tx\n"  # row 2: dated
+            "20552\t64483\t\t*\t0\tx\n"  # row 3: turned round, after row 2
+            "64483\t77003\t\t2019-12-31\t0\tx\n"  # row 4: until the dated row 5
+            "64483\t77003\t2017-01-01\t*\t1\tx\n")
+    rules = load("ptp", write(tmp_path, "ptp.tsv", text))
+    assert [(row_of(r), r.info.validity) for r in rules] == [
+        (2, Validity(dt.date(2010, 1, 1), dt.date(2016, 12, 31))),
+        (3, Validity(dt.date(2017, 1, 1), None)),
+        (4, Validity(None, dt.date(2016, 12, 31))),
+        (5, Validity(dt.date(2017, 1, 1), None))]
 
 
 def test_cms_ptp_header_without_rows_is_an_empty_table(tmp_path: Path) -> None:
