@@ -575,15 +575,14 @@ def _load_mue(ctx: _Context, stream: TextIO) -> list[Rule]:
                  "Practitioner Services MUE Values")
     rules: list[Rule] = []
     for number, record in records:
+        kind = "Practitioner"  # CMS's practitioner file: every row
         if service is not None:
             kind = _field(ctx, number, record, service)
             if kind.lower() not in _MUE_SERVICES:
                 ctx.fail(number, f"unknown MUE service type {kind!r}; expected Practitioner, "
                          "Outpatient Hospital or DME Supplier")
-            if kind.lower() != "practitioner":
-                continue
-        rule = _mue_rule(ctx, number, record, columns)
-        if rule is not None:
+        rule = _mue_rule(ctx, number, record, columns)  # every row is checked
+        if rule is not None and kind.lower() == "practitioner":
             rules.append(rule)
     return rules
 

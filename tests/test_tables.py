@@ -433,6 +433,17 @@ def test_tidy_mue_takes_practitioner_rows_only() -> None:
     assert j0585.maximum == 600 and row_of(j0585) == 55
 
 
+def test_tidy_mue_checks_the_rows_of_other_settings_too(tmp_path: Path) -> None:
+    # they were skipped unread: a bad value there is a bad file all the same
+    header = MUE_TIDY.read_text().splitlines()[0]
+    for row, said in [("64483,lots,7,d,Outpatient Hospital,r", "invalid MUE value"),
+                      ("BOGUS,1,2,d,DME Supplier,r", "invalid procedure code")]:
+        path = write(tmp_path, "mue.csv", f"{header}\n64483,1,2,d,Practitioner,r\n{row}\n")
+        with pytest.raises(TableError) as caught:
+            load("mue", path)
+        assert caught.value.row == 3 and said in caught.value.message
+
+
 def test_cms_mue_layout() -> None:
     rules = load("mue", MUE_CMS)
     assert [row_of(r) for r in rules] == [3, 4, 5, 6, 7]  # the header takes lines 1-2
