@@ -158,6 +158,8 @@ class _Context:
         self._validities: dict[tuple[dt.date | None, dt.date | None], Validity | None] = {}
 
     def fail(self, row: int | None, message: str) -> NoReturn:
+        if "\ufffd" in message:  # how the file is read: a byte that is not UTF-8
+            message += " (a byte there is not UTF-8: save the file as UTF-8)"
         raise TableError(self.display_path, row, message)
 
     def code(self, raw: str, row: int) -> tuple[str, frozenset[str]]:

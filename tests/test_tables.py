@@ -791,3 +791,14 @@ def test_a_missing_table_file_is_named_once_and_says_where_its_path_is_read_from
     assert diagnostic.message == (
         "payer/ncci/missing.txt: table file not found; a table's path is read from the folder "
         "of the policy that names it")
+
+
+def test_a_byte_that_is_not_utf8_in_a_read_field_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "ptp.tsv"
+    path.write_bytes(b"column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+                     b"64483\t7700\xe9\t*\t1\tx\n")
+    with pytest.raises(TableError) as caught:
+        load("ptp", path)
+    assert (caught.value.row, caught.value.message) == (
+        2, "invalid procedure code '7700\ufffd' (a byte there is not UTF-8: save the file as "
+           "UTF-8)")
