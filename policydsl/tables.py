@@ -67,7 +67,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 import attrs
 
@@ -354,16 +354,10 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
 _Pair = tuple[frozenset[str], frozenset[str]]
 
 
-class _PtpRow(NamedTuple):
-    """A PTP row read: its pair, its own effective and deletion dates, whether it is an
-    indicator 9 row, and the rule it gives (none for indicator 9, or for dates outside the
-    statement's)."""
-
-    pair: _Pair
-    start: dt.date | None
-    end: dt.date | None
-    nine: bool
-    rule: Forbid | None
+#: A PTP row read: its pair, its own effective and deletion dates, whether it is an
+#: indicator 9 row, and the rule it gives (none for indicator 9, or for dates outside the
+#: statement's). A plain tuple: a file has a million rows.
+_PtpRow = tuple[_Pair, "dt.date | None", "dt.date | None", bool, "Forbid | None"]
 
 
 def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColumns) -> list[Rule]:
@@ -371,8 +365,10 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
     # the rows with no effective date of their own: (their rule's index, or None for a row
     # that gives none), their pair, their own deletion date, whether the row is indicator 9
     undated: list[tuple[int | None, _Pair, dt.date | None, bool]] = []
-    # the days each pair's dated rows (that give a rule) hold, as date ordinals
-    dated: dict[frozenset[frozenset[str]], list[tuple[int, int]]] = {}
+    # the dated rows that give a rule, their pairs and dates, in a file that also may have
+    # rows without a date (a tidy file's effective_date column: a CMS file's rows all have)
+    dated: list[tuple[_Pair, dt.date, dt.date | None]] = []
+    mixed = columns.effective is not None and columns is not _CMS_PTP
     width = columns.width
     for number, line in lines:
         fields = line.split("\t")
@@ -380,15 +376,13 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
             if not line.strip():
                 continue
             ctx.fail(number, f"expected at least {width} tab-separated fields, found {len(fields)}")
-        row = _ptp_row(ctx, number, fields, columns)
-        if row.rule is not None:
-            rules.append(row.rule)
-        if row.start is None and (row.rule is not None or row.end is not None):
-            undated.append((len(rules) - 1 if row.rule is not None else None, row.pair,
-                            row.end, row.nine))
-        elif row.start is not None and row.rule is not None:
-            dated.setdefault(frozenset(row.pair), []).append(
-                (row.start.toordinal(), _ordinal(row.end, _LAST_DAY)))
+        pair, start, end, nine, rule = _ptp_row(ctx, number, fields, columns)
+        if rule is not None:
+            rules.append(rule)
+        if start is None and (rule is not None or end is not None):
+            undated.append((len(rules) - 1 if rule is not None else None, pair, end, nine))
+        elif mixed and start is not None and rule is not None:
+            dated.append((pair, start, end))
     return _one_row_a_date(ctx, rules, undated, dated)
 
 
@@ -418,7 +412,7 @@ def _last_free_stretch(first: int, last: int, held: Sequence[tuple[int, int]]
 
 def _one_row_a_date(ctx: _Context, rules: list[Rule],
                     undated: list[tuple[int | None, _Pair, dt.date | None, bool]],
-                    dated: dict[frozenset[frozenset[str]], list[tuple[int, int]]]
+                    dated: list[tuple[_Pair, dt.date, dt.date | None]]
                     ) -> list[Rule]:
     """Rows of one pair of codes with no effective date, in a file that lost them: CMS deletes
     an edit and adds it anew when its modifier indicator changes, or when it turns the edit
@@ -441,9 +435,15 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
         if end == dt.date.max:
             end = None  # deleted on the calendar's last day: in force, as a row with '*'
         by_pair.setdefault(frozenset(pair), []).append((end, order, index, pair, nine))
+    # the days the dated rows of those pairs hold, as date ordinals
+    holds: dict[frozenset[frozenset[str]], list[tuple[int, int]]] = {}
+    for pair, start, end in dated if by_pair else ():
+        key = frozenset(pair)
+        if key in by_pair:
+            holds.setdefault(key, []).append((start.toordinal(), _ordinal(end, _LAST_DAY)))
     gone: set[int] = set()
     for key, rows in by_pair.items():
-        held = dated.get(key, ())
+        held = holds.get(key, ())
         if len(rows) < 2 and not held:
             continue
         rows.sort(key=lambda row: (row[0] or dt.date.max, row[4], row[1]))
@@ -492,14 +492,14 @@ def _ptp_row(ctx: _Context, number: int, fields: Sequence[str], columns: _PtpCol
     validity = ctx.validity(start, end)
     nine = indicator == "9"
     if nine or validity is None:
-        return _PtpRow((triggers, targets), start, end, nine, None)
+        return (triggers, targets), start, end, nine, None
     message = (
         f"NCCI PTP edit: {column2} is not payable with {column1} the same day "
         f"(modifier indicator {indicator})"
     )
     bypass = NCCI_MODIFIERS if indicator == "1" else _NO_BYPASS
-    return _PtpRow((triggers, targets), start, end, nine,
-                   Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass))
+    return ((triggers, targets), start, end, nine,
+            Forbid(ctx.info_for(number, message, validity), triggers, targets, bypass))
 
 
 # --- csv headers ----------------------------------------------------------------------------
