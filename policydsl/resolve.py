@@ -8,7 +8,7 @@ The resolver runs as a named list of stages over a ``Workspace`` (the loaded mod
    validity; CMS ``table`` statements are read into rules.
 4. ``inheritance``: ``extends`` and ``disable`` are resolved, named rules override inherited
    ones, and each policy gets its final ordered ``RuleSet``.
-5. ``lints``: warnings about rules that are legal but probably wrong (``lints.py``).
+5. ``lints``: warnings about rules that are legal but probably wrong (the ``lints`` package).
 
 Every problem is a ``Diagnostic`` with a code and a location; nothing raises halfway. A stage
 works on what earlier stages could make sense of, so one run reports as much as it can.

@@ -1393,7 +1393,7 @@ _EDGES = st.none() | st.integers(0, 30).map(lambda d: dt.date(2024, 1, 1) + dt.t
 @given(_EDGES, _EDGES, _EDGES, _EDGES)
 def test_w314_finds_exactly_the_days_the_replaced_rule_covers_and_its_override_does_not(
         a: dt.date | None, b: dt.date | None, c: dt.date | None, d: dt.date | None) -> None:
-    from policydsl.lints import _days_outside
+    from policydsl.lints.inheritance import _days_outside
     from policydsl.model import Validity
 
     outer, inner = Validity(a, b), Validity(c, d)
@@ -1599,7 +1599,8 @@ def test_w305_finds_what_comparing_every_pair_of_limits_finds(
     scope; it reports what comparing it with every other limit of the rule set reports: the
     first limit that is stricter, unless the two are stricter than each other and that one
     comes later."""
-    from policydsl import lints
+    from policydsl.lints import pairs
+    from policydsl.lints.index import index_for
     from policydsl.model import Limit
 
     text = "policy t.a\n" + "".join(s.format(n=i) + "\n" for i, s in enumerate(statements))
@@ -1607,13 +1608,13 @@ def test_w305_finds_what_comparing_every_pair_of_limits_finds(
     found = sorted((d.span.line, d.message) for d in loaded.diagnostics if d.code == "W305")
     ruleset = loaded.workspace.rulesets["t.a"]
     limits = [r for r in ruleset.rules if isinstance(r, Limit)]
-    index = lints._index(loaded.workspace)
+    index = index_for(loaded.workspace)
     expected = []
     for i, weak in enumerate(limits):
         for j, strict in enumerate(limits):
-            if (i != j and lints._stripped(weak) != lints._stripped(strict)
-                    and lints._stricter(strict, weak)
-                    and not (j > i and lints._stricter(weak, strict))):
+            if (i != j and pairs._stripped(weak) != pairs._stripped(strict)
+                    and pairs._stricter(strict, weak)
+                    and not (j > i and pairs._stricter(weak, strict))):
                 site = index.site(weak)
                 assert site is not None
                 expected.append((site.body.span.line, index.describe(strict, site.file)))
@@ -1639,7 +1640,7 @@ def test_w303_and_w308_find_what_comparing_every_pair_of_rules_finds(
     only at the earlier exclusives that share two codes with an exclusive; both report what
     comparing every add-on with every forbid, and every exclusive with every earlier one,
     reports."""
-    from policydsl import lints
+    from policydsl.lints import pairs
     from policydsl.model import Addon, Exclusive, Forbid
 
     text = "policy t.a\n" + "".join(s + "\n" for s in statements)
@@ -1649,7 +1650,7 @@ def test_w303_and_w308_find_what_comparing_every_pair_of_rules_finds(
     addons = [r for r in rules if isinstance(r, Addon)]
     expected_w303 = sorted({line[addon] for blocker in rules
                             if isinstance(blocker, (Forbid, Exclusive))
-                            for addon in addons if lints._blocks(blocker, addon)})
+                            for addon in addons if pairs._blocks(blocker, addon)})
     exclusives = [r for r in rules if isinstance(r, Exclusive) and len(set(r.codes)) > 1]
     expected_w308 = []
     for i, later in enumerate(exclusives):

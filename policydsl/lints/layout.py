@@ -1,0 +1,54 @@
+"""Lints of how a file is laid out: W310 the file's ``effective`` written after a rule, W312
+a rule indented under a named rule, which is not part of it."""
+
+from __future__ import annotations
+
+import itertools
+
+from .. import nodes as n
+from ..resolve import Workspace
+from .index import (
+    index_for,
+)
+
+# --- W310 ---------------------------------------------------------------------------------
+
+
+def late_effective(ws: Workspace) -> None:
+    """W310: the file's ``effective`` written after a rule. It dates every rule of the file,
+    those above it too; under a rule, indented, it reads as that rule's own date, which a
+    rule's header gives (``rule NAME effective DATE: ...``)."""
+    index = index_for(ws)
+    for scope in ws.scopes.values():
+        statements = scope.module.statements
+        first_rule = next((st for st in statements
+                           if isinstance(st, (n.NamedRule, *n.RULE_BODIES))), None)
+        if first_rule is None:
+            continue
+        for st in statements:
+            if isinstance(st, n.Effective) and st.span.line > first_rule.span.line:
+                index.report(
+                    "W310",
+                    "this sets the validity of every rule in the file, the rules above it "
+                    f"too (from line {first_rule.span.line}); to date one rule, give it in "
+                    "the rule's header (rule NAME effective DATE: ...), or move this line "
+                    "above the rules",
+                    scope.module.path, st.span)
+
+# --- W312 ---------------------------------------------------------------------------------
+
+
+def indented_after_rule(ws: Workspace) -> None:
+    """W312: a rule statement indented under a named rule, which reads as part of that rule
+    but is a rule of its own: a rule has one body, so a second limit written under ``rule acu
+    review carc 96: ...`` is an unnamed rule that denies with its kind's CARC."""
+    index = index_for(ws)
+    for scope in ws.scopes.values():
+        for before, st in itertools.pairwise(scope.module.statements):
+            if (isinstance(before, n.NamedRule) and isinstance(st, n.RULE_BODIES)
+                    and st.span.column > 1 and st.span.line > before.span.line):
+                index.report(
+                    "W312", f"this rule is indented under rule '{before.name.text}' (line "
+                    f"{before.span.line}) but is not part of it: a rule has one statement, so "
+                    "this is an unnamed rule of its own, with its kind's action and CARC; name "
+                    "it (rule NAME: ...), or move it to the margin", scope.module.path, st.span)
