@@ -1304,3 +1304,15 @@ def test_run_parallel_output_file_without_memory_mapping(
     assert policyc("run", "--policy", str(policy), "--jobs", "3", "--out", str(out),
                    str(claims)).exit_code == 1
     assert out.read_bytes() == expected
+
+
+def test_every_package_of_the_source_is_installed() -> None:
+    # pyproject.toml lists the packages: a new subpackage left out of it imports in a
+    # checkout and is missing from `pip install .`
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 on
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]
+    found = sorted(".".join(init.parent.relative_to(root).parts)
+                   for init in (root / "policydsl").rglob("__init__.py"))
+    assert sorted(declared) == found
