@@ -833,7 +833,10 @@ def inheritance(ws: Workspace) -> None:
         chain.pop()
         return ruleset
 
-    for name in ws.scopes:
+    # parents before the policies that extend them (by chain depth), so that a build finds
+    # its parents built and recurses no further; policies on or above a cycle last, in file
+    # order, where the recursion finds the cycle (E107)
+    for name in sorted(ws.scopes, key=lambda name: (name not in depths, depths.get(name, 0))):
         build(name, None, "")
 
 

@@ -8,7 +8,9 @@ and what the message says. Each lint also has a near miss that must stay silent.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -1199,6 +1201,22 @@ def test_w306_not_for_sets_of_a_rule_with_an_error_of_its_own(tmp_path: Path) ->
 
 
 # --- robustness -------------------------------------------------------------------------------
+
+
+def test_a_chain_of_100_extends_is_built_without_recursing_down_it(tmp_path: Path) -> None:
+    # the deepest policy is found first (p000.pol declares p100): it was built by recursing
+    # down its 100 parents; parents are now built first, so the stack stays shallow
+    for i in range(101):
+        write(tmp_path, f"p{100 - i:03}.pol",
+              f"policy p{i}\n" + (f"extends p{i - 1}\n" if i else "limit 97810 per day <= 1\n"))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)
+    try:
+        loaded = load_paths([tmp_path], lint=True)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert loaded.diagnostics == []
+    assert len(loaded.workspace.rulesets["p100"].rules) == 1
 
 
 def test_a_chain_of_extends_deeper_than_100_is_one_located_error(tmp_path: Path) -> None:
