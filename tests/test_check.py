@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import itertools
 import re
 import sys
 import textwrap
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from policydsl import ClaimLine, compile_text
 from policydsl.diagnostics import CODES, Diagnostic, PolicyError, render_text
 from policydsl.loader import load_paths
-from policydsl.model import Window
+from policydsl.model import Validity, Window
 
 
 @pytest.fixture(autouse=True)
@@ -1405,24 +1406,57 @@ def test_w315_an_override_that_shares_no_code_with_the_rule_it_replaces(
                  b="policy t.b\nrule esi: limit 62311 per 12mo <= 4 sessions\n") == []
 
 
-_EDGES = st.none() | st.integers(0, 30).map(lambda d: dt.date(2024, 1, 1) + dt.timedelta(d))
+#: Days at the calendar's ends and in a month of 2024: a validity's ends, and the days probed.
+_DAYS = [*(dt.date.min + dt.timedelta(i) for i in range(3)),
+         *(dt.date(2024, 1, 1) + dt.timedelta(i) for i in range(12)),
+         *(dt.date.max - dt.timedelta(i) for i in range(3))]
+_VALIDITIES = st.lists(st.builds(Validity, st.none() | st.sampled_from(_DAYS),
+                                 st.none() | st.sampled_from(_DAYS)), max_size=4)
 
 
-@given(_EDGES, _EDGES, _EDGES, _EDGES)
-def test_w314_finds_exactly_the_days_the_replaced_rule_covers_and_its_override_does_not(
-        a: dt.date | None, b: dt.date | None, c: dt.date | None, d: dt.date | None) -> None:
-    from policydsl.lints.inheritance import _days_outside
-    from policydsl.model import Validity
+@settings(max_examples=300)
+@given(_VALIDITIES, _VALIDITIES)
+def test_w314_finds_exactly_the_days_the_replaced_rules_hold_and_the_override_does_not(
+        replaced: list[Validity], override: list[Validity]) -> None:
+    # several validities a side (a table's rows), ends at the calendar's first and last day
+    from policydsl.lints.inheritance import _days_of, _days_outside
 
-    outer, inner = Validity(a, b), Validity(c, d)
-    if outer.is_empty or inner.is_empty:
-        return
-    days = [dt.date(2023, 12, 30) + dt.timedelta(i) for i in range(36)]
-    gaps = _days_outside(outer, inner)
-    in_gaps = [day for day in days if any((lo is None or lo <= day) and (hi is None or day <= hi)
-                                          for lo, hi in gaps)]
-    assert in_gaps == [day for day in days if outer.covers(day) and not inner.covers(day)]
-    assert all(lo is None or hi is None or lo <= hi for lo, hi in gaps)
+    gaps = _days_outside(_days_of(replaced), _days_of(override))
+    last = dt.date.max.toordinal()
+    probed = [dt.date.fromordinal(o) for o in sorted(
+        {day.toordinal() + step for day in _DAYS for step in (-1, 0, 1)}) if 1 <= o <= last]
+    in_gaps = [day for day in probed
+               if any(first <= day.toordinal() <= last for first, last in gaps)]
+    assert in_gaps == [day for day in probed if any(v.covers(day) for v in replaced)
+                       and not any(v.covers(day) for v in override)]
+    assert all(first <= last for first, last in gaps)
+    assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(gaps))  # apart, in order
+
+
+def test_w314_compares_a_table_override_as_a_whole(tmp_path: Path) -> None:
+    # each row against each replaced row took minutes on a PTP file and warned of days that
+    # other rows held; the same file again, dated later, leaves only the days before
+    table = ("column1\tcolumn2\tdeletion_date\tmodifier_indicator\trationale\n"
+             "64483\t77002\t2019-12-31\t0\tx\n64483\t77002\t*\t1\tx\n"
+             "64483\t77003\t*\t1\tx\n")
+    write(tmp_path, "ptp.tsv", table)
+    same = check(tmp_path, 'policy t.a\nextends t.b\nrule ptp: table ptp "ptp.tsv"\n',
+                 b='policy t.b\nrule ptp: table ptp "ptp.tsv"\n')
+    assert same == []
+    later = check(tmp_path, 'policy t.a\nextends t.b\n'
+                            'rule ptp effective 2024-07-01: table ptp "ptp.tsv"\n',
+                  b='policy t.b\nrule ptp: table ptp "ptp.tsv"\n')
+    assert [(d.code, d.span.line) for d in later] == [("W314", 3)]
+    assert "is not in force itself up to 2024-06-30, where 't.b/ptp' is" in later[0].message
+
+
+def test_w314_at_the_calendars_ends_is_no_traceback(tmp_path: Path) -> None:
+    parent = "policy t.b\nrule lim: limit 97810 per 90d <= 12 sessions\n"
+    assert check(tmp_path, "policy t.a\nextends t.b\nrule lim effective 0001-01-01 until "
+                           "9999-12-31: limit 97810 per 90d <= 10 sessions\n", b=parent) == []
+    [w314] = check(tmp_path, "policy t.a\nextends t.b\nrule lim effective 0001-01-01 until "
+                             "2020-01-01: limit 97810 per 90d <= 10 sessions\n", b=parent)
+    assert "is not in force itself from 2020-01-02 on, where" in w314.message
 
 
 def test_w312_a_rule_indented_under_a_named_rule_is_not_part_of_it(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ fewer days than the rule it replaces, W315 an override that shares no code with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .. import model as m
 from .. import nodes as n
@@ -66,60 +66,90 @@ def disable_again(ws: Workspace) -> None:
                     f"({policy.module.path}:{there.span.line}), which this one extends; remove "
                     "this line", scope.module.path, ref.span)
 
+
 # --- W314 ---------------------------------------------------------------------------------
 
+#: The first and last day of a stretch of days, as date ordinals.
+Stretch = tuple[int, int]
 
-def _days_outside(outer: m.Validity, inner: m.Validity) -> list[tuple[dt.date | None,
-                                                                      dt.date | None]]:
-    """The stretches of ``outer`` that ``inner`` leaves out (open ends as None)."""
-    gaps: list[tuple[dt.date | None, dt.date | None]] = []
-    if inner.start is not None and (outer.start is None or outer.start < inner.start):
-        last = inner.start - dt.timedelta(days=1)
-        if outer.end is None or outer.end >= inner.start:
-            gaps.append((outer.start, last))
+#: Date ordinals of the calendar's first and last day: an open start, an open end.
+_FIRST_DAY, _LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
+
+
+def _days_of(validities: Iterable[m.Validity]) -> list[Stretch]:
+    """The days the validities hold together, as stretches in order that neither overlap
+    nor touch."""
+    spans = sorted((_FIRST_DAY if v.start is None else v.start.toordinal(),
+                    _LAST_DAY if v.end is None else v.end.toordinal())
+                   for v in validities if not v.is_empty)
+    merged: list[Stretch] = []
+    for first, last in spans:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
         else:
-            gaps.append((outer.start, outer.end))
-    if inner.end is not None and (outer.end is None or outer.end > inner.end):
-        first = inner.end + dt.timedelta(days=1)
-        if outer.start is None or outer.start <= inner.end:
-            gaps.append((first, outer.end))
-        elif not gaps:
-            gaps.append((outer.start, outer.end))
+            merged.append((first, last))
+    return merged
+
+
+def _days_outside(outer: list[Stretch], inner: list[Stretch]) -> list[Stretch]:
+    """The days of ``outer`` that ``inner`` does not hold (both as ``_days_of`` makes them)."""
+    gaps: list[Stretch] = []
+    at = 0
+    for first, last in outer:
+        while at < len(inner) and inner[at][1] < first:
+            at += 1
+        day, k = first, at
+        while day <= last:
+            if k < len(inner) and inner[k][0] <= last:
+                low, high = inner[k]
+                if low > day:
+                    gaps.append((day, low - 1))
+                day, k = max(day, high + 1), k + 1
+            else:
+                gaps.append((day, last))
+                break
     return gaps
 
 
-def _stretch(first: dt.date | None, last: dt.date | None) -> str:
-    if first is None:
-        return f"up to {last}"
-    if last is None:
-        return f"from {first} on"
-    return f"from {first} to {last}" if first != last else f"on {first}"
+def _stretch(first: int, last: int) -> str:
+    start, end = dt.date.fromordinal(first), dt.date.fromordinal(last)
+    if first == _FIRST_DAY:
+        return f"up to {end}"
+    if last == _LAST_DAY:
+        return f"from {start} on"
+    return f"from {start} to {end}" if first != last else f"on {start}"
 
 
 def override_leaves_days(ws: Workspace) -> None:
     """W314: a named rule that replaces an inherited one on every date, but is in force on
     fewer: on the days between, neither applies. An override is by name, not by date, so a
     child policy's ``effective 2024-01-01`` over ``rule acu-90d`` leaves Medicare's
-    ``acu-90d`` out before 2024 as well."""
+    ``acu-90d`` out before 2024 as well. The days are those of all the rules of each side (a
+    table's rows), taken together."""
     for scope in ws.scopes.values():
-        inherited = list(inherited_rules(ws, scope))
+        inherited: dict[str, list[m.Rule]] = {}
+        for rule in inherited_rules(ws, scope):
+            inherited.setdefault(rule.info.id.split("/", 1)[1], []).append(rule)
+        own: dict[int, tuple[n.NamedRule, list[m.Validity]]] = {}
         for rule, statement in scope.rules:
-            if not isinstance(statement, n.NamedRule):
+            if isinstance(statement, n.NamedRule) and statement.name.text in inherited:
+                own.setdefault(id(statement), (statement, []))[1].append(rule.info.validity)
+        for statement, validities in own.values():
+            replaced = inherited[statement.name.text]
+            gaps = _days_outside(_days_of(r.info.validity for r in replaced),
+                                 _days_of(validities))
+            if not gaps:
                 continue
-            name, own = statement.name.text, rule.info.validity
-            for replaced in inherited:
-                if replaced.info.id.split("/", 1)[1] != name:
-                    continue
-                gaps = _days_outside(replaced.info.validity, own)
-                if not gaps or replaced.info.validity.is_empty:
-                    continue
-                where = " and ".join(_stretch(first, last) for first, last in gaps)
-                ws.record(warning(
-                    "W314", f"rule '{name}' replaces '{replaced.info.id}' on every date, but "
-                    f"is not in force itself {where}, where '{replaced.info.id}' is: neither "
-                    "applies there; give this rule those dates too (rule "
-                    f"{name} effective DATE: ...), or name it otherwise to keep both",
-                    scope.module.path, statement.name.span))
+            name = statement.name.text
+            theirs = ", ".join(f"'{i}'" for i in sorted({r.info.id for r in replaced}))
+            where = " and ".join(_stretch(first, last) for first, last in gaps[:3])
+            more = f" and {len(gaps) - 3} more stretches" if len(gaps) > 3 else ""
+            ws.record(warning(
+                "W314", f"rule '{name}' replaces {theirs} on every date, but is not in force "
+                f"itself {where}{more}, where {theirs} is: neither applies there; give this "
+                f"rule those dates too (rule {name} effective DATE: ...), or name it otherwise "
+                "to keep both", scope.module.path, statement.name.span))
+
 
 # --- W315 ---------------------------------------------------------------------------------
 
