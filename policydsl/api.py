@@ -116,7 +116,7 @@ def combine(name: str, rulesets: Sequence[m.RuleSet]) -> m.RuleSet:
 
 def load_ruleset(path: str | Path, given: Sequence[Path] = ()) -> m.RuleSet:
     """Resolve the policy at ``path`` (a ``.pol`` file, or a folder of them) to its rules;
-    ``given``: other policy files the user named, searched first for what it extends.
+    ``given``: other policy files the user named, searched last for what it extends.
 
     Raises ``PolicyError`` with every error diagnostic if the policy cannot be used.
     """

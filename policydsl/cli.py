@@ -363,8 +363,8 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     def load_once(path: Path) -> Policy:
         key = path.resolve()
         if key not in loaded:
-            # what it extends is looked for among the other policies named first, as `check`
-            # finds it among the files it read (a draft outside policies/ can extend them)
+            # what it extends is looked for among the other policies named too, after its
+            # own folder and those beside it (a draft outside policies/ can extend them)
             loaded[key] = Policy(compile_ruleset(load_ruleset(path, given=policy_files)))
         return loaded[key]
 

@@ -55,9 +55,9 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
                given: Sequence[Path] = ()) -> Loaded:
     """Read, parse and resolve the policies at ``paths`` and whatever they extend.
 
-    ``given``: other policy files the user named (``policyc test`` takes several paths), the
-    first place an ``extends`` name is looked for, as among files already read; each is read
-    only if a policy extends what it declares."""
+    ``given``: other policy files the user named (``policyc test`` takes several paths),
+    where an ``extends`` name is looked for last, when neither the policy's folder nor those
+    beside it declare it; each is read only if a policy extends what it declares."""
     sources: dict[str, str] = {}
     modules: dict[str, n.Module] = {}
     diagnostics: list[Diagnostic] = []
@@ -149,8 +149,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
                     # of the first that has the name is read: two are an E108 (the name is
                     # ambiguous), not the first one found quietly winning
                     if folder not in places:
-                        places[folder] = [list(given), sorted(folder.glob("*.pol")),
-                                          list(_sibling_files(folder))]
+                        places[folder] = [sorted(folder.glob("*.pol")),
+                                          list(_sibling_files(folder)), list(given)]
                     for place in places[folder]:
                         found = [f for f in place if name_of(f) == parent.text]
                         for candidate in found:

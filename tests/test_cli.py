@@ -684,6 +684,11 @@ def test_policyc_test_finds_a_parent_among_the_paths_it_is_given(tmp_path: Path)
     assert "or name the parent's file or folder too" in alone.stderr
     assert "E101" not in alone.stderr
     assert policyc("check", str(draft), str(shipped)).exit_code == 0
+    # a draft copy of the parent beside the draft is found first: no E108 with the shipped
+    # one (each policy was loaded alone before, and so passed)
+    write(draft.parent / "pain.pol", shipped.read_text())
+    both = policyc("test", str(shipped.parent), str(draft.parent))
+    assert both.exit_code == 0, both.output
 
 
 def test_policyc_test_passes_and_reports_coverage(policy: Path, tmp_path: Path) -> None:
