@@ -322,12 +322,12 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
     for m in mods.split() if "modifiers" not in reported else ():
         if _modifiers(m) is None:
             problems.append(f"modifier {m!r} is not exactly 2 letters or digits"
-                            + _SPACES_NOT_COMMAS * ("," in m or ";" in m))
+                            + _SPACES_NOT_COMMAS * ("," in m))
     for x in dx.split() if "dx" not in reported else ():
         if _diagnoses(x) is None:
             problems.append(f"dx {x!r} is not an ICD-10-CM code (a letter, a digit, a letter "
                             "or digit, then up to four more, with or without a dot after the "
-                            "third)" + _SPACES_NOT_COMMAS * ("," in x or ";" in x))
+                            "third)" + _SPACES_NOT_COMMAS * ("," in x))
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
     modifiers, diagnoses = _modifiers(mods), _diagnoses(dx)
@@ -587,13 +587,18 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
-    if problem and not exact:
+    if problem and not exact and _MAY_BE_HUGE.search(raw):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
         # (and a number beyond a double's range as written), for the message too; a row
         # nested too deep for it keeps orjson's reading
         with contextlib.suppress(ValueError):
             texts, problem, reported = _json_texts(json_value(raw))
     return parse(row, texts, problem, reported)
+
+
+#: A number orjson may not read as written: an integer of 19 digits or more (past 64 bits,
+#: perhaps), an exponent of three digits (beyond a double's range, perhaps).
+_MAY_BE_HUGE = re.compile(r"[0-9]{19}|[eE][+-]?[0-9]{3}")
 
 
 def _json_with_huge_numbers(raw: str) -> Any:

@@ -13,6 +13,7 @@ can be shared between threads.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import re
@@ -416,10 +417,10 @@ def _syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n
 
 
 #: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
-_SPELLED_WINDOW = re.compile(r"(\d+)[ \t]*(days?|d|weeks?|wks?|months?|mos?|years?|yrs?)"
+_SPELLED_WINDOW = re.compile(r"([0-9]{1,6})[ \t]*(days?|d|weeks?|wks?|months?|mos?|years?|yrs?)"
                              r"(?![A-Za-z0-9_])", re.IGNORECASE)
 #: A date with one-digit parts, or slashes: ``2025-1-1``, ``2025/01/01``.
-_LOOSE_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![0-9])")
+_LOOSE_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?![0-9/-])")
 #: Words analysts use for what a limit counts.
 _MEASURE_WORDS = {"visit": "sessions", "visits": "sessions", "session": "sessions",
                   "encounters": "sessions", "dates": "sessions", "days": "sessions",
@@ -442,12 +443,15 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
             return f" (write {count}mo)"
         return (f" (write {12 * count}mo for {12 * count} months back, or year for the "
                 "calendar year)")
-    if "DURATION" in accepted and str(tok).isdigit():
+    if "DURATION" in accepted and str(tok).isdigit() and len(tok) <= 6:
         return f" (write {tok}d for {tok} days)"
     loose = _LOOSE_DATE.match(text, start)
     if "DATE" in accepted and loose is not None:
-        year, month, day = loose.groups()
-        return f" (write {year}-{int(month):02}-{int(day):02})"
+        try:
+            day = dt.date(*map(int, loose.groups()))
+        except ValueError:  # no such date: the expected text says how dates are written
+            return ""
+        return f" (write {day.isoformat()})"
     measure = _MEASURE_WORDS.get(str(tok).lower())
     if "MEASURE" in accepted and measure is not None:
         return f" (did you mean '{measure}'?)"
@@ -534,7 +538,9 @@ def _character_hint(text: str, position: int, char: str) -> str:
     if char == "/" and text.startswith("//", position):
         return "; a comment starts with '#'"
     if char == "-" and _CARC_GROUP_BEFORE.search(before):
-        return ("; write the reason code alone (carc 119): the group code "
+        reason = re.match(r"[ \t]*([A-Za-z]?[0-9]+)", text[position + 1:position + 12])
+        alone = f"carc {reason.group(1).upper()}" if reason else "carc 119, say"
+        return (f"; write the reason code alone ({alone}): the group code "
                 f"{before[-2:].upper()} is not part of it")
     if char in ";|/&":
         return "; list items are separated by ','"

@@ -695,8 +695,8 @@ def _close_name(name: str, ws: Workspace) -> str:
     same = [k for k in known if k.lower() == name.lower()]
     close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
     return (f"; did you mean '{close[0]}'?" if close else
-            "; keep this file in a folder beside the parent's (policies/<payer>/), or name "
-            "the parent's file or folder too")
+            "; keep this file in a folder beside the parent's (policies/<payer>/); check and "
+            "test also find it among the files they are given")
 
 
 def _rule_name(rule_id: str) -> str:

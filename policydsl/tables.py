@@ -159,7 +159,8 @@ class _Context:
 
     def fail(self, row: int | None, message: str) -> NoReturn:
         if "\ufffd" in message:  # how the file is read: a byte that is not UTF-8
-            message += " (a byte there is not UTF-8: save the file as UTF-8)"
+            message += (" (\ufffd stands for a byte that is not UTF-8, most likely: save the "
+                        "file as UTF-8)")
         raise TableError(self.display_path, row, message)
 
     def code(self, raw: str, row: int) -> tuple[str, frozenset[str]]:

@@ -142,7 +142,8 @@ def read_cases(path: Path) -> list[Case]:
         problem = _case_problem(item, record)
         case_name = (record.get("case") or "").strip() or name
         if problem is None and not case_name:
-            problem = "the first row needs a case name"
+            problem = ("this row needs a case name: a row without one continues the case "
+                       "above, and no row above names one")
         if problem is None and case_name != name and case_name in started:
             # the case would be two, judged apart, under one name
             problem = (f"case {case_name!r} began on row {started[case_name]}, with other "

@@ -238,7 +238,8 @@ def test_e105_unknown_extends(tmp_path: Path) -> None:
     assert diagnostics[0].message == (
         "unknown policy 't.nope' in extends: no loaded policy, nor any file in this policy's "
         "folder or the folders beside it, declares it; keep this file in a folder beside the "
-        "parent's (policies/<payer>/), or name the parent's file or folder too")
+        "parent's (policies/<payer>/); check and test also find it among the files they are "
+        "given")
 
 
 def test_a_set_a_missing_parent_may_define_is_not_e101_besides_its_e105(

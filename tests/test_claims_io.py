@@ -1057,7 +1057,8 @@ def test_a_modifier_or_diagnosis_list_written_with_commas_says_to_use_spaces(
         tmp_path: Path) -> None:
     text = ("claim_id,line,member_id,date,code,modifiers,dx\n"
             'C1,1,M1,2024-03-01,20552,"RT,50","M46.1,M54.50"\n'
-            "C1,2,M1,2024-03-01,20552,R5,M46.1.0\n")
+            "C1,2,M1,2024-03-01,20552,R5,M46.1.0\n"
+            "C1,3,M1,2024-03-01,20552,RT;50,\n")
     whole, streamed = read_both(tmp_path, text, "claims.csv")
     assert whole == streamed
     assert isinstance(whole, list)
@@ -1067,4 +1068,5 @@ def test_a_modifier_or_diagnosis_list_written_with_commas_says_to_use_spaces(
     assert reasons(whole) == [
         (2, f"row 2: modifier 'RT,50' is not exactly 2 letters or digits{hint}; "
             f"dx 'M46.1,M54.50' {diagnosis}{hint}"),
-        (3, f"row 3: dx 'M46.1.0' {diagnosis}")]
+        (3, f"row 3: dx 'M46.1.0' {diagnosis}"),
+        (4, "row 4: modifier 'RT;50' is not exactly 2 letters or digits")]

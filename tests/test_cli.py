@@ -681,7 +681,7 @@ def test_policyc_test_finds_a_parent_among_the_paths_it_is_given(tmp_path: Path)
     alone = policyc("test", str(draft.parent))
     assert alone.exit_code == 2
     assert "error E105: unknown policy 't.pain' in extends" in alone.stderr
-    assert "or name the parent's file or folder too" in alone.stderr
+    assert "check and test also find it among the files they are given" in alone.stderr
     assert "E101" not in alone.stderr
     assert policyc("check", str(draft), str(shipped)).exit_code == 0
     # a draft copy of the parent beside the draft is found first: no E108 with the shipped
@@ -779,6 +779,20 @@ def test_policyc_test_reports_every_bad_row_of_a_cases_file_at_once(
         f"policyc: {cases}:6: expect allow with a carc: an allowed line has no findings; "
         "leave the carc empty, or expect deny or review"]
     assert result.stdout == ""
+
+
+def test_policyc_test_rows_before_the_first_case_name_each_say_they_need_one(
+        policy: Path, tmp_path: Path) -> None:
+    rows = CASES.splitlines()
+    rows[1] = rows[1].replace("two sessions are allowed,", ",", 1)
+    rows[2] = rows[2].replace("two sessions are allowed,", ",", 1)
+    write(tmp_path / "pain.cases.csv", "\n".join(rows) + "\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 2
+    said = ("this row needs a case name: a row without one continues the case above, and no "
+            "row above names one")
+    assert result.stderr.splitlines() == [
+        f"policyc: {tmp_path / 'pain.cases.csv'}:{row}: {said}" for row in (2, 3)]
 
 
 def test_policyc_test_refuses_a_case_name_used_again_after_other_cases(

@@ -260,6 +260,18 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
      "not part of it"),
     ("policy p\nlimit 97810 per 90d <= 12 // acupuncture\n", "2:27: error E001: unexpected "
      "character '/'; a comment starts with '#'"),
+    ("policy p\nrule r carc CO-45: limit 97810 per 90d <= 12\n", "2:15: error E001: "
+     "unexpected character '-'; write the reason code alone (carc 45): the group code CO is "
+     "not part of it"),
+    # no such date, or more than a date: no date to suggest
+    ("policy p\neffective 2025/13/45\n", "2:11: error E001: unexpected '2025'; expected a date "
+     "(YYYY-MM-DD)"),
+    ("policy p\neffective 2025-1-1-1\n", "2:11: error E001: unexpected '2025'; expected a date "
+     "(YYYY-MM-DD)"),
+    # a number too long to be a window: no hint, and no traceback
+    ("policy p\nlimit 97810 per " + "9" * 5000 + " days <= 12\n", "2:17: error E001: "
+     "unexpected '" + "9" * 5000 + "'; expected a duration (90d, 12mo) or day, claim, year or "
+     "lifetime"),
     ("policy p\nglobal 63650\n", "2:13: error E001: the statement is incomplete at the end of "
                                   "the file; expected a number of days (10d, 90d)"),
     ("policy p\nrule r: review limit 97810 per 90d <= 12\n",

@@ -800,5 +800,5 @@ def test_a_byte_that_is_not_utf8_in_a_read_field_says_so(tmp_path: Path) -> None
     with pytest.raises(TableError) as caught:
         load("ptp", path)
     assert (caught.value.row, caught.value.message) == (
-        2, "invalid procedure code '7700\ufffd' (a byte there is not UTF-8: save the file as "
-           "UTF-8)")
+        2, "invalid procedure code '7700\ufffd' (\ufffd stands for a byte that is not UTF-8, "
+           "most likely: save the file as UTF-8)")
