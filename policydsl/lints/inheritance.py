@@ -5,12 +5,16 @@ fewer days than the rule it replaces, W315 an override that shares no code with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable
+from operator import attrgetter
+
+import attrs
 
 from .. import model as m
 from .. import nodes as n
 from ..diagnostics import warning
-from ..resolve import Workspace, disabled_above
+from ..resolve import ModuleScope, Workspace, disabled_above
 from .index import (
     UNNAMED_ID,
     codes_text,
@@ -19,7 +23,6 @@ from .index import (
 )
 
 # --- W307 ---------------------------------------------------------------------------------
-
 
 
 def disable_by_line(ws: Workspace) -> None:
@@ -36,6 +39,7 @@ def disable_by_line(ws: Workspace) -> None:
                     f"changes when the lines of {policy} move (a comment added above it, "
                     "policyc fmt); name the rule (rule NAME: ...) and disable it by name",
                     scope.module.path, ref.span))
+
 
 # --- W311 ---------------------------------------------------------------------------------
 
@@ -120,6 +124,42 @@ def _stretch(first: int, last: int) -> str:
     return f"from {start} to {end}" if first != last else f"on {start}"
 
 
+@attrs.frozen
+class _Override:
+    """A named rule statement of a policy that replaces inherited rules of its name: the
+    statement, its rules (a table's rows), and the rules it replaces."""
+
+    statement: n.NamedRule
+    rules: list[m.Rule]
+    replaced: list[m.Rule]
+
+    @property
+    def replaced_ids(self) -> str:
+        return ", ".join(f"'{i}'" for i in sorted({r.info.id for r in self.replaced}))
+
+
+_RULE_ID = attrgetter("info.id")
+_VALIDITY = attrgetter("info.validity")
+
+
+def _overrides(ws: Workspace, scope: ModuleScope) -> list[_Override]:
+    """The policy's named rule statements that replace inherited rules. A table's rows share
+    their statement's id and come together, so a million rows are a few groups."""
+    own: dict[str, tuple[n.NamedRule, list[m.Rule]]] = {}
+    for rule, statement in scope.rules:
+        if isinstance(statement, n.NamedRule):
+            own.setdefault(statement.name.text, (statement, []))[1].append(rule)
+    if not own:
+        return []
+    replaced: dict[str, list[m.Rule]] = {}
+    for rule_id, rules in itertools.groupby(inherited_rules(ws, scope), key=_RULE_ID):
+        name = rule_id.partition("/")[2]
+        if name in own:
+            replaced.setdefault(name, []).extend(rules)
+    return [_Override(statement, rules, replaced[name])
+            for name, (statement, rules) in own.items() if name in replaced]
+
+
 def override_leaves_days(ws: Workspace) -> None:
     """W314: a named rule that replaces an inherited one on every date, but is in force on
     fewer: on the days between, neither applies. An override is by name, not by date, so a
@@ -127,31 +167,27 @@ def override_leaves_days(ws: Workspace) -> None:
     ``acu-90d`` out before 2024 as well. The days are those of all the rules of each side (a
     table's rows), taken together."""
     for scope in ws.scopes.values():
-        inherited: dict[str, list[m.Rule]] = {}
-        for rule in inherited_rules(ws, scope):
-            inherited.setdefault(rule.info.id.split("/", 1)[1], []).append(rule)
-        own: dict[int, tuple[n.NamedRule, list[m.Validity]]] = {}
-        for rule, statement in scope.rules:
-            if isinstance(statement, n.NamedRule) and statement.name.text in inherited:
-                own.setdefault(id(statement), (statement, []))[1].append(rule.info.validity)
-        for statement, validities in own.values():
-            replaced = inherited[statement.name.text]
-            gaps = _days_outside(_days_of(r.info.validity for r in replaced),
-                                 _days_of(validities))
+        for override in _overrides(ws, scope):
+            gaps = _days_outside(_days_of(set(map(_VALIDITY, override.replaced))),
+                                 _days_of(set(map(_VALIDITY, override.rules))))
             if not gaps:
                 continue
-            name = statement.name.text
-            theirs = ", ".join(f"'{i}'" for i in sorted({r.info.id for r in replaced}))
+            name, theirs = override.statement.name.text, override.replaced_ids
             where = " and ".join(_stretch(first, last) for first, last in gaps[:3])
             more = f" and {len(gaps) - 3} more stretches" if len(gaps) > 3 else ""
             ws.record(warning(
                 "W314", f"rule '{name}' replaces {theirs} on every date, but is not in force "
                 f"itself {where}{more}, where {theirs} is: neither applies there; give this "
                 f"rule those dates too (rule {name} effective DATE: ...), or name it otherwise "
-                "to keep both", scope.module.path, statement.name.span))
+                "to keep both", scope.module.path, override.statement.name.span))
 
 
 # --- W315 ---------------------------------------------------------------------------------
+
+
+def _codes_of(rules: list[m.Rule]) -> frozenset[str]:
+    """The codes the rules judge (a table's rows share their code sets: each is taken once)."""
+    return frozenset().union(*set(map(m.rule_codes, rules)))
 
 
 def override_shares_no_code(ws: Workspace) -> None:
@@ -159,28 +195,18 @@ def override_shares_no_code(ws: Workspace) -> None:
     rule is replaced by name alone, so a new rule given a name a parent uses (``scs-auth``)
     silently takes that rule off its codes; a real replacement judges some of the same."""
     for scope in ws.scopes.values():
-        inherited: dict[str, list[m.Rule]] = {}
-        for rule in inherited_rules(ws, scope):
-            inherited.setdefault(rule.info.id.split("/", 1)[1], []).append(rule)
+        overrides = _overrides(ws, scope)
         # a rule moved off codes the policy deletes is a replacement, not a slip
         deleted = frozenset().union(*(r.codes for r, _ in scope.rules
-                                      if isinstance(r, m.Deleted)))
-        own: dict[int, tuple[n.NamedRule, set[str]]] = {}
-        for rule, statement in scope.rules:
-            if isinstance(statement, n.NamedRule) and statement.name.text in inherited:
-                own.setdefault(id(statement), (statement, set()))[1].update(m.rule_codes(rule))
-        for statement, codes in own.values():
-            replaced = inherited[statement.name.text]
-            theirs = frozenset().union(*map(m.rule_codes, replaced))
-            if not theirs or not codes.isdisjoint(theirs) or theirs <= deleted:
+                                      if isinstance(r, m.Deleted))) if overrides else frozenset()
+        for override in overrides:
+            theirs = _codes_of(override.replaced)
+            if not theirs or not _codes_of(override.rules).isdisjoint(theirs) or (
+                    theirs <= deleted):
                 continue
-            ids = sorted({r.info.id for r in replaced})
             ws.record(warning(
-                "W315", f"rule '{statement.name.text}' replaces {_quoted_list(ids)}, which "
-                f"judges {codes_text(theirs)}, with which it shares no code: those codes "
-                "lose that rule; if this is a new rule, give it a name of its own",
-                scope.module.path, statement.name.span))
+                "W315", f"rule '{override.statement.name.text}' replaces "
+                f"{override.replaced_ids}, which judges {codes_text(theirs)}, with which it "
+                "shares no code: those codes lose that rule; if this is a new rule, give it a "
+                "name of its own", scope.module.path, override.statement.name.span))
 
-
-def _quoted_list(items: Sequence[str]) -> str:
-    return ", ".join(f"'{item}'" for item in items)

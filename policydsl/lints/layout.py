@@ -35,6 +35,7 @@ def late_effective(ws: Workspace) -> None:
                     "above the rules",
                     scope.module.path, st.span)
 
+
 # --- W312 ---------------------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ def self_forbid(ws: Workspace) -> None:
             "line a day use 'limit CODE per day <= 1' or 'mue'",
             site.file, span)
 
+
 # --- W303 ---------------------------------------------------------------------------------
 
 
@@ -217,6 +218,7 @@ def _report_w303(ws: Workspace, index: Index, meeting: Site | None, addon: m.Add
             f"{remove} from this {kind}",
             forbid_site.file, span)
 
+
 # --- W304 ---------------------------------------------------------------------------------
 
 
@@ -255,6 +257,7 @@ def identical_rules(ws: Workspace) -> None:
                 "its id and message: both fire on the same lines with the same action and "
                 f"CARC; {remedy}",
                 site.file, site.statement.span)
+
 
 # --- W305 ---------------------------------------------------------------------------------
 
@@ -359,6 +362,7 @@ def _report_inherited_w305(index: Index, weak: m.Limit, strict: m.Limit,
         "same codes and measure, redundant in this policy: this one already denies every "
         f"line that one would; {index.switch_off(weak)}",
         strict_site.file, strict_site.body.span)
+
 
 # --- W308, W309 ---------------------------------------------------------------------------
 

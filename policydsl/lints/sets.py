@@ -81,6 +81,7 @@ def unused_sets(ws: Workspace) -> None:
                     "W306", f"{kind} '{name}' is never used; remove it, or use it in a rule",
                     scope.module.path, node.name.span))
 
+
 # --- W313 ---------------------------------------------------------------------------------
 
 
