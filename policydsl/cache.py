@@ -147,7 +147,7 @@ def _table_files(modules: Iterable[n.Module]) -> list[str]:
     found = []
     for module in modules:
         for statement in module.statements:
-            body = statement.body if isinstance(statement, n.NamedRule) else statement
+            body = n.rule_body(statement)
             if isinstance(body, n.Table):
                 found.append(os.path.normpath(os.path.join(os.path.dirname(module.path),
                                                            body.path.value)))

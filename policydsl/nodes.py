@@ -262,6 +262,12 @@ RULE_KIND: dict[type, str] = {
 }
 
 
+def rule_body(statement: Node) -> Node:
+    """What a statement writes as a rule: a named rule's body, or the statement itself (a
+    rule body, or a declaration, which the caller tells apart)."""
+    return statement.body if isinstance(statement, NamedRule) else statement
+
+
 def children(node: Node) -> Iterator[Node]:
     """The node's direct children, in field order."""
     for field in attrs.fields(type(node)):

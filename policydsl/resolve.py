@@ -669,7 +669,7 @@ def rules(ws: Workspace, table_loader: Callable[..., list[m.Rule]] | None) -> No
         builder = _RuleBuilder(ws, scope, table_loader)
         ids: dict[str, n.Node] = {}
         for st in scope.module.statements:
-            body = st.body if isinstance(st, n.NamedRule) else st
+            body = n.rule_body(st)
             if not isinstance(body, n.RULE_BODIES):
                 continue
             built = builder.build(st, cast(n.RuleBody, body))

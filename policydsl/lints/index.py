@@ -37,8 +37,7 @@ class Site:
 
     @property
     def body(self) -> n.Node:
-        st = self.statement
-        return st.body if isinstance(st, n.NamedRule) else st
+        return n.rule_body(self.statement)
 
 
 @attrs.frozen
@@ -70,7 +69,7 @@ class Index:
         self.text_rules: list[tuple[m.Rule, Site]] = []  # in file and statement order
         for scope in ws.scopes.values():
             for rule, statement in scope.rules:
-                body = statement.body if isinstance(statement, n.NamedRule) else statement
+                body = n.rule_body(statement)
                 if not isinstance(body, n.Table):
                     site = Site(scope, statement)
                     self.sites[id(rule)] = site

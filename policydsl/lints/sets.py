@@ -34,7 +34,7 @@ def _written_sets(scope: ModuleScope) -> Iterator[str]:
     """The set names the policy's rules write, whether or not the rules built (a rule with
     an error of its own, a bad CARC say, still uses its sets: no W306 adds to its error)."""
     for statement in scope.module.statements:
-        body = statement.body if isinstance(statement, n.NamedRule) else statement
+        body = n.rule_body(statement)
         if not isinstance(body, n.RULE_BODIES):
             continue
         for field in attrs.fields(type(body)):
@@ -91,7 +91,7 @@ def placeholder_diagnosis(ws: Workspace) -> None:
     that code: ``M54.5x`` is mostly meant as "any M54.5 code", which is ``M54.5*``."""
     for scope in ws.scopes.values():
         for statement in scope.module.statements:
-            body = statement.body if isinstance(statement, n.NamedRule) else statement
+            body = n.rule_body(statement)
             words = (body.items if isinstance(body, n.DxDef) else
                      body.diagnoses if isinstance(body, n.RequireDx) else ())
             for word in words:
