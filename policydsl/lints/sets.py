@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import attrs
-
 from .. import codes as c
 from .. import nodes as n
 from ..diagnostics import warning
 from ..resolve import ModuleScope, Workspace
-from .index import (
-    set_home,
-)
+from .index import CODE_FIELDS, code_items, set_home
 
 # --- W306 ---------------------------------------------------------------------------------
 
 
-#: The fields of rule bodies whose words are modifiers, never set names.
-_MODIFIER_FIELDS = frozenset({"bypass", "modifiers"})
+#: The fields of rule bodies that may name sets: codes, replacement codes and diagnoses (not
+#: the modifiers of ``bypass`` and ``modifiers``).
+_SET_FIELDS = (*CODE_FIELDS, "replacements", "diagnoses")
 
 
 def _set_names(items: Iterable[object]) -> Iterator[str]:
@@ -35,12 +32,8 @@ def _written_sets(scope: ModuleScope) -> Iterator[str]:
     an error of its own, a bad CARC say, still uses its sets: no W306 adds to its error)."""
     for statement in scope.module.statements:
         body = n.rule_body(statement)
-        if not isinstance(body, n.RULE_BODIES):
-            continue
-        for field in attrs.fields(type(body)):
-            value = getattr(body, field.name)
-            if isinstance(value, tuple) and field.name not in _MODIFIER_FIELDS:
-                yield from _set_names(value)
+        if isinstance(body, n.RULE_BODIES):
+            yield from _set_names(code_items(body, _SET_FIELDS))
 
 
 def _reached_sets(ws: Workspace) -> set[tuple[str, str]]:
