@@ -32,6 +32,10 @@ DEFAULT_GLOBAL_COVERS: frozenset[str] = frozenset(f"992{n:02d}" for n in range(2
 DEFAULT_GLOBAL_BYPASS: frozenset[str] = frozenset(["24", "25", "57", "79"])
 
 
+#: Date ordinals of the calendar's first and last day: where a validity's open ends fall.
+FIRST_DAY, LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
+
+
 @attrs.frozen
 class Validity:
     """The dates of service a rule applies to, both ends inclusive; ``None`` is open."""
@@ -45,6 +49,19 @@ class Validity:
     @property
     def is_empty(self) -> bool:
         return self.start is not None and self.end is not None and self.end < self.start
+
+    @property
+    def days(self) -> tuple[int, int]:
+        """Its first and last day as date ordinals, an open end at the calendar's end."""
+        return (FIRST_DAY if self.start is None else self.start.toordinal(),
+                LAST_DAY if self.end is None else self.end.toordinal())
+
+    @classmethod
+    def of_days(cls, first: int, last: int) -> Validity:
+        """The validity of the days ``first`` to ``last`` (date ordinals), open at the
+        calendar's ends."""
+        return cls(None if first == FIRST_DAY else dt.date.fromordinal(first),
+                   None if last == LAST_DAY else dt.date.fromordinal(last))
 
 
 WindowKind = Literal["days", "months", "day", "claim", "year", "lifetime"]

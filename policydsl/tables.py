@@ -73,6 +73,7 @@ import attrs
 
 from policydsl.collector import collector_paused
 from policydsl.model import (
+    FIRST_DAY,
     NCCI_MODIFIERS,
     Addon,
     Forbid,
@@ -387,14 +388,6 @@ def _ptp_rows(ctx: _Context, lines: Iterable[tuple[int, str]], columns: _PtpColu
     return _one_row_a_date(ctx, rules, undated, dated)
 
 
-#: Date ordinals past either end of the calendar: an open start, an open end.
-_FIRST_DAY, _LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
-
-
-def _ordinal(day: dt.date | None, open_end: int) -> int:
-    return open_end if day is None else day.toordinal()
-
-
 def _last_free_stretch(first: int, last: int, held: Sequence[tuple[int, int]]
                        ) -> tuple[int, int] | None:
     """The last stretch of the days ``first`` to ``last`` (ordinals) that none of the spans
@@ -441,25 +434,24 @@ def _one_row_a_date(ctx: _Context, rules: list[Rule],
     for pair, start, end in dated if by_pair else ():
         key = frozenset(pair)
         if key in by_pair:
-            holds.setdefault(key, []).append((start.toordinal(), _ordinal(end, _LAST_DAY)))
+            holds.setdefault(key, []).append(Validity(start, end).days)
     gone: set[int] = set()
     for key, rows in by_pair.items():
         held = holds.get(key, ())
         if len(rows) < 2 and not held:
             continue
         rows.sort(key=lambda row: (row[0] or dt.date.max, row[4], row[1]))
-        starts = _FIRST_DAY  # the first date no row before covers
+        starts = FIRST_DAY  # the first date no row before covers
         in_force: set[_Pair] = set()  # the orders of the kept rows with no deletion date
         for end, _, index, pair, nine in rows:
-            last = _ordinal(end, _LAST_DAY)
+            last = Validity(None, end).days[1]
             if index is not None:
                 if end is None and pair in in_force:
                     gone.add(index)  # the same edit in force twice
                     continue
                 free = _last_free_stretch(starts, last, held)
-                validity = None if free is None else ctx.validity(
-                    None if free[0] == _FIRST_DAY else dt.date.fromordinal(free[0]),
-                    None if free[1] == _LAST_DAY else dt.date.fromordinal(free[1]))
+                days = None if free is None else Validity.of_days(*free)
+                validity = None if days is None else ctx.validity(days.start, days.end)
                 if validity is None:
                     gone.add(index)
                     continue

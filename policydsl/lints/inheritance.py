@@ -4,7 +4,6 @@ fewer days than the rule it replaces, W315 an override that shares no code with 
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterable
 from operator import attrgetter
@@ -76,16 +75,10 @@ def disable_again(ws: Workspace) -> None:
 #: The first and last day of a stretch of days, as date ordinals.
 Stretch = tuple[int, int]
 
-#: Date ordinals of the calendar's first and last day: an open start, an open end.
-_FIRST_DAY, _LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
-
-
 def _days_of(validities: Iterable[m.Validity]) -> list[Stretch]:
     """The days the validities hold together, as stretches in order that neither overlap
     nor touch."""
-    spans = sorted((_FIRST_DAY if v.start is None else v.start.toordinal(),
-                    _LAST_DAY if v.end is None else v.end.toordinal())
-                   for v in validities if not v.is_empty)
+    spans = sorted(v.days for v in validities if not v.is_empty)
     merged: list[Stretch] = []
     for first, last in spans:
         if merged and first <= merged[-1][1] + 1:
@@ -116,12 +109,12 @@ def _days_outside(outer: list[Stretch], inner: list[Stretch]) -> list[Stretch]:
 
 
 def _stretch(first: int, last: int) -> str:
-    start, end = dt.date.fromordinal(first), dt.date.fromordinal(last)
-    if first == _FIRST_DAY:
-        return f"up to {end}"
-    if last == _LAST_DAY:
-        return f"from {start} on"
-    return f"from {start} to {end}" if first != last else f"on {start}"
+    days = m.Validity.of_days(first, last)
+    if days.start is None:
+        return f"up to {days.end}"
+    if days.end is None:
+        return f"from {days.start} on"
+    return f"from {days.start} to {days.end}" if first != last else f"on {days.start}"
 
 
 @attrs.frozen
