@@ -78,6 +78,11 @@ def is_carc(text: str) -> bool:
     return _CARC.fullmatch(normalize(text)) is not None
 
 
+#: Claim adjustment group codes (X12 CAS01), which analysts often write before a CARC
+#: (``CO119``, ``CO-119``): not part of it.
+CARC_GROUPS = ("CO", "PR", "OA", "PI", "CR")
+
+
 def diagnosis_pattern(text: str) -> tuple[str, bool] | None:
     """``(code without dot, is_prefix)`` for a valid ICD-10-CM code or ``X12*`` prefix."""
     text = normalize(text)

@@ -27,6 +27,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from . import nodes as n
+from .codes import CARC_GROUPS
 from .diagnostics import PolicyError, error
 
 _GRAMMAR = resources.files("policydsl").joinpath("grammar.lark").read_text(encoding="utf-8")
@@ -526,7 +527,7 @@ def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-_CARC_GROUP_BEFORE = re.compile(r"\bcarc[ \t]+(?:CO|PR|OA|PI|CR)\Z", re.IGNORECASE)
+_CARC_GROUP_BEFORE = re.compile(rf"\bcarc[ \t]+(?:{'|'.join(CARC_GROUPS)})\Z", re.IGNORECASE)
 
 
 def _character_hint(text: str, position: int, char: str) -> str:

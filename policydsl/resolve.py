@@ -184,9 +184,6 @@ def _lacks_a_parent(ws: Workspace, scope: ModuleScope) -> bool:
     return any(p.text not in ws.scopes for s in visible_scopes(ws, scope) for p in s.parents)
 
 
-#: Claim adjustment group codes (X12 CAS01), which analysts often write before a CARC.
-_CARC_GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
-
 #: How deep sets may name sets: real policies nest a few; this keeps expanding them well
 #: inside Python's recursion limit.
 MAX_SET_DEPTH = 100
@@ -544,7 +541,7 @@ class _RuleBuilder:
                     text = opts.carc.text
                     group = text[:2].upper()
                     hint = (f"; write the reason code alone ({text[2:]}): the group code "
-                            f"{group} is not part of it" if group in _CARC_GROUPS
+                            f"{group} is not part of it" if group in c.CARC_GROUPS
                             and c.is_carc(text[2:]) else "")
                     self.ws.report("E209", f"'{text}' is not a claim adjustment reason code "
                                    f"(97, 119, B15){hint}", self.file, opts.carc.span)
