@@ -139,7 +139,8 @@ def read_cases(path: Path) -> list[Case]:
     for item, (row, record) in zip(items, records, strict=True):
         if not any(value.strip() for value in record.values()):
             continue  # commas alone: a spreadsheet's empty row (the claims reader's error)
-        problem = _case_problem(item, record)
+        expect, carc, rule = _expectation(record)
+        problem = _case_problem(item, expect, carc, rule)
         case_name = (record.get("case") or "").strip() or name
         if problem is None and not case_name:
             problem = ("this row needs a case name: a row without one continues the case "
@@ -157,8 +158,6 @@ def read_cases(path: Path) -> list[Case]:
             name = case_name
             continue
         assert isinstance(item, ClaimLine)
-        expect = (record.get("expect") or "").strip().lower()
-        carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
         if case_name != name and current:
             cases.append(Case(name, shown, first_row, tuple(current)))
             current = []
@@ -173,14 +172,18 @@ def read_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _case_problem(item: ClaimLine | RowError, record: dict[str, str]) -> str | None:
+def _expectation(record: dict[str, str]) -> tuple[str, str, str]:
+    """A cases file row's ``expect``, ``carc`` and ``rule``, as they are compared."""
+    return ((record.get("expect") or "").strip().lower(),
+            (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip())
+
+
+def _case_problem(item: ClaimLine | RowError, expect: str, carc: str, rule: str) -> str | None:
     """What is wrong with a cases file's row, if anything: its claim line, or its expectation."""
     if isinstance(item, RowError):
         return item.reason
-    expect = (record.get("expect") or "").strip().lower()
     if expect not in EXPECTATIONS:
         return f"expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}"
-    carc, rule = (record.get("carc") or "").strip().upper(), (record.get("rule") or "").strip()
     if expect in ("allow", "history") and (carc or rule):
         given = " and ".join(x for x, v in (("carc", carc), ("rule", rule)) if v)
         return (f"expect {expect} with a {given}: "
