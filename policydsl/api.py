@@ -150,8 +150,13 @@ def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | No
         from .cache import load_cached
 
         return load_cached(path, Path(cache_dir))
-    ruleset = load_ruleset(path)
-    return Policy(compile_ruleset(ruleset))
+    return load_uncached(path)
+
+
+def load_uncached(path: str | Path, given: Sequence[Path] = ()) -> Policy:
+    """``load`` without a cache; ``given``: other policy files the user named, searched last
+    for what it extends (``policyc test``)."""
+    return Policy(compile_ruleset(load_ruleset(path, given=given)))
 
 
 def compile_text(text: str, name: str = "<policy>") -> Policy:

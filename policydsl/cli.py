@@ -340,8 +340,7 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
     Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
     policy or cases file cannot be used."""
-    from .api import load_ruleset
-    from .engine import compile_ruleset
+    from .api import load_uncached
     from .testing import (
         CasesFileError,
         Outcome,
@@ -365,7 +364,7 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         if key not in loaded:
             # what it extends is looked for among the other policies named too, after its
             # own folder and those beside it (a draft outside policies/ can extend them)
-            loaded[key] = Policy(compile_ruleset(load_ruleset(path, given=policy_files)))
+            loaded[key] = load_uncached(path, given=policy_files)
         return loaded[key]
 
     try:
