@@ -51,7 +51,7 @@ CODES: dict[str, str] = {
     "W302": "a code forbids itself",
     "W303": "add-on whose primary is forbidden with it",
     "W304": "identical rules",
-    "W305": "limit made redundant by a stricter one",
+    "W305": "limit or `mue` made redundant by a stricter one",
     "W306": "unused set",
     "W307": "disable of an unnamed rule, by its line",
     "W308": "exclusive rules that rank two codes both ways",

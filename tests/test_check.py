@@ -1092,6 +1092,123 @@ def test_w305_mutually_redundant_limits_are_reported_once(tmp_path: Path) -> Non
     assert where(diagnostics) == [("W305", "x.pol", 3, 20)]
 
 
+def test_w305_mue_made_redundant_by_a_stricter_mue(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        mue 64483 <= 1
+        mue 64483 <= 2
+        mue 64484 <= 4 per line
+        mue 64484, 64483 <= 3 per line
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 3, 1), ("W305", "x.pol", 4, 1)]
+    assert diagnostics[0].message == (
+        "this mue (2 per day) is redundant: rule 't.a/mue@2' (line 2), 1 per day on the same "
+        "codes, already denies every line it would; remove this mue, or make it stricter than "
+        "the other")
+    assert "rule 't.a/mue@5' (line 5), 3 per line on these codes and others" in (
+        diagnostics[1].message)
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("mue 64483 <= 2 per line", "mue 64483 <= 4"),  # a line within 2 may go past 4 a day
+    # a line over 2 is denied before the day's units are summed: without the per-line MUE,
+    # it would count toward the 1 a day and deny the day's other lines
+    ("mue 64483 <= 1", "mue 64483 <= 2 per line"),
+    ("mue 64483 <= 1", "mue 64483, 64484 <= 2"),  # 64484's units are counted apart
+    ("rule late effective 2025-01-01: mue 64483 <= 1", "mue 64483 <= 2 per line"),
+    ("rule pend review: mue 64483 <= 1", "mue 64483 <= 2"),  # the stricter only pends
+])
+def test_w305_not_for_mues_that_both_matter(tmp_path: Path, first: str, second: str) -> None:
+    assert check(tmp_path, f"policy t.a\n{first}\n{second}\n") == []
+
+
+def test_w305_mue_equal_but_for_the_carc_is_reported_once_and_identical_ones_are_w304(
+        tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        mue 64483 <= 1
+        rule mine carc 16: mue 64483 <= 1
+        mue 64483 <= 1
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 3, 20), ("W304", "x.pol", 4, 1)]
+
+
+def test_w305_rows_of_an_mue_table_for_one_code(tmp_path: Path) -> None:
+    write(tmp_path, "mue.csv", """
+        hcpcs,mue_uos,mue_mai,mue_service_type
+        64483,1,2,Practitioner
+        64484,4,2,Practitioner
+        64483,2,2,Practitioner
+        64483,3,2,Outpatient Hospital
+        """)
+    diagnostics = check(tmp_path, """
+        policy t.a
+        table mue "mue.csv"
+        mue 64484 <= 6
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1), ("W305", "x.pol", 3, 1)]
+    assert diagnostics[0].message == (
+        "row mue.csv:4:1 (64483, 2 per day) is redundant: row mue.csv:2:1 of the same table, "
+        "1 per day, already denies every line it would; a table should give one MUE a code: "
+        "remove one of the rows")
+    assert diagnostics[1].message.startswith(
+        "this mue (6 per day) is redundant: rule 't.a/table@2' (mue.csv:3:1), 4 per day on the "
+        "same codes")
+
+
+def test_w305_a_table_row_is_not_reported_against_a_written_mue(tmp_path: Path) -> None:
+    write(tmp_path, "mue.csv", "hcpcs,mue_uos,mue_mai,mue_service_type\n"
+                               "64483,2,2,Practitioner\n")
+    # a payer's own stricter MUE over CMS's table: the table is not the payer's to edit
+    assert check(tmp_path, """
+        policy t.a
+        table mue "mue.csv"
+        rule ours: mue 64483 <= 1
+        """) == []
+
+
+def test_w305_a_child_mue_that_makes_its_parents_redundant(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.kid
+        extends t.base
+        mue 64483 <= 1
+        """, base="policy t.base\nrule esi: mue 64483 <= 2\n")
+    assert where(diagnostics) == [("W305", "x.pol", 3, 1)]
+    assert diagnostics[0].message.startswith(
+        "this mue (1 per day) makes inherited rule 't.base/esi' (base.pol:2), 2 per day on the "
+        "same codes, redundant in this policy")
+
+
+_MUE_TERMS = st.tuples(st.integers(1, 4), st.booleans(),
+                      st.sampled_from(["64483", "64483, 64484"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=_MUE_TERMS, second=_MUE_TERMS,
+       rows=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["C1", "C2", "C3"]),
+                               st.sampled_from(["64483", "64484"]), st.sampled_from(["P1", "P2"]),
+                               st.integers(1, 3)), min_size=1, max_size=12))
+def test_w305_a_redundant_mue_never_decides(
+        tmp_path_factory: pytest.TempPathFactory, first: tuple[int, bool, str],
+        second: tuple[int, bool, str], rows: list[tuple[int, str, str, str, int]]) -> None:
+    def mue(most: int, per_day: bool, codes: str) -> str:
+        return f"mue {codes} <= {most} per {'day' if per_day else 'line'}"
+
+    mues = [mue(*first), mue(*second)]
+    text = "policy t.a\n" + "\n".join(mues) + "\n"
+    diagnostics = load_paths([write(tmp_path_factory.mktemp("w305"), "x.pol", text)],
+                             lint=True).diagnostics
+    redundant = [d.span.line - 2 for d in diagnostics if d.code == "W305"]
+    if not redundant:
+        return
+    lines = [ClaimLine(claim, i, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), code,
+                       provider, units=units)
+             for i, (day, claim, code, provider, units) in enumerate(rows)]
+    kept = "policy t.a\n" + mues[1 - redundant[0]] + "\n"
+    both = [d.decision for d in compile_text(text).adjudicate(lines)]
+    assert both == [d.decision for d in compile_text(kept).adjudicate(lines)]
+
+
 def test_window_containment_is_conservative() -> None:
     assert Window("months", 1).holds(Window("days", 28))
     assert not Window("months", 1).holds(Window("days", 29))

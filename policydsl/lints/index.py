@@ -50,6 +50,7 @@ class Parts:
     addons: tuple[m.Addon, ...]
     forbids: tuple[m.Forbid, ...]
     exclusives: tuple[m.Exclusive, ...]
+    mues: tuple[m.Mue, ...]
     # the rule set's own policy's first ``extends``: where a finding about two rules from two
     # policies it extends, neither extending the other, is reported (None: it extends none)
     meeting: Site | None
@@ -156,6 +157,7 @@ class Index:
                 addons: list[m.Addon] = []
                 forbids: list[m.Forbid] = []
                 exclusives: list[m.Exclusive] = []
+                mues: list[m.Mue] = []
                 for rule in ruleset.rules:
                     if id(rule) in self.sites:
                         text.append(rule)
@@ -167,8 +169,10 @@ class Index:
                         forbids.append(rule)
                     elif isinstance(rule, m.Exclusive):
                         exclusives.append(rule)
+                    elif isinstance(rule, m.Mue):
+                        mues.append(rule)
                 self._parts.append(Parts(tuple(text), tuple(deleted), tuple(addons),
-                                         tuple(forbids), tuple(exclusives),
+                                         tuple(forbids), tuple(exclusives), tuple(mues),
                                          self._meeting(ruleset.name)))
         return self._parts
 

@@ -279,15 +279,18 @@ def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
 
 
 def redundant_limit(ws: Workspace) -> None:
-    """W305: a limit that a stricter one on the same codes makes redundant.
+    """W305: a limit or ``mue`` that a stricter one makes redundant.
 
-    ``weak`` is redundant when ``strict`` has the same codes, measure and provider scope, no
-    bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a maximum no
-    higher, a validity that holds ``weak``'s, and an action at least as severe: whenever
-    ``weak`` would fire, ``strict`` already has. Reported at the redundant limit, or at the
-    stricter one when its policy extends the redundant one's (see ``Index.extends``). Two
-    limits that make each other redundant are reported once, at the later; identical ones
-    are W304's.
+    A limit ``weak`` is redundant when ``strict`` has the same codes, measure and provider
+    scope, no bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a
+    maximum no higher, a validity that holds ``weak``'s, and an action at least as severe:
+    whenever ``weak`` would fire, ``strict`` already has. An ``mue`` is redundant by another
+    that holds each of its codes (an MUE counts each code's units apart) with a maximum no
+    higher, the same ``per day`` or ``per line``, and such a validity and action. Reported at
+    the redundant rule, or at the stricter one when its policy extends the redundant one's (see
+    ``Index.extends``). Two rules that make each other redundant are reported once, at the
+    later; identical ones are W304's. An MUE row of a table is reported only against a row of
+    the same table, at the table, naming the row.
     """
     index = index_for(ws)
     for parts in index.rulesets():
@@ -303,34 +306,9 @@ def redundant_limit(ws: Workspace) -> None:
         for i, weak in enumerate(limits):
             j = _stricter_limit(i, weak, stripped[i],
                                 alike[weak.codes, weak.sessions, weak.by_provider])
-            if j is None:
-                continue
-            strict = limits[j]
-            site, strict_site = index.site(weak), index.site(strict)
-            assert site is not None and strict_site is not None
-            if index.extends(strict_site, site, weak):
-                _report_inherited_w305(index, weak, strict, strict_site)
-            elif parts.meeting is not None and index.apart(strict_site, strict, site, weak):
-                if index.met_before(parts.meeting, strict, weak):
-                    continue
-                here = parts.meeting.file
-                index.report(
-                    "W305",
-                    f"{index.describe(weak, here)}, {weak.maximum} per {weak.window}, is "
-                    f"redundant here: {index.describe(strict, here)}, {strict.maximum} per "
-                    f"{strict.window} on the same codes and measure, already denies every "
-                    f"line it would; both are extended here; {index.switch_off(weak)}",
-                    here, parts.meeting.statement.span)
-            else:
-                index.report(
-                    "W305",
-                    f"this limit ({weak.maximum} per {weak.window}) is redundant: "
-                    f"{index.describe(strict, site.file)}, {strict.maximum} per "
-                    f"{strict.window} on the same codes and measure"
-                    f"{'' if strict.bypass == weak.bypass else ', with fewer unless modifiers'}"
-                    ", already denies every line it would; remove this limit, or make it "
-                    "stricter than the other",
-                    site.file, site.body.span)
+            if j is not None:
+                _report_redundant(index, parts, weak, limits[j])
+        _redundant_mues(index, parts)
 
 
 def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, list[int]]
@@ -352,16 +330,122 @@ def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, li
     return found
 
 
-def _report_inherited_w305(index: Index, weak: m.Limit, strict: m.Limit,
-                           strict_site: Site) -> None:
-    """W305 where a policy's limit makes a limit it inherits redundant: at its own limit."""
+def _redundant_mues(index: Index, parts: Parts) -> None:
+    """W305 for ``mue`` rules: each text ``mue`` against every MUE of its rule set that
+    shares a code with it; each MUE row of a table against the other rows of its table."""
+    mues = parts.mues
+    if len(mues) < 2:
+        return
+    by_code: dict[str, list[int]] = {}  # code -> positions in mues
+    for at, mue in enumerate(mues):
+        for code in mue.codes:
+            by_code.setdefault(code, []).append(at)
+    text = frozenset(map(id, parts.text))
+    written_values: set[m.Rule] = set()
+    for i, weak in enumerate(mues):
+        written = id(weak) in text
+        if written:
+            value = _stripped(weak)
+            if value in written_values:
+                continue  # identical to an earlier one: W304's
+            written_values.add(value)
+        for j in sorted(set(by_code[min(weak.codes)]) - {i}):
+            strict = mues[j]
+            strict_written = id(strict) in text
+            if not written and (strict_written or strict.info.id != weak.info.id):
+                continue  # a table row only against the rows of its own table
+            if not _mue_stricter(strict, weak):
+                continue
+            if j > i and strict_written == written and _mue_stricter(weak, strict):
+                continue  # mutual: reported at the later one (or at the written one)
+            if written and strict_written and _stripped(strict) == value:
+                continue  # identical: W304's
+            if written:
+                _report_redundant(index, parts, weak, strict)
+            else:
+                _report_redundant_row(index, weak, strict)
+            break
+
+
+def _mue_stricter(strict: m.Mue, weak: m.Mue) -> bool:
+    """Whether ``strict`` denies every line ``weak`` would, and ``weak`` changes nothing else:
+    it holds each of ``weak``'s codes (each code's units count apart), allows no more units,
+    counts the same way, and is in force and as severe wherever ``weak`` is. A ``per line``
+    MUE is never redundant by a ``per day`` one: it is a line rule, so the lines it denies
+    are not summed by the day's MUE (docs/semantics.md), and removing it changes that sum."""
+    return (weak.codes <= strict.codes and strict.maximum <= weak.maximum
+            and strict.per_day == weak.per_day
+            and _validity_contains(strict.info.validity, weak.info.validity)
+            and not (strict.info.action == "review" and weak.info.action == "deny"))
+
+
+def _terms(rule: m.Limit | m.Mue) -> str:
+    """What a limit or MUE allows, as its text says it: ``12 per 90d``, ``1 per day``."""
+    if isinstance(rule, m.Limit):
+        return f"{rule.maximum} per {rule.window}"
+    return f"{rule.maximum} per {'day' if rule.per_day else 'line'}"
+
+
+def _alike(weak: m.Limit | m.Mue, strict: m.Limit | m.Mue) -> str:
+    """How ``strict`` covers ``weak``: on what codes, and with what modifiers."""
+    if isinstance(weak, m.Limit):
+        assert isinstance(strict, m.Limit)
+        return ("on the same codes and measure"
+                + ("" if strict.bypass == weak.bypass else ", with fewer unless modifiers"))
+    return "on the same codes" if strict.codes == weak.codes else "on these codes and others"
+
+
+def _report_redundant(index: Index, parts: Parts, weak: m.Limit | m.Mue,
+                      strict: m.Limit | m.Mue) -> None:
+    """Report W305 for ``weak`` (written in policy text), which ``strict`` makes redundant:
+    at ``weak``; at ``strict`` where its policy extends ``weak``'s; at the extending policy's
+    ``extends`` where the two meet only there."""
+    kind = "limit" if isinstance(weak, m.Limit) else "mue"
+    site = index.site(weak)
+    strict_site = index.site(strict) or index.table_site(strict)
+    assert site is not None and strict_site is not None
+    alike = _alike(weak, strict)
+    if index.extends(strict_site, site, weak):
+        this = (f"this {kind}" if index.site(strict) is not None
+                else f"row {strict.info.source} of this table")
+        index.report(
+            "W305",
+            f"{this} ({_terms(strict)}) makes inherited "
+            f"{index.describe(weak, strict_site.file)}, {_terms(weak)} {alike}, redundant in "
+            "this policy: this one already denies every line that one would; "
+            f"{index.switch_off(weak)}",
+            strict_site.file, strict_site.body.span)
+    elif parts.meeting is not None and index.apart(strict_site, strict, site, weak):
+        if index.met_before(parts.meeting, strict, weak):
+            return
+        here = parts.meeting.file
+        index.report(
+            "W305",
+            f"{index.describe(weak, here)}, {_terms(weak)}, is redundant here: "
+            f"{index.describe(strict, here)}, {_terms(strict)} {alike}, already denies every "
+            f"line it would; both are extended here; {index.switch_off(weak)}",
+            here, parts.meeting.statement.span)
+    else:
+        index.report(
+            "W305",
+            f"this {kind} ({_terms(weak)}) is redundant: "
+            f"{index.describe(strict, site.file)}, {_terms(strict)} {alike}, already denies "
+            f"every line it would; remove this {kind}, or make it stricter than the other",
+            site.file, site.body.span)
+
+
+def _report_redundant_row(index: Index, weak: m.Mue, strict: m.Mue) -> None:
+    """W305 at a ``table mue`` statement: its row ``weak`` is redundant by its row ``strict``
+    (two rows for one code: the stricter applies)."""
+    site = index.table_site(weak)
+    if site is None:
+        return
     index.report(
         "W305",
-        f"this limit ({strict.maximum} per {strict.window}) makes inherited "
-        f"{index.describe(weak, strict_site.file)}, {weak.maximum} per {weak.window} on the "
-        "same codes and measure, redundant in this policy: this one already denies every "
-        f"line that one would; {index.switch_off(weak)}",
-        strict_site.file, strict_site.body.span)
+        f"row {weak.info.source} ({codes_text(weak.codes)}, {_terms(weak)}) is redundant: row "
+        f"{strict.info.source} of the same table, {_terms(strict)}, already denies every line "
+        "it would; a table should give one MUE a code: remove one of the rows",
+        site.file, site.statement.span)
 
 
 # --- W308, W309 ---------------------------------------------------------------------------
