@@ -1194,19 +1194,10 @@ def test_w305_a_redundant_mue_never_decides(
     def mue(most: int, per_day: bool, codes: str) -> str:
         return f"mue {codes} <= {most} per {'day' if per_day else 'line'}"
 
-    mues = [mue(*first), mue(*second)]
-    text = "policy t.a\n" + "\n".join(mues) + "\n"
-    diagnostics = load_paths([write(tmp_path_factory.mktemp("w305"), "x.pol", text)],
-                             lint=True).diagnostics
-    redundant = [d.span.line - 2 for d in diagnostics if d.code == "W305"]
-    if not redundant:
-        return
     lines = [ClaimLine(claim, i, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), code,
                        provider, units=units)
              for i, (day, claim, code, provider, units) in enumerate(rows)]
-    kept = "policy t.a\n" + mues[1 - redundant[0]] + "\n"
-    both = [d.decision for d in compile_text(text).adjudicate(lines)]
-    assert both == [d.decision for d in compile_text(kept).adjudicate(lines)]
+    assert_redundant_rule_decides_nothing(tmp_path_factory, [mue(*first), mue(*second)], lines)
 
 
 def test_window_containment_is_conservative() -> None:
@@ -1735,17 +1726,25 @@ def test_w305_a_redundant_limit_never_decides(
     def limit(window: str, most: int, bypass: str) -> str:
         return f"limit 97810 {window} <= {most}" + (f" unless modifier {bypass}" if bypass else "")
 
-    limits = [limit(*first), limit(*second)]
-    text = "policy t.a\n" + "\n".join(limits) + "\n"
+    lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), "97810",
+                       "P1", modifiers=mods, units=units)
+             for i, (day, mods, units) in enumerate(rows)]
+    assert_redundant_rule_decides_nothing(tmp_path_factory, [limit(*first), limit(*second)],
+                                          lines)
+
+
+def assert_redundant_rule_decides_nothing(
+        tmp_path_factory: pytest.TempPathFactory, rules: list[str], lines: list[ClaimLine]
+        ) -> None:
+    """When W305 calls one of two ``rules`` redundant, the other alone decides every line
+    as both do."""
+    text = "policy t.a\n" + "\n".join(rules) + "\n"
     diagnostics = load_paths([write(tmp_path_factory.mktemp("w305"), "x.pol", text)],
                              lint=True).diagnostics
     redundant = [d.span.line - 2 for d in diagnostics if d.code == "W305"]
     if not redundant:
         return
-    lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), "97810",
-                       "P1", modifiers=mods, units=units)
-             for i, (day, mods, units) in enumerate(rows)]
-    kept = "policy t.a\n" + limits[1 - redundant[0]] + "\n"
+    kept = "policy t.a\n" + rules[1 - redundant[0]] + "\n"
     both = [d.decision for d in compile_text(text).adjudicate(lines)]
     assert both == [d.decision for d in compile_text(kept).adjudicate(lines)]
 
