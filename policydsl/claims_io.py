@@ -71,6 +71,11 @@ _CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUAM]|[A-Z][0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
+
+#: The most modifiers a claim line carries (X12 837P: SV101-3 to SV101-6), and the most
+#: diagnoses (a claim's: HI, 12). A line with more is malformed.
+MAX_MODIFIERS = 4
+MAX_DIAGNOSES = 12
 #: An ICD-10-CM code: a letter, a digit, a letter or digit, then up to four more, with or
 #: without a dot after the third.
 _DIAGNOSIS = re.compile(r"[A-Z][0-9][A-Z0-9](?:\.?[A-Z0-9]{1,4})?")
@@ -165,7 +170,10 @@ def _units(text: str) -> int | None:
 
 
 def _modifiers(text: str) -> tuple[str, ...] | None:
-    for m in text.split():
+    given = text.split()
+    if len(given) > MAX_MODIFIERS:
+        return None
+    for m in given:
         if not (m.isascii() and _MODIFIER.fullmatch(m.upper())):
             return None
     return tuple(text.upper().split())
@@ -177,7 +185,8 @@ def _diagnoses(text: str) -> tuple[str, ...] | None:
         for dx in text.split():  # not the usual codes between spaces: one at a time
             if not (dx.isascii() and _DIAGNOSIS.fullmatch(dx.upper())):
                 return None
-    return tuple(text.upper().replace(".", "").split())
+    codes = tuple(text.upper().replace(".", "").split())
+    return codes if len(codes) <= MAX_DIAGNOSES else None
 
 
 _T = TypeVar("_T")
@@ -328,6 +337,11 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
             problems.append(f"dx {x!r} is not an ICD-10-CM code (a letter, a digit, a letter "
                             "or digit, then up to four more, with or without a dot after the "
                             "third)" + _SPACES_NOT_COMMAS * ("," in x))
+    for name, given, most, of in (("modifiers", mods, MAX_MODIFIERS, "claim line"),
+                                  ("dx", dx, MAX_DIAGNOSES, "claim")):
+        count_given = len(given.split())
+        if count_given > most and name not in reported:
+            problems.append(f"{name}: {count_given} given, but a {of} carries at most {most}")
     if problems:
         return RowError(row, f"row {row}: " + "; ".join(problems), cid, line, mid, date, code)
     modifiers, diagnoses = _modifiers(mods), _diagnoses(dx)

@@ -190,6 +190,31 @@ def test_a_malformed_diagnosis_makes_the_row_malformed(tmp_path: Path) -> None:
         (1, f"row 1: dx '12345' {_NOT_ICD10}"), "J1"]
 
 
+def test_a_line_carries_at_most_four_modifiers_and_twelve_diagnoses(tmp_path: Path) -> None:
+    """domain.md: a line has up to four modifiers, a claim up to 12 diagnoses; more is a
+    malformed row (CARC 16), read whole or streamed, in CSV and JSON Lines alike."""
+    twelve = " ".join(f"M54.{i}" for i in range(10)) + " G89.29 G89.4"
+    rows = ["C1,1,M1,,2024-01-01,64483,59 RT LT XS,,,,",
+            "C2,1,M1,,2024-01-01,64483,59 RT LT XS 25,,,,",
+            f"C3,1,M1,,2024-01-01,97810,,,{twelve},,",
+            f"C4,1,M1,,2024-01-01,97810,,,{twelve} Z79.899,,",
+            f"C5,1,M1,,2024-01-01,97810,59 RT LT XS 25,,{twelve} Z79.899,,"]
+    path = write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    expected = [
+        "C1",
+        (3, "row 3: modifiers: 5 given, but a claim line carries at most 4"),
+        "C3",
+        (5, "row 5: dx: 13 given, but a claim carries at most 12"),
+        (6, "row 6: modifiers: 5 given, but a claim line carries at most 4; "
+            "dx: 13 given, but a claim carries at most 12")]
+    assert reasons(read_claims(path)) == expected
+    assert reasons(list(iter_claims(path))) == expected
+    jsonl = orjson.dumps({"claim_id": "J1", "line": 1, "member_id": "M1", "date": "2024-01-01",
+                          "code": "64483", "modifiers": ["59", "RT", "LT", "XS", "25"]})
+    assert reasons(read_claims(write(tmp_path, jsonl.decode() + "\n", "c.jsonl"))) == [
+        (1, "row 1: modifiers: 5 given, but a claim line carries at most 4")]
+
+
 def test_a_bad_value_seen_after_good_ones_is_still_caught(tmp_path: Path) -> None:
     good = "C1,1,M1,,2024-01-01,99213,,,,,\n"
     path = write(tmp_path, HEADER + good + good + "C1,1,M1,,2024-01-01,99213,,-1,,,\n" + good)
