@@ -381,7 +381,8 @@ class _Generator:
             self.w.indent(2)
             self.line_rules()
             self.w.outdent(2)
-        if f.has("forbid", "exclusive", "global", "mue_day", "limit", "prerequisite", "addon"):
+        if f.has("forbid", "exclusive", "exclusive_across", "global", "mue_day", "limit",
+                 "prerequisite", "addon"):
             self.later_stages()
         self.block("""
             for k, found in FS.items():
@@ -409,7 +410,7 @@ class _Generator:
         way otherwise: no same-day verdict depends on a history verdict of its date.
         """
         f = self.f
-        same = f.has("forbid", "exclusive", "global", "mue_day")
+        same = f.has("forbid", "exclusive", "exclusive_across", "global", "mue_day")
         history = f.has("limit", "prerequisite")
         later = BIT_SAME | BIT_HISTORY | BIT_ADDON
         periods = f.has("global")
@@ -451,8 +452,8 @@ class _Generator:
                     @history     for k in range(h, p):  # lines of dates with nothing to judge
                     @history         if B[k] & {BIT_COUNTED} and not DN[k]:
                     @history             plan = PL[k]
-        """, units=f.units, codes=f.has("forbid", "exclusive", "mue_day"), history=history,
-             alone=history and f.has("addon"), periods=periods)
+        """, units=f.units, codes=f.has("forbid", "exclusive", "exclusive_across", "mue_day"),
+             history=history, alone=history and f.has("addon"), periods=periods)
         if history:
             self.w.indent(5)
             self.count_line()
@@ -483,7 +484,9 @@ class _Generator:
                 @codes     run_codes = C[p:q]
                 @same     run_dn = DN[p:q]
                 @same groups = None
-        """, codes=f.has("forbid", "exclusive", "mue_day"), same=same)
+                @across everyone = None  # the date's standing lines by code, any provider
+        """, codes=f.has("forbid", "exclusive", "exclusive_across", "mue_day"), same=same,
+             across=f.has("exclusive_across"))
         self.w.indent()  # in "if run_bits & walked:"
         if self.split_walks:
             self.w.writeline(f"if run_bits & {BIT_ADDON} and stage3:  # an add-on: two walks (S1)")
@@ -569,7 +572,7 @@ class _Generator:
         are same-day rules to settle before add-ons are counted."""
         f = self.f
         return (f.has("limit", "prerequisite") and f.has("addon")
-                and f.has("forbid", "exclusive", "global", "mue_day"))
+                and f.has("forbid", "exclusive", "exclusive_across", "global", "mue_day"))
 
     def count_line(self) -> None:
         """Count the line at ``k`` in its counting groups, for the limits and prerequisites
@@ -593,20 +596,22 @@ class _Generator:
         The codes of the date's lines (``run_codes``) rule out most lines at C speed: a
         forbid or an exclusive set needs one of the line's partners there, and a mue per day
         more units than its least maximum. Only then are the date's lines grouped exactly
-        (by provider and code, ``same_day_groups``), once per date.
+        (by provider and code, ``same_day_groups``), once per date; and by code alone, for
+        an ``exclusive … across providers`` in force (``same_day_codes``), once per date too,
+        and only on a date where such a rule applies.
         """
         f = self.f
         self.w.writeline("found = None")
-        if f.has("forbid", "exclusive"):
+        if f.has("forbid", "exclusive", "exclusive_across"):
             self.block("""
                 if not lone and plan[8] is not None and not plan[8].isdisjoint(run_codes):
-                    if groups is None:
-                        groups = same_day_groups(L, run_dn, p)
+                    @provider if groups is None:
+                    @provider     groups = same_day_groups(L, run_dn, p)
                     line = L[k]
                     code = line.code
                     mods = line.modifiers
-                    group = groups[line.provider_id]
-            """)
+                    @provider group = groups[line.provider_id]
+            """, provider=f.has("forbid", "exclusive"))
             self.w.indent()
         if f.has("forbid"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.forbid_bypass else ""
@@ -645,7 +650,21 @@ class _Generator:
                                 found = []
                             found.append((r, group[winner]))
             """)
-        if f.has("forbid", "exclusive"):
+        if f.has("exclusive_across"):
+            self.block(f"""
+                for r, lo, hi, codes in plan[14]:
+                    @predicate exclusive_across: if {self.test(self.dated("exclusive_across"))}:
+                        if everyone is None:
+                            everyone = same_day_codes(L, run_dn, p)
+                        for winner in codes:
+                            if winner in everyone:
+                                break
+                        if winner != code:
+                            if found is None:
+                                found = []
+                            found.append((r, everyone[winner]))
+            """)
+        if f.has("forbid", "exclusive", "exclusive_across"):
             self.w.outdent()
         if f.has("global"):
             bypass = "(not mods or bypass.isdisjoint(mods))" if f.global_bypass else ""
@@ -654,7 +673,7 @@ class _Generator:
             # a procedure on the next date (the day before a major one): denied by its line
             # rules, by the same-day rules of its date, or surely by its history rules
             ahead = ""
-            if f.has("forbid", "exclusive", "mue_day"):
+            if f.has("forbid", "exclusive", "exclusive_across", "mue_day"):
                 ahead += " or denied_ahead(L, PL, O, DN, X, n, j, DENY)"
             if f.has("limit", "prerequisite"):
                 ahead += (" or surely_limited(L, PL, O, count if stage3 else None, X, n, j, p,"

@@ -231,12 +231,29 @@ def same_day_groups(lines: list[ClaimLine], denied: list[bool], start: int
     return out
 
 
+def same_day_codes(lines: list[ClaimLine], denied: list[bool], start: int
+                   ) -> dict[str, list[int]]:
+    """The lines at ``start``, ``start + 1``, ... (one date; ``denied`` holds their denials)
+    that are not denied, by code whatever their provider: their positions, in the member's
+    order. What an ``exclusive … across providers`` compares."""
+    out: dict[str, list[int]] = {}
+    for position in compress(range(start, start + len(denied)), map(not_, denied)):
+        code = lines[position].code
+        same = out.get(code)
+        if same is None:
+            out[code] = [position]
+        else:
+            same.append(position)
+    return out
+
+
 def denied_ahead(lines: list[ClaimLine], plans: list[Plan], ordinals: list[int],
                  denied: list[bool], positions: list[int], n: int, j: int,
                  deny: Sequence[int]) -> bool:
     """Would the same-day rules of its own date deny the procedure line at ``j``, a date after
-    the one being judged: a forbid, an exclusive or a per-day MUE, among the lines of that date
-    that passed their line rules (``denied`` holds stage 1's verdicts there, and ``j`` passed
+    the one being judged: a forbid, an exclusive (of its provider's lines, or of every
+    provider's ``across providers``) or a per-day MUE, among the lines of that date that
+    passed their line rules (``denied`` holds stage 1's verdicts there, and ``j`` passed
     them)? A paid line (``positions[j] >= n``) never is. The global periods over it and its
     limits are not known yet (docs/semantics.md). Called for the day before a major
     procedure, which the procedure's period covers only if the procedure is not denied."""
@@ -257,6 +274,11 @@ def denied_ahead(lines: list[ClaimLine], plans: list[Plan], ordinals: list[int],
     for r, lo, hi, codes in plan[3]:
         if deny[r] and lo <= day <= hi and next(c for c in codes if c in group) != code:
             return True
+    if plan[14]:
+        everyone = same_day_codes(lines, denied[p:q], p)
+        for r, lo, hi, codes in plan[14]:
+            if deny[r] and lo <= day <= hi and next(c for c in codes if c in everyone) != code:
+                return True
     if plan[5]:  # its code's units by the provider on its claim and earlier ones, and paid
         claim = line.claim_id
         total = sum(lines[i].units for i in group[code]
@@ -579,6 +601,7 @@ def bind(code: Any, plans_get: Callable[[str], Plan | None],
         # helpers of the stages
         "months_first": months_first, "year_first": year_first,
         "procedure_lines": procedure_lines, "same_day_groups": same_day_groups,
+        "same_day_codes": same_day_codes,
         "has_primary": has_primary, "uncount": uncount, "addon_alone": addon_alone,
         "denied_ahead": denied_ahead, "surely_limited": surely_limited,
         "restore_date": restore_date,

@@ -40,7 +40,7 @@ from .claims import ClaimLine, Finding
 from .engine import Program
 
 #: Bumped whenever the layout of an image changes; an image of another format is not used.
-IMAGE_FORMAT = 4
+IMAGE_FORMAT = 5
 
 #: A code set or tuple this long that plans share (every code of a limit over a range shares
 #: the codes its rules look back at) is pickled once, apart, and named from each plan:
@@ -51,13 +51,14 @@ SHARED_LENGTH = 32
 def _holds_large(value: tuple[Any, Any]) -> bool:
     """Whether a (plan, paid plan) holds a code set or tuple that plans may share and that is
     ``SHARED_LENGTH`` long or more: the codes its rules look back at or meet the same day
-    (field 13), its exclusive partners (8) or an exclusive's list (3). Their lengths alone are
-    looked at: walking every plan would cost as much as the pickling it spares."""
+    (field 13), its exclusive partners (8) or an exclusive's list (3, and 14 across
+    providers). Their lengths alone are looked at: walking every plan would cost as much as
+    the pickling it spares."""
     plan = value[0]
     codes, _, same_day = plan[13]
     return (len(codes) >= SHARED_LENGTH or len(same_day) >= SHARED_LENGTH
             or (plan[8] is not None and len(plan[8]) >= SHARED_LENGTH)
-            or any(len(row[3]) >= SHARED_LENGTH for row in plan[3]))
+            or any(len(row[3]) >= SHARED_LENGTH for row in (*plan[3], *plan[14])))
 
 
 _PICKLE = pickle.HIGHEST_PROTOCOL

@@ -158,11 +158,13 @@ class _Member:
         if isinstance(rule, m.Exclusive):
             if line.code not in rule.codes:
                 return None
-            billed = {p.line.code for p in peers} | {line.code}
+            # ``across providers``: the member's lines of the date, whatever their provider
+            rivals = [p for p in present if p is not item] if rule.across_providers else peers
+            billed = {p.line.code for p in rivals} | {line.code}
             winner = next(code for code in rule.codes if code in billed)
             if winner == line.code:
                 return None
-            return _finding(rule, [p for p in peers if p.line.code == winner])
+            return _finding(rule, [p for p in rivals if p.line.code == winner])
         if isinstance(rule, m.Global):
             if line.code not in rule.covers or mods & rule.bypass:
                 return None

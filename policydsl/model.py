@@ -200,10 +200,13 @@ class Forbid:
 
 @attrs.frozen
 class Exclusive:
-    """``exclusive A, B, ...``: the first listed code present wins; the others are denied."""
+    """``exclusive A, B, ... [across providers]``: the first listed code present wins; the
+    others are denied. Same member, provider and date; ``across_providers``: same member and
+    date, whatever the provider (docs/semantics.md)."""
 
     info: RuleInfo
     codes: tuple[str, ...]
+    across_providers: bool = False
 
 
 @attrs.frozen

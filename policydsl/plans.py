@@ -15,7 +15,8 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
                  BIT_COUNTED: limits/prerequisites count it; BIT_PROCEDURE: it starts a period
     1 line       ((rule, lo, hi, kind, a, b), ...)            deleted/dx/auth/modifier/mue line
     2 forbid     {trigger code: ((rule, lo, hi, bypass), ...)} or None
-    3 exclusive  ((rule, lo, hi, codes in order), ...)
+    3 exclusive  ((rule, lo, hi, codes in order), ...): ``exclusive`` rules of one
+                 provider (the line's own)
     4 global     {procedure code: ((rule, lo, hi, days, bypass), ...)} or None
     5 mue/day    ((rule, lo, hi, maximum), ...)
     6 history    limits  (rule, lo, hi, HISTORY_UNITS or HISTORY_SESSIONS, group, by provider,
@@ -25,7 +26,7 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
     7 addon      ((rule, lo, hi, primaries), ...)
     8 partners   the codes whose lines can make a forbid or exclusive rule deny this code's
                  line on the same date (the keys of 2, and the codes listed before it in
-                 3), as a frozenset, or None
+                 3 and 14), as a frozenset, or None
     9 procedure  does a line of this code start a global period (bits & BIT_PROCEDURE)
    10 mue floor  the least maximum of 5 (0 without rows): no mue/day row fires up to it
    11 counts     the counting groups a counted line of this code joins (member-wide)
@@ -38,6 +39,9 @@ Plan layout (``PLAN[code]``), in the order the generated code reads it::
                  an exclusive code listed before it, its own code under a mue per day, an
                  add-on's primary). A real-time call looks only at these paid lines: an upper
                  bound, within which the rules decide exactly
+   14 exclusive across providers   ((rule, lo, hi, codes in order), ...): as 3, for the
+                 ``exclusive … across providers`` rules, which look at the member's lines of
+                 the date whatever their provider (kind ``exclusive_across``)
 
 A *counting group* is the code set of a limit or prerequisite (with ``by provider``, one per
 provider): the generated code keeps, per group, the positions of the lines counted so far, in
@@ -82,7 +86,7 @@ Row = tuple[Any, ...]
 Plan = tuple[int, tuple[Row, ...], "dict[str, tuple[Row, ...]] | None", tuple[Row, ...],
              "dict[str, tuple[Row, ...]] | None", tuple[Row, ...], tuple[Row, ...],
              tuple[Row, ...], "frozenset[str] | None", bool, int, tuple[int, ...],
-             tuple[int, ...], "Reach"]
+             tuple[int, ...], "Reach", tuple[Row, ...]]
 Reach = tuple[frozenset[str], int, frozenset[str]]
 
 _KIND_OF_TYPE: dict[type, str] = {
@@ -96,6 +100,8 @@ def kind_name(rule: m.Rule) -> str:
     """The rule's kind as the generated code names its block."""
     if isinstance(rule, m.Mue):
         return "mue_day" if rule.per_day else "mue_line"
+    if isinstance(rule, m.Exclusive) and rule.across_providers:
+        return "exclusive_across"
     return _KIND_OF_TYPE[type(rule)]
 
 
@@ -124,14 +130,14 @@ def _window(window: m.Window) -> tuple[int, int]:
 
 
 # A plan while the rules are read: [bits, line, forbid, exclusive, global, mue_day, history,
-# addon, counts, counts by provider, exclusive partners (code sets)], lists, dicts and sets
-# that ``_freeze`` turns into a ``Plan``.
+# addon, counts, counts by provider, exclusive partners (code sets), exclusive across
+# providers], lists, dicts and sets that ``_freeze`` turns into a ``Plan``.
 (_BITS, _LINE, _FORBID, _EXCLUSIVE, _GLOBAL, _MUE_DAY, _HISTORY, _ADDON, _COUNTS,
- _COUNTS_BY_PROVIDER, _BEATEN_BY) = range(11)
+ _COUNTS_BY_PROVIDER, _BEATEN_BY, _EXCLUSIVE_ACROSS) = range(12)
 
 
 def _new_plan() -> list[Any]:
-    return [0, [], {}, [], {}, [], [], [], [], [], []]
+    return [0, [], {}, [], {}, [], [], [], [], [], [], []]
 
 
 #: An ``exclusive`` of more codes than this gives each of them all its codes as partners (a
@@ -180,6 +186,7 @@ def _freeze(plan: list[Any], reach: Reach) -> Plan:
         tuple(plan[_COUNTS]),
         tuple(plan[_COUNTS_BY_PROVIDER]),
         reach,
+        tuple(plan[_EXCLUSIVE_ACROSS]),
     )
 
 
@@ -379,10 +386,11 @@ class _TableBuilder:
         row = (r, lo, hi, codes)
         first = {code: at for at, code in reversed(list(enumerate(codes)))}
         every = self.share(frozenset(codes)) if len(codes) > EXACT_PARTNERS else None
+        rows = _EXCLUSIVE_ACROSS if rule.across_providers else _EXCLUSIVE
         for code in sorted(first.keys() - {codes[0]}):
             target = self.plan(code)
             target[_BITS] |= BIT_SAME
-            target[_EXCLUSIVE].append(row)
+            target[rows].append(row)
             target[_BEATEN_BY].append(
                 every if every is not None else self.share(frozenset(codes[:first[code]])))
         self.plan(codes[0])

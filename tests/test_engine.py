@@ -261,8 +261,8 @@ _day = st.integers(-5, 125).map(lambda n: DAY0 + dt.timedelta(n))
 
 _RULE_BODIES: list[st.SearchStrategy[Callable[[m.RuleInfo], m.Rule]]] = [
     st.builds(lambda t, g, b: lambda i: m.Forbid(i, t, g, b), _codes, _codes, _bypass),
-    st.lists(st.sampled_from(CODES), min_size=2, max_size=4).map(
-        lambda cs: lambda i: m.Exclusive(i, tuple(cs))),
+    st.builds(lambda cs, a: lambda i: m.Exclusive(i, tuple(cs), a),
+              st.lists(st.sampled_from(CODES), min_size=2, max_size=4), st.booleans()),
     st.builds(lambda p, d, c, b: lambda i: m.Global(i, p, d, c, b), _codes,
               st.sampled_from([0, 1, 3, 10, 90]), _codes, _bypass),
     st.builds(lambda c, w, n, s, p, b: lambda i: m.Limit(i, c, w, n, s, p, b), _codes, _window,
