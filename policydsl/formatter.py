@@ -21,7 +21,8 @@ The layout:
   rewrites the resolver already applies (``codes.normalize``), so meaning is unchanged.
 * **Numbers** are printed in decimal without leading zeros (``<= 012`` becomes ``<= 12``).
 * **Optional words.** ``limit`` prints ``by provider`` and its measure (``units`` or
-  ``sessions``) only when written; ``mue`` prints ``per day`` or ``per line`` only when written.
+  ``sessions``) only when written; ``mue`` prints ``per day`` or ``per line`` only when written;
+  ``exclusive`` prints ``across providers`` after its list when written.
   Defaults are never added or dropped, so a formatted file reads like its source.
 * **Strings** are re-quoted: ``"`` as ``\\"``, a backslash as ``\\\\``, a line break as
   ``\\n`` and a tab as ``\\t``; every other character is printed as itself (an unneeded escape
@@ -222,7 +223,8 @@ def _body_atoms(body: n.RuleBody) -> list[_Atom]:
         return [*_kw("when"), *_items(body.triggers), *_kw("forbid"), *_items(body.targets),
                 *_unless(body.bypass)]
     if isinstance(body, n.Exclusive):
-        return [*_kw("exclusive"), *_items(body.codes)]
+        across = _kw("across", "providers") if body.across_providers else []
+        return [*_kw("exclusive"), *_items(body.codes), *across]
     if isinstance(body, n.Limit):
         by = _kw("by", "provider") if body.by_provider else []
         measure = _kw(body.measure) if body.measure else []

@@ -120,7 +120,10 @@ class Forbid(Node):
 
 @attrs.frozen(slots=True)
 class Exclusive(Node):
+    """``exclusive A, B, ... [across providers]``."""
+
     codes: tuple[CodeItem, ...]
+    across_providers: bool = False
 
 
 @attrs.frozen(slots=True)

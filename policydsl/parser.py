@@ -167,7 +167,10 @@ class _ToAst(Transformer[Token, list[n.Statement]]):
         return n.Forbid(c[0], c[1], c[2][1] if len(c) > 2 else (), span=span)
 
     def exclusive(self, span: n.Span, c: list[Any]) -> n.Exclusive:
-        return n.Exclusive(c[0], span=span)
+        return n.Exclusive(c[0], len(c) > 1, span=span)
+
+    def across(self, span: n.Span, c: list[Any]) -> str:
+        return "across providers"
 
     def limit(self, span: n.Span, c: list[Any]) -> n.Limit:
         codes, window, *rest = c

@@ -437,8 +437,9 @@ def default_message(body: n.RuleBody) -> str:
         return (f"{code_list_text(body.targets)} is not payable with "
                 f"{code_list_text(body.triggers)} the same day by the same provider")
     if isinstance(body, n.Exclusive):
-        return (f"only one of {code_list_text(body.codes)} is payable per day; the first "
-                "listed that was billed is paid")
+        across = " across providers" if body.across_providers else ""
+        return (f"only one of {code_list_text(body.codes)} is payable per day{across}; the "
+                "first listed that was billed is paid")
     if isinstance(body, n.Limit):
         measure = "sessions" if body.measure == "sessions" else "units"
         scope = " by the same provider" if body.by_provider else ""
@@ -580,7 +581,8 @@ class _RuleBuilder:
             return m.Forbid(info, triggers, targets, bypass)
         if isinstance(body, n.Exclusive):
             ordered = self.sets.codes(body.codes)
-            return None if ordered is None else m.Exclusive(info, ordered)
+            return (None if ordered is None
+                    else m.Exclusive(info, ordered, body.across_providers))
         if isinstance(body, n.Limit):
             codes, bypass = self.codes(body.codes), self.modifiers(body.bypass)
             window = window_of(self.ws, body.window, self.file)

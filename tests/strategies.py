@@ -178,7 +178,8 @@ class _Builder:
         if kind == "forbid":
             return ["when", *self.codes(), "forbid", *self.codes(), *self.unless()]
         if kind == "exclusive":
-            return ["exclusive", *self.codes()]
+            across = ["across", "providers"] if self.draw(st.booleans()) else []
+            return ["exclusive", *self.codes(), *across]
         if kind == "limit":
             by = ["by", "provider"] if self.draw(st.booleans()) else []
             measure = self.draw(st.sampled_from([[], ["units"], ["sessions"]]))

@@ -60,10 +60,11 @@ def test_an_image_holds_a_value_plans_share_once(tmp_path: Path) -> None:
         return len(image.dumps(image.image_of(policydsl.compile_text(text).program)))
     assert image_size(4000) < 2.5 * image_size(2000)
 
-    def exclusive_size(count: int) -> int:
-        text = f"policy t.big\nset A = 10000..{10000 + count - 1}\nexclusive A\n"
+    def exclusive_size(count: int, across: str) -> int:
+        text = f"policy t.big\nset A = 10000..{10000 + count - 1}\nexclusive A{across}\n"
         return len(image.dumps(image.image_of(policydsl.compile_text(text).program)))
-    assert exclusive_size(4000) < 2.5 * exclusive_size(2000)
+    for across in ("", " across providers"):  # plan field 3, and 14
+        assert exclusive_size(4000, across) < 2.5 * exclusive_size(2000, across)
     text = ("policy t.big\nset A = 10000..10999\nlimit A per 90d <= 3\n"
             "exclusive 10039, 10000..10038\n")
     (tmp_path / "big.pol").write_text(text, encoding="utf-8")

@@ -1669,6 +1669,29 @@ def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:
         "this exclusive lists only 20553, so it never fires")
 
 
+def test_exclusive_lints_judge_the_across_providers_form(tmp_path: Path) -> None:
+    """W304 tells ``across providers`` from the plain form (they deny different lines); W303,
+    W308 and W309 hold for it as for the plain form: across providers it denies every line
+    the plain form would, and more."""
+    diagnostics = check(tmp_path, """
+        policy t.a
+        exclusive 20553, 20552
+        exclusive 20553, 20552 across providers
+        rule again: exclusive 20553, 20552 across providers
+        when 62323 forbid 64483
+        exclusive 64483, 62323 across providers
+        exclusive 97810 across providers
+        addon 64484 requires 64479
+        exclusive 64479, 64484 across providers
+        exclusive 20552, 20553
+        """)
+    assert where(diagnostics) == [("W304", "x.pol", 4, 1), ("W308", "x.pol", 6, 1),
+                                  ("W309", "x.pol", 7, 1), ("W303", "x.pol", 8, 22),
+                                  ("W308", "x.pol", 10, 1)]
+    assert "identical to rule 't.a/exclusive@3' (line 3)" in diagnostics[0].message
+    assert "rule 't.a/exclusive@2' (line 2) keeps 20553 over 20552" in diagnostics[4].message
+
+
 def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a

@@ -348,6 +348,34 @@ def test_run_history_counts_and_is_not_printed(policy: Path, tmp_path: Path) -> 
     assert rows[0]["findings"][0]["related"] == [{"claim_id": "H1", "line": 1}]
 
 
+def test_run_exclusive_across_providers(tmp_path: Path) -> None:
+    """``exclusive … across providers`` from the command line, cached and not, on both
+    engines: a 20552 of P2 is denied beside a 20553 of P1 and a paid 20553 of P3; under the
+    plain form, and for another member, the 20552 is paid."""
+    across = write(tmp_path / "across.pol", "policy t.tpi\nrule tpi: exclusive 20553, 20552 "
+                   "across providers\n")
+    plain = write(tmp_path / "plain.pol", "policy t.tpi\nrule tpi: exclusive 20553, 20552\n")
+    history = write(tmp_path / "history.csv", HEADER + "H1,1,M1,P3,2024-03-01,20553,,1,,11,\n")
+    claims = write(tmp_path / "claims.csv", HEADER + (
+        "C1,1,M1,P1,2024-03-01,20553,,1,,11,\n" "C2,1,M1,P2,2024-03-01,20552,,1,,11,\n"
+        "C3,1,M2,P2,2024-03-01,20552,,1,,11,\n"))
+    for args in ([], ["--no-cache"], ["--engine", "reference"]):
+        result = policyc("run", "--policy", str(across), "--history", str(history), *args,
+                         str(claims))
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["decision"] for r in rows] == ["allow", "deny", "allow"]
+        assert rows[1]["findings"] == [{
+            "rule": "t.tpi/tpi", "action": "deny", "carc": "97",
+            "message": "only one of 20553, 20552 is payable per day across providers; the "
+                       "first listed that was billed is paid",
+            "source": f"{across}:2:1",
+            "related": [{"claim_id": "H1", "line": 1}, {"claim_id": "C1", "line": 1}]}]
+    result = policyc("run", "--policy", str(plain), "--history", str(history), str(claims))
+    assert [json.loads(line)["decision"] for line in result.stdout.splitlines()] == [
+        "allow", "allow", "allow"]
+
+
 def test_run_csv_output_to_file_and_determinism(policy: Path, tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + (
         "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n" "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n"))

@@ -438,6 +438,40 @@ def test_mue_per_day_claim_by_claim_equals_the_reference(
         ruleset, lines, history)
 
 
+EXCLUSIVES = """policy t
+exclusive 20553, 20552 across providers
+exclusive 20552, 64483
+rule later effective 2024-01-02: exclusive 64484, 64483, 20553 across providers
+global 64483 90d covers 20552
+"""
+
+
+@st.composite
+def crowded_members(draw: st.DrawFn) -> tuple[list[ClaimLine], list[ClaimLine]]:
+    """Claims of one or two members on two dates, by several providers (the empty one
+    too); paid lines among them."""
+    def lines(claims: Sequence[str]) -> list[ClaimLine]:
+        return draw(st.lists(st.builds(
+            _line, st.sampled_from(claims), st.integers(1, 3), st.integers(0, 1),
+            st.sampled_from(["20552", "20553", "64483", "64484"]),
+            member=st.sampled_from(["M1", "M1", "M2"]),
+            provider=st.sampled_from(["P1", "P2", "P3", ""])), max_size=12))
+    return lines(["C1", "C2", "C9"]), lines(["H1", "C1"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowded_members())
+def test_exclusive_across_providers_equals_the_reference(
+        claims: tuple[list[ClaimLine], list[ClaimLine]]) -> None:
+    """``exclusive … across providers`` beside the plain form, a validity and a global period
+    whose day before depends on them: the compiled engine (batch and real-time paths) agrees
+    with the interpreter."""
+    lines, history = claims
+    ruleset = _ruleset(EXCLUSIVES)
+    assert compile_ruleset(ruleset).adjudicate(lines, history) == interpret(
+        ruleset, lines, history)
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rulesets(), claim_lines(("C1", "C2", "C3", "C4", "C5"), 16))
 def test_compiled_engine_equals_reference_interpreter_on_lines_in_order(
@@ -482,6 +516,7 @@ limit 20553 per claim <= 2
 require 2 of 64490..64495 within 12mo before 64633
 when 64483 forbid 77002, 77003 unless modifier 59
 exclusive 20553, 20552
+exclusive 63685, 63688 across providers
 global 63650 10d
 global 63655 90d covers 99213 unless modifier 25
 addon 64484 requires 64483
@@ -501,8 +536,9 @@ def test_generated_source_is_deterministic() -> None:
     assert first.source == second.source
     reloaded = _ruleset(EVERY_KIND)  # equal rules, other objects, other set orders
     assert compile_ruleset(reloaded).source == first.source
-    for kind in ("forbid", "exclusive", "global", "limit", "prerequisite", "addon", "deleted",
-                 "require_dx", "require_auth", "forbid_modifier", "mue_day", "mue_line"):
+    for kind in ("forbid", "exclusive", "exclusive_across", "global", "limit", "prerequisite",
+                 "addon", "deleted", "require_dx", "require_auth", "forbid_modifier", "mue_day",
+                 "mue_line"):
         assert f"({kind})" in first.source
     compile(first.source, "<check>", "exec")
 

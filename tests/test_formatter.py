@@ -175,8 +175,10 @@ def test_case_rewrites() -> None:
 
 
 def test_optional_words_printed_only_when_written() -> None:
-    text = "limit 1 per day <= 2\nlimit 1 per day <= 2 units\nmue 1 <= 2\nmue 1 <= 2 per day\n"
+    text = ("limit 1 per day <= 2\nlimit 1 per day <= 2 units\nmue 1 <= 2\nmue 1 <= 2 per day\n"
+            "exclusive 1, 2\nexclusive 1, 2 across providers\n")
     assert format_text(text) == text
+    assert format_text("exclusive 1,2 across\n\tproviders\n") == "exclusive 1, 2 across providers\n"
 
 
 def test_named_rule_body_moves_to_next_line_past_the_width() -> None:

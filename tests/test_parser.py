@@ -23,11 +23,11 @@ def test_every_form_of_the_issue_parses() -> None:
     kinds = [type(s.body if isinstance(s, n.NamedRule) else s).__name__ for s in module.statements]
     assert kinds == [
         "PolicyDecl", "Extends", "Effective", "SetDef", "SetDef", "DxDef", "Forbid", "Forbid",
-        "Limit", "Limit", "Limit", "Limit", "Limit", "Limit", "Exclusive", "Addon", "RequireDx",
-        "RequireAuth", "Prerequisite", "Global", "Global", "Deleted", "ForbidModifier",
-        "Disable", "Limit", "Limit", "Limit", "Mue", "Mue", "Table",
+        "Limit", "Limit", "Limit", "Limit", "Limit", "Limit", "Exclusive", "Exclusive", "Addon",
+        "RequireDx", "RequireAuth", "Prerequisite", "Global", "Global", "Deleted",
+        "ForbidModifier", "Disable", "Limit", "Limit", "Limit", "Mue", "Mue", "Table",
     ]
-    assert len(module.comments) == 27
+    assert len(module.comments) == 28
 
 
 def test_nodes_carry_spans() -> None:
@@ -72,6 +72,45 @@ def test_spans_of_options_and_of_a_statement_over_lines() -> None:
 def test_limit_fields() -> None:
     limit = parse("policy p\nlimit 64483 per day by provider <= 1 units\n").statements[1]
     assert limit == n.Limit((n.Word("64483"),), n.Duration("day"), n.Number(1), True, "units")
+
+
+def test_exclusive_across_providers_fields_and_spans() -> None:
+    """``across providers`` is a flag of the exclusive; the statement's span runs to
+    ``providers``, over a line break and up to a comment."""
+    module = parse("policy p\nexclusive 20553, 20552\n"
+                   "rule r: exclusive 20553,\n    20552 across\n    providers  # x\n", "p.pol")
+    plain, rule = module.statements[1:]
+    assert plain == n.Exclusive((n.Word("20553"), n.Word("20552")))
+    assert not plain.across_providers  # type: ignore[union-attr]
+    assert plain.span == n.Span(2, 1, 2, 23)
+    assert isinstance(rule, n.NamedRule)
+    assert rule.body == n.Exclusive((n.Word("20553"), n.Word("20552")), True)
+    assert rule.body.span == n.Span(3, 9, 5, 14)
+    assert rule.span == n.Span(3, 1, 5, 14)
+    assert rule.body.codes[1].span == n.Span(4, 5, 4, 10)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("exclusive 20553, 20552 across provider",
+     "2:31: error E001: unexpected 'provider'; expected 'providers' (did you mean "
+     "'providers'?)"),
+    ("exclusive 20553, 20552 across",
+     "2:30: error E001: the statement is incomplete at the end of the file; expected "
+     "'providers'"),
+    ("exclusive 20553, 20552 providers",
+     "2:24: error E001: unexpected 'providers'; expected ',', '..', 'across', end of file or "
+     "a new statement"),
+])
+def test_a_half_written_across_providers_is_a_syntax_error(text: str, message: str) -> None:
+    assert _error(f"policy p\n{text}\n").splitlines()[0] == f"bad.pol:{message}"
+
+
+def test_across_is_a_keyword_only_after_an_exclusive_list() -> None:
+    """A set may still be named ``across`` (set names may be keywords): in a list, where a
+    name is expected, the word is a name."""
+    module = parse("policy p\nset across = 20552\nexclusive 20553, across\n")
+    exclusive = module.statements[2]
+    assert exclusive == n.Exclusive((n.Word("20553"), n.Word("across")))
 
 
 def test_named_rule_options_in_any_order() -> None:

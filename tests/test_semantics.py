@@ -384,6 +384,146 @@ def test_exclusive_of_a_long_list_ranks_as_a_short_one(adjudicate: Adjudicate) -
     assert verdicts(out) == ["deny", "allow", "deny", "allow", "allow", "allow"]
 
 
+ACROSS = "policy t\nexclusive 20553, 20552 across providers\n"
+PLAIN = "policy t\nexclusive 20553, 20552\n"
+
+
+def _related(decision: policydsl.Decision, index: int = 0) -> list[tuple[str, int]]:
+    return [(r.claim_id, r.line) for r in decision.findings[index].related]
+
+
+def test_exclusive_across_providers_compares_the_members_lines_of_every_provider(
+        adjudicate: Adjudicate) -> None:
+    # docs/semantics.md, exclusive: with `across providers`, a 20553 by P1 denies a 20552 by
+    # P2 the same day, and `related` names the winner's line; the plain form keeps them apart
+    lines = [line("C1", 1, "M1", "2024-03-01", "20553", provider="P1"),
+             line("C2", 1, "M1", "2024-03-01", "20552", provider="P2"),
+             line("C3", 1, "M2", "2024-03-01", "20552", provider="P2"),  # another member
+             line("C4", 1, "M1", "2024-03-02", "20552", provider="P2")]  # another date
+    out = adjudicate(ACROSS, lines)
+    assert verdicts(out) == ["allow", "deny", "allow", "allow"]
+    finding = out[1].findings[0]
+    assert (finding.rule, finding.carc, finding.action) == ("t/exclusive@2", "97", "deny")
+    assert _related(out[1]) == [("C1", 1)]
+    assert finding.message == ("only one of 20553, 20552 is payable per day across "
+                               "providers; the first listed that was billed is paid")
+    assert verdicts(adjudicate(PLAIN, lines)) == ["allow", "allow", "allow", "allow"]
+
+
+def test_exclusive_across_providers_counts_an_empty_provider_like_any_other(
+        adjudicate: Adjudicate) -> None:
+    # "an empty provider matches only an empty provider" is the rule of the same-provider
+    # rules: across providers, a line without a provider is one of the member's lines too
+    lines = [line("C1", 1, "M1", "2024-03-01", "20553", provider=""),
+             line("C1", 2, "M1", "2024-03-01", "20552", provider="P1"),
+             line("C2", 1, "M2", "2024-03-01", "20553", provider="P1"),
+             line("C2", 2, "M2", "2024-03-01", "20552", provider="")]
+    out = adjudicate(ACROSS, lines)
+    assert verdicts(out) == ["allow", "deny", "allow", "deny"]
+    assert _related(out[1]) == [("C1", 1)]
+    assert _related(out[3]) == [("C2", 1)]
+    assert verdicts(adjudicate(PLAIN, lines)) == ["allow", "allow", "allow", "allow"]
+
+
+def test_exclusive_across_providers_names_the_winners_lines_of_every_provider(
+        adjudicate: Adjudicate) -> None:
+    # three providers, each a line of the list: the first listed code billed by anyone wins,
+    # every line of the others is denied naming all the winner's lines, in the member's order
+    text = "policy t\nexclusive 20553, 20552, 20550 across providers\n"
+    lines = [line("C3", 1, "M1", "2024-03-01", "20550", provider="P3"),
+             line("C2", 1, "M1", "2024-03-01", "20552", provider="P2"),
+             line("C1", 2, "M1", "2024-03-01", "20553", provider="P1"),
+             line("C3", 2, "M1", "2024-03-01", "20553", provider="P3"),
+             line("C2", 2, "M1", "2024-03-01", "20552", provider="P2")]
+    out = adjudicate(text, lines)
+    assert verdicts(out) == ["deny", "deny", "allow", "allow", "deny"]
+    for denied in (out[0], out[1], out[4]):
+        assert _related(denied) == [("C1", 2), ("C3", 2)]
+    # without a 20553, the 20552 lines (of P2) win over P3's 20550
+    out = adjudicate(text, [lines[0], lines[1], lines[4]])
+    assert verdicts(out) == ["deny", "allow", "allow"]
+    assert _related(out[0]) == [("C2", 1), ("C2", 2)]
+
+
+def test_exclusive_across_providers_counts_paid_lines_of_any_provider(
+        adjudicate: Adjudicate) -> None:
+    # a paid line counts as allowed toward same-day pairs: a 20553 paid to P2 denies the
+    # 20552 of P1 that day (the plain form only a 20552 of P2), and names the paid line first
+    claim = [line("C1", 1, "M1", "2024-03-01", "20552", provider="P1"),
+             line("C2", 1, "M1", "2024-03-01", "20553", provider="P3")]
+    paid = [line("H1", 1, "M1", "2024-03-01", "20553", provider="P2"),
+            line("H2", 1, "M1", "2024-03-01", "20552", provider="P2")]
+    out = adjudicate(ACROSS, claim, paid)
+    assert verdicts(out) == ["deny", "allow"]
+    assert _related(out[0]) == [("H1", 1), ("C2", 1)]
+    assert verdicts(adjudicate(PLAIN, claim, paid)) == ["allow", "allow"]
+    # a paid line is never judged: a paid 20552 of P2 does not stop a 20553 of P1
+    out = adjudicate(ACROSS, [claim[1]], [paid[1]])
+    assert verdicts(out) == ["allow"]
+    # the same paid 20553 by the same provider: both forms deny
+    same = [line("H1", 1, "M1", "2024-03-01", "20553", provider="P1")]
+    for text in (ACROSS, PLAIN):
+        out = adjudicate(text, [claim[0]], same)
+        assert verdicts(out) == ["deny"]
+        assert _related(out[0]) == [("H1", 1)]
+
+
+def test_exclusive_across_providers_review_pends_and_the_line_still_counts(
+        adjudicate: Adjudicate) -> None:
+    text = ("policy t\nrule one review carc 234: exclusive 20553, 20552 across providers\n"
+            "limit 20552 per day <= 1\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20553", provider="P1"),
+                            line("C2", 1, "M1", "2024-03-01", "20552", provider="P2"),
+                            line("C3", 1, "M1", "2024-03-01", "20552", provider="P3")])
+    assert verdicts(out) == ["allow", "review", "deny"]
+    assert [(f.rule, f.action, f.carc) for f in out[1].findings] == [("t/one", "review", "234")]
+    assert _related(out[1]) == [("C1", 1)]
+    # the pended 20552 counts as allowed: the second one goes over the limit of one a day
+    assert fired(out[2]) == ["t/one", "t/limit@3"]
+
+
+def test_exclusive_across_providers_applies_on_the_dates_of_its_validity(
+        adjudicate: Adjudicate) -> None:
+    text = ("policy t\nrule one effective 2024-03-01 until 2024-03-31:\n"
+            "    exclusive 20553, 20552 across providers\n")
+    lines = [line(f"C{day}", number, "M1", f"2024-{day}", code, provider=provider)
+             for day in ("02-29", "03-01", "03-31", "04-01")
+             for number, code, provider in ((1, "20553", "P1"), (2, "20552", "P2"))]
+    out = adjudicate(text, lines)
+    assert verdicts(out) == ["allow", "allow", "allow", "deny", "allow", "deny",
+                             "allow", "allow"]
+
+
+def test_exclusive_across_providers_beside_the_plain_form_and_line_rules(
+        adjudicate: Adjudicate) -> None:
+    # both forms on one policy fire on their own lines, in the order of the rules; a winner
+    # that its line rules deny wins nothing (stage 2 sees the lines that survived stage 1)
+    text = ("policy t\nrequire auth for 20550\nexclusive 20553, 20552 across providers\n"
+            "exclusive 20552, 20550\nexclusive 20550, 20551 across providers\n")
+    out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "20553", provider="P1"),
+                            line("C1", 2, "M1", "2024-03-01", "20552", provider="P2"),
+                            line("C1", 3, "M1", "2024-03-01", "20550", provider="P2"),
+                            line("C1", 4, "M1", "2024-03-01", "20551", provider="P3")])
+    assert verdicts(out) == ["allow", "deny", "deny", "allow"]
+    assert fired(out[1]) == ["t/exclusive@3"]
+    assert fired(out[2]) == ["t/auth@2"]
+
+
+def test_a_procedure_an_exclusive_across_providers_denies_covers_no_day_before(
+        adjudicate: Adjudicate) -> None:
+    """The day before a major procedure is covered only if the procedure passes the
+    same-day rules of its own date (docs/semantics.md, global): an exclusive across
+    providers among them, with the winner billed by another provider."""
+    lines = [line("C1", 1, "M1", "2024-03-09", "99213", provider="P1"),
+             line("C2", 1, "M1", "2024-03-10", "63655", provider="P1"),
+             line("C3", 1, "M1", "2024-03-10", "63685", provider="P2")]
+    for across, covered in (("across providers", False), ("", True)):
+        text = f"policy t\nexclusive 63685, 63655 {across}\nglobal 63655 90d\n"
+        out = adjudicate(text, lines)
+        assert verdicts(out) == (["deny", "allow", "allow"] if covered
+                                 else ["allow", "deny", "allow"]), across
+
+
 def test_global_period_10_days_after_procedure(adjudicate: Adjudicate) -> None:
     text = "policy t\nglobal 63650 10d\n"
     out = adjudicate(text, [line("C1", 1, "M1", "2024-03-01", "63650"),
