@@ -588,8 +588,9 @@ def _keyword_taken_as_name(text: str, tok: Token, accepted: set[str], lark: Lark
     # a statement's first word is expected at the end of every statement: no sign there
     if word in _STATEMENT_KEYWORDS or f"'{word}'" not in {_describe(t, lark) for t in accepted}:
         return ""
-    return (f" ('{word}' before it was read as a name, and a '{word}' is still to come: is a "
-            "name or a list missing before it?)")
+    article = "an" if word[0] in "aeiou" else "a"
+    return (f" ('{word}' before it was read as a name, and {article} '{word}' is still to "
+            "come: is a name or a list missing before it?)")
 
 
 #: The most digits of a count, leading zeros aside: the bound of the grammar's ``INT``.

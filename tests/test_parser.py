@@ -186,6 +186,8 @@ def test_syntax_error_message_pinned_keyword_read_as_a_name() -> None:
     )
     # a statement's first word ends every statement: no hint from it
     assert "read as a name" not in _error("policy p\nwhen 64483 forbid forbid 77002\n")
+    assert "and an 'across' is still to come" in _error(
+        "policy p\nexclusive 20553, across providers\n")
 
 
 def test_syntax_error_message_pinned_incomplete_statement() -> None:
