@@ -37,15 +37,19 @@ from policydsl.claims import columns as line_columns
 from policydsl.claims_text import (
     FIELDS,
     NOT_UTF8,
+    OPEN_QUOTE,
     REQUIRED,
     ClaimsFileError,
     ClaimsText,
     HugeNumber,
     Rows,
     claims_format,
+    first_line_fields,
     frame,
     json_value,
     not_utf8,
+    open_quote_reason,
+    quote_left_open,
     read_header,
     read_text,
     refused_reason,
@@ -117,9 +121,11 @@ def over_lines(error: RowError, first: int) -> RowError:
 
 
 def not_utf8_row(row: int, why: str, keys: Sequence[str] = ()) -> RowError:
-    """A row holding a byte that is not UTF-8 (``why``: ``claims_text.not_utf8``), malformed,
-    echoing those of its raw key values (claim id, line, member id, date, code) that hold no
-    such byte: a pipeline can still match the error to its claim."""
+    """A row found malformed before its fields are read: it holds a byte that is not UTF-8
+    (``why``: ``claims_text.not_utf8``), or a quote it opens is not closed on its line
+    (``claims_text.open_quote_reason``). It echoes those of its raw key values (claim id,
+    line, member id, date, code) that hold no such byte: a pipeline can still match the
+    error to its claim."""
     clean = ["" if undecoded(text) is not None else text.strip() for text in keys[:5]]
     return RowError(row, f"row {row}: {why}", *clean)
 
@@ -406,16 +412,21 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
             return
         base = lineno = lineno - 1  # lineno: the last line read
         found_bad: list[tuple[int, str]] = []  # (line, byte) in the record being read
+        pending: list[str] = []  # the lines of the record being read
+        ours = [at for at, name in enumerate(columns) if name in FIELDS]
 
-        def checked(lines: Iterable[str]) -> Iterator[str]:
-            for number, line in enumerate(lines, base + 1):
+        def checked(lines: Iterable[str], first_number: int) -> Iterator[str]:
+            for number, line in enumerate(lines, first_number):
+                pending.append(line)
                 bad = undecoded(line)
                 if bad is not None and not found_bad:
                     found_bad.append((number, bad))
                 yield line
 
-        reader = csv.reader(checked(itertools.chain((raw,), handle)))
+        rest = itertools.chain((raw,), handle)
+        reader = csv.reader(checked(rest, base + 1))
         while True:
+            pending.clear()
             try:
                 fields = next(reader)
             except StopIteration:
@@ -426,6 +437,14 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
                 yield RowError.at(lineno, refused_reason(exc))
                 continue
             first, lineno = lineno + 1, base + reader.line_num
+            if lineno > first and fields and quote_left_open(fields, width, ours):
+                # the first line alone is malformed; its other lines are read again as rows
+                found_bad.clear()
+                yield not_utf8_row(first, open_quote_reason(first, lineno),
+                                   get(_padded(first_line_fields(pending[0]), width)))
+                base = lineno = first
+                reader = csv.reader(checked(itertools.chain(pending[1:], rest), first + 1))
+                continue
             if found_bad:
                 (line, bad), = found_bad
                 found_bad.clear()
@@ -462,7 +481,8 @@ def csv_items(rows: Rows, columns: tuple[str, ...], lines: Iterable[int] | None 
             refused = rows.refused.get(index)
             if refused is not None:
                 append(not_utf8_row(row, refused, get(_padded(fields, width)))
-                       if refused.startswith(NOT_UTF8) else RowError.at(row, refused))
+                       if refused.startswith((NOT_UTF8, OPEN_QUOTE))
+                       else RowError.at(row, refused))
                 continue
             found = item(row, fields)
             if isinstance(found, RowError) and index in rows.records:

@@ -331,7 +331,7 @@ def frame(source: ClaimsText) -> Rows:
     if source.fmt == "jsonl" or '"' not in text:
         refused = _undecoded_rows(lines, first_row, {}) if source.undecodable else {}
         return Rows(lines, first_row, source.fmt, refused=refused)
-    records, refused = _csv_records(lines, ended)
+    records, refused = _csv_records(lines, ended, first_row, source.columns)
     inside = frozenset(i for start, (span, _) in records.items()
                        for i in range(start + 1, start + span))
     if source.undecodable:
@@ -358,7 +358,7 @@ def _undecoded_rows(lines: list[str], first_row: int, records: dict[int, tuple[i
     return dict(sorted(out.items()))
 
 
-def _csv_records(lines: list[str], ended: bool
+def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequence[str]
                  ) -> tuple[dict[int, tuple[int, list[str]]], dict[int, str]]:
     """The rows that start on a line with a quote, read by the ``csv`` module; and those it
     refused, with why.
@@ -366,8 +366,13 @@ def _csv_records(lines: list[str], ended: bool
     The streaming reader hands every line from the first quote on to the ``csv`` module, which
     agrees with ``str.split`` on lines without a quote, but for one thing: it refuses a field
     longer than ``csv.field_size_limit()``. Such lines are read by it here too, and are
-    malformed rows, as in the streaming reader. Consecutive rows to read share one reader.
+    malformed rows, as in the streaming reader. Consecutive rows to read share one reader. A
+    record over several lines that is a quote left open (``quote_left_open``) is refused at
+    its first line, which stands alone, and reading starts again on the next line, as the
+    streaming reader does.
     """
+    width = len(columns)
+    ours = [at for at, name in enumerate(columns) if name in FIELDS]
     starts = list(compress(range(len(lines)), map(contains, lines, repeat('"'))))
     if not starts:
         return {}, {}
@@ -401,10 +406,48 @@ def _csv_records(lines: list[str], ended: bool
                 break
             span = reader.line_num - used
             used = reader.line_num
+            if span > 1 and fields and quote_left_open(fields, width, ours):
+                refused[position] = open_quote_reason(first_row + position,
+                                                      first_row + position + span - 1)
+                records[position] = (1, first_line_fields(lines[position]))
+                position += 1
+                reader, used = csv.reader(feed(position)), 0  # afresh on the next line
+                continue
             records[position] = (span, fields)
             position += span
         done = position
     return records, refused
+
+
+#: The start of the reason of a row whose quote is left open (``quote_left_open``).
+OPEN_QUOTE = "a quote opened on this row is not closed on its line"
+
+
+def quote_left_open(fields: list[str], width: int, ours: Sequence[int]) -> bool:
+    """Whether a record that the ``csv`` module read over several lines is a quote left open,
+    which would join the rows after it into one field, rather than a quoted field that holds
+    line breaks. It is when the record does not have the header's ``width``, when one of the
+    columns we read (``ours``: their indexes) holds a line break (no claim id, code, date or
+    authorization does), or when a line inside a field has as many commas as a row of the
+    file: a row swallowed whole. A field of a column we ignore (``notes``) may hold lines."""
+    if len(fields) != width:
+        return True
+    if any("\n" in fields[i] or "\r" in fields[i] for i in ours):
+        return True
+    return any(part.count(",") >= width - 1
+               for field in fields if "\n" in field for part in field.split("\n")[1:])
+
+
+def first_line_fields(line: str) -> list[str]:
+    """The fields of a row's first line read alone (its quote left open: the field it opens
+    runs to the line's end), to echo the row's keys."""
+    return next(csv.reader([line]), [])
+
+
+def open_quote_reason(first: int, last: int) -> str:
+    """The reason of the row on line ``first`` whose quote would run over lines to ``last``."""
+    return (f"{OPEN_QUOTE}, which would join lines {first}-{last} into one row: check its "
+            "quotes (the lines after it are read as rows of their own)")
 
 
 def refused_reason(exc: csv.Error) -> str:

@@ -1076,15 +1076,15 @@ def run_with_jobs(*args: str, jobs: tuple[str, ...] = ("1", "2", "3")) -> list[R
     return results
 
 
-AWKWARD = HEADER + "".join([
+AWKWARD = HEADER.replace("auth", "auth,notes") + "".join([
     "C1,1,M1,P1,2024-03-01,64483,,1,M54.16,11,\n",
     "C1,2,M1,P1,2024-03-01,77002,,1,,11,\n",
     'C2,1,M2,"Smith, J",2024-03-01,97810,,,,,\n',           # a quoted comma
     "\n",                                                    # a blank line: no row
-    'C2,2," M2 ",P2,2024-03-02,97810,,,,,"two\nlines"\n',    # a field over two lines
+    'C2,2," M2 ",P2,2024-03-02,97810,,,,,,"two\nlines"\n',   # notes over two lines
     "C3,1,,P1,2024-03-01,97810,,,,,\n",                      # no member: malformed
     "C4,1,M4,P1,2024-13-01,97810,,,,,\n",                    # a bad date: malformed
-    "C4,2,M4,P1,2024-03-05,97810,,,,,,\n",                   # a field too many: malformed
+    "C4,2,M4,P1,2024-03-05,97810,,,,,,,\n",                  # a field too many: malformed
     "C5,1,M5\n",                                             # a short row: malformed
     *(f"C{9 + i},1,M{i % 7},P1,2024-04-{1 + i % 28:02d},97810,,,,,\n" for i in range(40)),
     'C99,1,"M3",P1,2024-05-01,64483,,1,,11,\n',
@@ -1131,8 +1131,8 @@ def test_run_parallel_a_byte_that_is_not_utf8_is_one_malformed_row(
     for ends in ("\r", "\r\n", "\n"):
         claims.write_bytes(AWKWARD.replace("\n", ends).encode().replace(
             b"C4,1,M4,P1,2024-13-01", b"C4,1,M\xe94,P1,2024-03-01").replace(
-            b'C2,2," M2 ",P2,2024-03-02,97810,,,,,"two',
-            b'C2,2,M2,P2,2024-03-02,97810,,,,,"tw\xf6'))
+            b'C2,2," M2 ",P2,2024-03-02,97810,,,,,,"two',
+            b'C2,2,M2,P2,2024-03-02,97810,,,,,,"tw\xf6'))
         results = run_with_jobs("--policy", str(policy), str(claims))
         assert {r.exit_code for r in results} == {1}
         assert len({r.stdout_bytes for r in results}) == 1
@@ -1141,7 +1141,7 @@ def test_run_parallel_a_byte_that_is_not_utf8_is_one_malformed_row(
         errors = [(r["findings"][0]["source"], r["findings"][0]["message"]) for r in rows
                   if r["decision"] == "error"]
         assert errors[:3] == [
-            (f"{claims}:7:1", "row 7: not UTF-8 text: byte 0xf6 at column 36 on line 6"),
+            (f"{claims}:7:1", "row 7: not UTF-8 text: byte 0xf6 at column 37 on line 6"),
             (f"{claims}:8:1", "row 8: member_id is missing"),
             (f"{claims}:9:1", "row 9: not UTF-8 text: byte 0xe9 at column 7")]
         assert [r["decision"] for r in rows[:4]] == ["allow", "deny", "allow", "error"]
@@ -1201,6 +1201,27 @@ def test_run_parallel_history_is_split_by_member_too(policy: Path, tmp_path: Pat
         f"{history}:15: history row skipped: line 'x' is not a positive integer",
     ]
     assert results[0].stdout.count('"decision":"deny"') == 12  # two sessions paid each
+
+
+def test_run_a_quote_left_open_in_history_hides_no_paid_line(
+        tmp_path: Path, small_batches_in_parallel: None) -> None:
+    """An open quote in a paid line's last field joined the paid lines after it into that
+    field: they went uncounted, and a fourth session in 12 months was paid, with exit 0. The
+    row is now skipped and said, and the paid lines after it count."""
+    policy = write(tmp_path / "tpi.pol", "policy t.tpi\nlimit 20553 per 12mo <= 3 sessions\n")
+    history = write(tmp_path / "history.csv", HEADER
+                    + 'H1,1,M2,P1,2024-01-10,20553,,1,M79.18,11,"PA-7\n'
+                    + "".join(f"H{i},1,M2,P1,2024-0{i}-10,20553,,1,M79.18,11,\n"
+                              for i in (2, 3, 4)))
+    claims = write(tmp_path / "claims.csv", HEADER + "C9,1,M2,P1,2024-06-10,20553,,1,,11,\n")
+    results = run_with_jobs("--policy", str(policy), "--history", str(history), str(claims))
+    for result in results:
+        assert result.exit_code == 1
+        assert '"decision":"deny"' in result.stdout
+        assert result.stderr.splitlines() == [
+            f"{history}:2: history row skipped: a quote opened on this row is not closed on "
+            "its line, which would join lines 2-5 into one row: check its quotes (the lines "
+            "after it are read as rows of their own)"]
 
 
 def test_run_parallel_reference_engine_agrees(policy: Path, tmp_path: Path,
