@@ -18,7 +18,11 @@ while its *inputs* are unchanged:
 
 A file is unchanged when its size, modification and change times and inode are, or else when
 its content hash is. A stale, damaged or unreadable entry is compiled again and rewritten
-(atomically); a cache folder that cannot be written is not an error. The cache never changes a
+(atomically); an entry holds a CRC-32 of its image, checked when it is read, so a damaged
+byte anywhere in it is found before the run, not while judging. A file that changed while its
+policy was compiling (its change time is after the compile began) may not be what was
+compiled: that run's program is used, but not saved. A cache folder that cannot be written
+is not an error. The cache never changes a
 decision: a restored program is the same program, and the test suite runs every semantic test
 on one.
 
@@ -34,7 +38,10 @@ import hashlib
 import mmap
 import os
 import pickle
+import struct
 import sys
+import time
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +63,7 @@ if TYPE_CHECKING:
     from .loader import Loaded
 
 #: Bumped whenever the entry layout or what counts as an input changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _SUFFIX = ".policy-image"
 
 
@@ -193,17 +200,26 @@ def entry_path(path: Path, cache_dir: Path) -> Path:
     return cache_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + _SUFFIX)
 
 
+#: The CRC-32 of an entry's image, written between its inputs and the image.
+_CHECK = struct.Struct("<I")
+
+
 def read_entry(entry: Path) -> tuple[Inputs, im.ProgramImage] | None:
-    """The inputs and image in ``entry`` if every input is unchanged, else None. The file is
-    mapped into memory, so only the parts of the image a run uses are read."""
+    """The inputs and image in ``entry`` if every input is unchanged and the image is whole
+    (its CRC-32), else None. The file is mapped into memory: the image is read once for the
+    check, at C speed, and only the parts a run uses are unpickled."""
     try:
         with open(entry, "rb") as handle:
             inputs = pickle.load(handle)
             if not isinstance(inputs, Inputs) or not inputs.unchanged():
                 return None
+            (check,) = _CHECK.unpack(handle.read(_CHECK.size))
             start = handle.tell()
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        image = im.loads(memoryview(mapped)[start:])
+        view = memoryview(mapped)[start:]
+        if zlib.crc32(view) != check:
+            return None
+        image = im.loads(view)
         return None if image is None else (inputs, image)
     except Exception:  # missing, damaged or foreign: compile again
         return None
@@ -211,11 +227,23 @@ def read_entry(entry: Path) -> tuple[Inputs, im.ProgramImage] | None:
 
 def write_entry(entry: Path, inputs: Inputs, image: im.ProgramImage) -> None:
     """Save atomically; a cache that cannot be written is skipped."""
+    pieces = im.pieces(image)  # not joined: a big table's image is large
+    check = 0
+    for piece in pieces:
+        check = zlib.crc32(piece, check)
     with contextlib.suppress(OSError):
         entry.parent.mkdir(parents=True, exist_ok=True)
         with replacing(entry, "wb") as out:
             pickle.dump(inputs, out, pickle.HIGHEST_PROTOCOL)
-            out.writelines(im.pieces(image))  # not joined: a big table's image is large
+            out.write(_CHECK.pack(check))
+            out.writelines(pieces)
+
+
+def changed_since(inputs: Inputs, started_ns: int) -> bool:
+    """Whether a file among ``inputs`` changed at or after ``started_ns`` (its change time,
+    which every write sets): then what was compiled from it may not be what it now holds."""
+    return any(state is not None and state.ctime_ns >= started_ns
+               for state in inputs.files.values())
 
 
 def load_cached(path: str | Path, cache_dir: Path) -> Policy:
@@ -229,9 +257,12 @@ def load_cached(path: str | Path, cache_dir: Path) -> Policy:
         return Policy(im.restore(saved, _ruleset_as_restored(path, inputs)))
     from .loader import load_paths  # only to compile: a restored run never parses
 
+    started = time.time_ns()
     loaded = load_paths([path])
     program = compile_ruleset(ruleset_of(loaded, path))
-    write_entry(entry, inputs_of(loaded, path), im.image_of(program))
+    inputs = inputs_of(loaded, path)
+    if not changed_since(inputs, started):  # else an edit raced the compile: not saved
+        write_entry(entry, inputs, im.image_of(program))
     return Policy(program)
 
 

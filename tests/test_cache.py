@@ -171,6 +171,48 @@ def test_a_damaged_entry_is_compiled_again(folder: Path) -> None:
     assert again.adjudicate(TWO_UNITS)[0].decision == "allow"
 
 
+@pytest.mark.parametrize("where_in_image", [0.1, 0.5, 0.9, 1.0])
+def test_a_damaged_byte_anywhere_in_the_image_is_compiled_again(
+        folder: Path, where_in_image: float) -> None:
+    # the image's plans are read on demand, while judging: a damaged byte there was a
+    # traceback on every run, or (in a message) was printed; the entry's CRC-32 finds it first
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    (entry,) = where.iterdir()
+    data = bytearray(entry.read_bytes())
+    at = min(len(data) - 1, int(len(data) * where_in_image))
+    data[at] ^= 0x20
+    entry.write_bytes(bytes(data))
+    again = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(again)
+    assert again.adjudicate(TWO_UNITS)[0].decision == "allow"
+    assert entry.read_bytes() != bytes(data)  # replaced
+    assert restored(policydsl.load(policy_file, cache_dir=where))
+
+
+def test_a_policy_edited_while_it_compiles_is_not_saved(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the entry would hold the program of the old text under the state of the new file, and
+    # every later run would restore the stale program
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    compile_ruleset = cache.compile_ruleset
+
+    def compile_during_an_edit(ruleset: typing.Any) -> typing.Any:
+        program = compile_ruleset(ruleset)
+        policy_file.write_text(LIMIT.format(n=1), encoding="utf-8")  # 1 unit a day now
+        return program
+
+    monkeypatch.setattr(cache, "compile_ruleset", compile_during_an_edit)
+    raced = policydsl.load(policy_file, cache_dir=where)
+    assert raced.adjudicate(TWO_UNITS)[0].decision == "allow"  # what it compiled
+    monkeypatch.setattr(cache, "compile_ruleset", compile_ruleset)
+    after = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(after)
+    assert after.adjudicate(TWO_UNITS)[0].decision == "deny"
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(folder: Path) -> None:
     blocked = folder / "not-a-folder"
     blocked.write_text("", encoding="utf-8")
