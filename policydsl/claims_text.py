@@ -214,6 +214,8 @@ def read_text(path: str | os.PathLike[str], fmt: str | None = None,
     if stdin:
         shown = STDIN_NAME
         kind = None if fmt is None else claims_format(Path(shown), fmt)
+        if sys.stdin is None:  # closed when the process started (``<&-``)
+            raise ClaimsFileError(f"{shown}: cannot read: standard input is closed")
         try:
             data = sys.stdin.buffer.read()
         except (OSError, ValueError) as exc:  # ValueError: standard input is closed

@@ -41,8 +41,21 @@ def _fail(message: str) -> NoReturn:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyc")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Check, format, compile, run and test payer policies written in policydsl."""
+    # a closed standard output (``>&-``) is None to Python: every command but ``run --out``
+    # prints there, and click would print nothing at all
+    if sys.stdout is None:
+        if not (ctx.invoked_subcommand == "run" and _names_out(sys.argv)):
+            _fail("cannot write standard output: it is closed")
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - run --out
+        # writes nothing there; the process ends with it
+
+
+def _names_out(argv: list[str]) -> bool:
+    """Whether a ``run`` command line names an output file."""
+    return any(arg == "--out" or arg.startswith("--out=") for arg in argv)
 
 
 @main.command()

@@ -1224,6 +1224,38 @@ def test_run_a_quote_left_open_in_history_hides_no_paid_line(
             "after it are read as rows of their own)"]
 
 
+@pytest.mark.parametrize(("args", "closes", "message"), [
+    (["run", "--policy", "POLICY", "-"], "<&-",
+     "policyc: <stdin>: cannot read: standard input is closed"),
+    (["run", "--policy", "POLICY", "CLAIMS"], ">&-",
+     "policyc: cannot write standard output: it is closed"),
+    (["check", "POLICY"], ">&-", "policyc: cannot write standard output: it is closed"),
+])
+def test_a_closed_standard_input_or_output_is_a_usage_error(
+        policy: Path, tmp_path: Path, args: list[str], closes: str, message: str) -> None:
+    # Python sees a closed stream as None: these were tracebacks (exit 1, "rows in error")
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n")
+    argv = [str(policy) if a == "POLICY" else str(claims) if a == "CLAIMS" else a
+            for a in args]
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "policydsl.cli", *argv])
+    done = subprocess.run(["sh", "-c", f"{command} {closes}"], capture_output=True,
+                          text=True, check=False)
+    assert (done.returncode, done.stderr.strip()) == (2, message)
+
+
+def test_run_out_with_a_closed_standard_output_writes_its_file(
+        policy: Path, tmp_path: Path) -> None:
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n")
+    out = tmp_path / "out.jsonl"
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "policydsl.cli", "run",
+                                          "--policy", str(policy), "--out", str(out),
+                                          str(claims)])
+    done = subprocess.run(["sh", "-c", f"{command} >&-"], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert out.read_text().count("\n") == 1
+
+
 def test_run_parallel_reference_engine_agrees(policy: Path, tmp_path: Path,
                                               small_batches_in_parallel: None) -> None:
     claims = tmp_path / "claims.csv"
