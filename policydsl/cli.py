@@ -201,7 +201,8 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str | No
     if out_format is None:  # as the input's format is chosen: by the file's name
         out_format = "csv" if out is not None and out.lower().endswith(".csv") else "jsonl"
     if out is not None:
-        problem = _cannot_write(out, {"claims": claims, "history": history})
+        problem = _cannot_write(out, {"claims": claims, "history": history,
+                                      "policy": policy_path})
         if problem:
             _fail(f"cannot write {out}: {problem}")
     cache = None if no_cache or engine == "reference" else Path(cache_dir or default_cache_dir())
@@ -321,10 +322,20 @@ def _cannot_write(out: str, inputs: dict[str, str | None]) -> str | None:
             f"no such folder: {folder}"
     if os.path.exists(out):
         for kind, path in inputs.items():
-            if path not in (None, STDIN) and os.path.samefile(out, path):
+            if path not in (None, STDIN) and os.path.exists(path) and os.path.samefile(
+                    out, path):
                 return f"it is the {kind} file"
+        if _is_policy_source(out):
+            return "it is a policy file or a policy's cases, which it would overwrite"
         return None if os.access(out, os.W_OK) else "permission denied"
     return None if os.access(folder, os.W_OK) else f"permission denied in {folder}"
+
+
+def _is_policy_source(path: str) -> bool:
+    """Whether ``path`` names what an analyst writes: a ``.pol`` file or a ``.cases.csv``
+    file, which no output may overwrite (a slip of the command line would lose it)."""
+    name = os.path.basename(path).lower()
+    return name.endswith((".pol", ".cases.csv"))
 
 
 def _regular(out: str | None) -> TypeGuard[str]:
@@ -353,6 +364,13 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
 
     Exits 0 when every case passes (and coverage meets --threshold), 1 otherwise, 2 when a
     policy or cases file cannot be used."""
+    if threshold is not None and threshold != threshold:  # NaN: no coverage is below it
+        raise click.BadParameter("is not a number", param_hint="'--threshold'")
+    if junit and os.path.exists(junit) and (
+            _is_policy_source(junit)
+            or any(os.path.exists(p) and os.path.samefile(junit, p) for p in paths)):
+        _fail(f"cannot write {junit}: it is a policy file or a policy's cases, which it would "
+              "overwrite")
     from .api import load_uncached
     from .testing import (
         CasesFileError,

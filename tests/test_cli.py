@@ -541,6 +541,32 @@ def test_run_output_that_is_an_input_empty_or_under_a_file_exits_2_before_judgin
     assert claims.read_text() == history.read_text() == text  # neither was emptied
 
 
+def test_an_output_never_overwrites_a_policy_or_its_cases(policy: Path, tmp_path: Path) -> None:
+    # a slip of the command line (--out and --junit take the next word) replaced the policy
+    claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
+    other = write(tmp_path / "other.pol", "policy t.other\n")
+    cases = write(tmp_path / "other.cases.csv", "case,claim_id\n")
+    kept = {path: path.read_bytes() for path in (policy, other, cases)}
+    for out, said in ((policy, "it is the policy file"),
+                      (other, "it is a policy file or a policy's cases, which it would "
+                              "overwrite"),
+                      (cases, "it is a policy file or a policy's cases, which it would "
+                              "overwrite")):
+        result = policyc("run", "--policy", str(policy), "--out", str(out), str(claims))
+        assert (result.exit_code, result.stderr) == (2, f"policyc: cannot write {out}: {said}\n")
+        result = policyc("test", "--junit", str(out), str(policy))
+        assert result.exit_code == 2
+        assert result.stderr == (f"policyc: cannot write {out}: it is a policy file or a "
+                                 "policy's cases, which it would overwrite\n")
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_test_threshold_must_be_a_number(policy: Path) -> None:
+    result = policyc("test", "--threshold", "nan", str(policy))
+    assert result.exit_code == 2
+    assert "Invalid value for '--threshold': is not a number" in result.stderr
+
+
 def test_run_output_dash_is_standard_output(policy: Path, tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,97810,,1,,11,\n")
     with_dash = policyc("run", "--policy", str(policy), "--out", "-", str(claims))
