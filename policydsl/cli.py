@@ -385,7 +385,11 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
     )
 
     show_coverage = show_coverage or threshold is not None  # a threshold needs the figure
-    cases_files, policy_files = discover(Path(p) for p in paths)
+    try:
+        cases_files, policy_files = discover(Path(p) for p in paths)
+    except PolicyError as exc:  # a folder that cannot be listed
+        click.echo(render_text(exc.diagnostics, exc.sources), err=True)
+        sys.exit(EXIT_UNUSABLE)
     outcomes: list[Outcome] = []
     # each policy is loaded once, whether its cases or the coverage report asks for it
     loaded: dict[Path, Policy] = {}

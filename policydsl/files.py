@@ -65,6 +65,12 @@ def find_policy_files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
     then says why."""
     if not path.is_dir():
         return [path], []
+    return find_files(path, (".pol",))
+
+
+def find_files(path: Path, endings: tuple[str, ...]) -> tuple[list[Path], list[Diagnostic]]:
+    """The files under the folder ``path`` whose names end in one of ``endings``, sorted
+    (links to folders are not followed), and an E002 for each folder that cannot be listed."""
     problems: list[Diagnostic] = []
 
     def unlisted(exc: OSError) -> None:
@@ -73,5 +79,5 @@ def find_policy_files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
                               folder, NO_SPAN))
 
     files = [Path(folder, name) for folder, _, names in os.walk(path, onerror=unlisted)
-             for name in names if name.endswith(".pol")]
+             for name in names if name.endswith(endings)]
     return sorted(files), problems

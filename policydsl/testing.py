@@ -31,7 +31,8 @@ from .api import Policy, load
 from .claims import ClaimLine, Decision
 from .claims_io import ClaimsFileError, RowError, read_claims
 from .claims_text import FIELDS
-from .files import policy_files
+from .diagnostics import Diagnostic, PolicyError
+from .files import find_files
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -101,13 +102,18 @@ def policy_for(cases_file: Path) -> Path:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """The cases files under ``paths``, and every policy file there (for coverage)."""
+    """The cases files under ``paths``, and every policy file there (for coverage). A folder
+    under them that cannot be listed is a ``PolicyError`` (E002): its cases would be left out
+    without a word, and the run would pass."""
     cases: list[Path] = []
     policies: list[Path] = []
+    unlisted: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            cases.extend(sorted(path.rglob("*" + CASES_SUFFIX)))
-            policies.extend(policy_files(path))
+            found, problems = find_files(path, (CASES_SUFFIX, ".pol"))
+            cases.extend(f for f in found if f.name.endswith(CASES_SUFFIX))
+            policies.extend(f for f in found if f.name.endswith(".pol"))
+            unlisted += problems
         elif path.name.endswith(CASES_SUFFIX):
             cases.append(path)
             policies.append(policy_for(path))
@@ -116,6 +122,8 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
             sibling = path.with_name(path.stem + CASES_SUFFIX)
             if sibling.exists():
                 cases.append(sibling)
+    if unlisted:
+        raise PolicyError(unlisted, {})
     return list(dict.fromkeys(cases)), list(dict.fromkeys(policies))
 
 

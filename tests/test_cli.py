@@ -166,6 +166,13 @@ def test_a_policy_folder_never_leaves_out_a_file_it_cannot_read(
     assert said in fmt.stderr
     with pytest.raises(PolicyError, match="cannot read folder"):
         load(folder)
+    # policyc test walked the folder with rglob, which skips what it cannot list: the cases
+    # there went unrun and the run passed
+    write(sub / "b.cases.csv", "case,expect,claim_id,line,member_id,date,code\n"
+                               "fails,deny,C1,1,M1,2024-03-04,97813\n")
+    tested = policyc("test", str(folder))
+    assert tested.exit_code == 2
+    assert said in tested.stderr
 
 
 def test_an_empty_policy_path_is_an_error_not_the_working_directory(
