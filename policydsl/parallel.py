@@ -16,8 +16,10 @@ after it has answered, with its standard streams closed, so that nobody waits fo
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -94,8 +96,12 @@ def fork_map(task: Callable[[Team], Result], jobs: int, *, detached: bool = Fals
     try:
         for index in range(0 if detached else 1, jobs):
             mine, theirs = context.Pipe(duplex=True)
-            process = context.Process(target=_work, args=(task, index, jobs, theirs, detached),
-                                      daemon=True)
+            # the worker closes its copies of this process's ends: when this process dies
+            # (killed, out of memory), its link then reads as ended, and it stops
+            process = context.Process(
+                target=_work, args=(task, index, jobs, theirs, detached, [*links, mine],
+                                    os.getpid()),
+                daemon=True)
             process.start()
             theirs.close()
             workers.append(process)
@@ -153,7 +159,10 @@ def _message(link: Connection, index: int) -> tuple[str, object]:
 
 
 def _work(task: Callable[[Team], Result], index: int, size: int, link: Connection,
-          detached: bool) -> None:
+          detached: bool, parents_ends: list[Connection], parent: int) -> None:
+    for end in parents_ends:
+        end.close()
+    _end_with(parent)
     try:
         answer: tuple[str, object] = ("result", task(Team(index, size, [link], relay=False)))
     except Exception as exc:  # sent to this process's parent, which raises it
@@ -163,12 +172,30 @@ def _work(task: Callable[[Team], Result], index: int, size: int, link: Connectio
             with contextlib.suppress(OSError, ValueError):  # a stream closed or not flushable
                 stream.flush()
     try:
-        link.send(answer)
-    except Exception:  # e.g. an exception that does not pickle
-        link.send(("error", WorkerError(f"worker {index} failed: {answer[1]!r}")))
+        try:
+            link.send(answer)
+        except Exception:  # e.g. an exception that does not pickle
+            link.send(("error", WorkerError(f"worker {index} failed: {answer[1]!r}")))
+    except OSError:  # the parent is gone: nobody is left to answer
+        os._exit(1)
     link.close()
     if detached:
         _leave()
+
+
+#: Linux's ``prctl`` option that sends this process a signal when its parent ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(parent: int) -> None:
+    """Have the system end this worker when its parent process ends (on Linux), so that a
+    worker busy judging does not run on for minutes after its parent was killed; and end now
+    if the parent has ended already."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _leave() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,47 @@ def test_a_detached_team_raises_a_failure_as_soon_as_it_comes() -> None:
     with pytest.raises(ValueError, match="failed early"):
         fork_map(task, 2, detached=True)
     assert time.monotonic() - started < 15
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("waiting", ["busy", "gathering"])
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path, waiting: str) -> None:
+    # killed (or out of memory), the parent left its workers judging, or blocked forever on a
+    # pipe whose other end they held themselves, with the batch in their memory
+    script = textwrap.dedent(f"""
+        import os, time
+        from policydsl.parallel import fork_map
+
+        def task(team):
+            if team.index:
+                with open(os.path.join({str(tmp_path)!r}, f"w{{team.index}}"), "w") as out:
+                    out.write(str(os.getpid()))
+            if team.index and {waiting!r} == "gathering":
+                team.gather(b"piece")
+            time.sleep(120)
+
+        fork_map(task, 3)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    files = [tmp_path / "w1", tmp_path / "w2"]
+    deadline = time.monotonic() + 30
+    while not all(f.exists() and f.read_text() for f in files):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.05)
+    workers = [int(f.read_text()) for f in files]
+    assert all(map(_running, workers))
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_running, workers)):
+        assert time.monotonic() < deadline, "a worker outlived its parent"
+        time.sleep(0.05)
