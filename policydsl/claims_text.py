@@ -80,11 +80,12 @@ def read_header(handle: Iterator[str], name: str) -> tuple[list[str], int]:
         raise ClaimsFileError(f"{name}: header repeats column(s) {', '.join(dupes)}")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        means = zip(header, (column_meant(c, columns) for c in columns), strict=True)
-        meant = [f"'{h.strip()}' for {ours}" for h, ours in means if ours in missing]
+        absent = absent_columns(columns)
+        means = zip(header, (column_meant(c, absent) for c in columns), strict=True)
+        meant = [f"'{_shown_columns([h])}' for {ours}" for h, ours in means if ours in missing]
         raise ClaimsFileError(
             f"{name}: header lacks column(s) {', '.join(missing)} "
-            f"(found: {', '.join(h.strip() for h in header)})"
+            f"(found: {_shown_columns(header)})"
             + (_header_hint(header) or (f"; did you mean {', '.join(meant)}?" if meant else "")))
     return columns, reader.line_num
 
@@ -107,11 +108,27 @@ _COLUMN_ALIASES = {
 }
 
 
-def column_meant(column: str, columns: Sequence[str]) -> str | None:
+def _shown_columns(header: list[str], most: int = 20) -> str:
+    """A header's columns as a message lists them: the first ``most``, each cut after 40
+    characters and with unprintable characters escaped, then how many more."""
+    shown = [repr(h.strip())[1:-1] for h in header[:most]]
+    shown = [h if len(h) <= 40 else h[:37] + "..." for h in shown]
+    more = f", and {len(header) - most:,} more" if len(header) > most else ""
+    return ", ".join(shown) + more
+
+
+def absent_columns(columns: Sequence[str]) -> list[str]:
+    """The columns of ours that a header's ``columns`` lack (``column_meant`` looks among
+    them), found once for the header: a header may have 100,000 columns."""
+    present = set(columns)
+    return [f for f in FIELDS if f not in present]
+
+
+def column_meant(column: str, absent: Sequence[str]) -> str | None:
     """The column of ours an unknown one of a header most likely means, when the header
-    lacks that one: a slip (``modifer``) or another name for it (``diagnosis``, ``dos``)."""
+    lacks that one (it is among ``absent``, see ``absent_columns``): a slip (``modifer``) or
+    another name for it (``diagnosis``, ``dos``)."""
     key = column.replace(" ", "_").replace("-", "_")
-    absent = [f for f in FIELDS if f not in columns]
     meant = _COLUMN_ALIASES.get(key) or next(iter(
         difflib.get_close_matches(key, absent, n=1, cutoff=0.75)), None)
     return meant if meant in absent else None

@@ -21,7 +21,15 @@ from . import __version__
 from .api import Policy, load
 from .batch import Batch, OutputFile, adjudicate_files, default_jobs
 from .claims_io import CSV_HEADER, csv_records, jsonl_records
-from .claims_text import FIELDS, STDIN, ClaimsFileError, ClaimsText, column_meant, read_text
+from .claims_text import (
+    FIELDS,
+    STDIN,
+    ClaimsFileError,
+    ClaimsText,
+    absent_columns,
+    column_meant,
+    read_text,
+)
 from .diagnostics import Diagnostic, PolicyError, as_json, as_sarif, error, render_text
 from .parallel import WorkerError
 from .replacing import replacing
@@ -280,8 +288,9 @@ def _warn_of_columns_meant(*texts: ClaimsText | None) -> None:
     a column of ours the header lacks (``diagnosis`` for ``dx``): it is ignored, so its
     values would not be judged, with no other sign."""
     for text in filter(None, texts):
+        absent = absent_columns(text.columns)
         for column in text.columns:
-            meant = column_meant(column, text.columns) if column not in FIELDS else None
+            meant = column_meant(column, absent) if column not in FIELDS else None
             if meant is not None:
                 click.echo(f"policyc: {text.name}: warning: column '{column}' is not a claims "
                            f"column and is ignored; did you mean '{meant}'?", err=True)

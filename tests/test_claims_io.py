@@ -8,6 +8,7 @@ import io
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import attrs
@@ -1125,3 +1126,24 @@ def test_a_modifier_or_diagnosis_list_written_with_commas_says_to_use_spaces(
             f"dx 'M46.1,M54.50' {diagnosis}{hint}"),
         (3, f"row 3: dx 'M46.1.0' {diagnosis}"),
         (4, "row 4: modifier 'RT;50' is not exactly 2 letters or digits")]
+
+
+def test_a_header_of_100000_columns_is_read_in_linear_time(tmp_path: Path) -> None:
+    # each column looked among the header's others for what it may mean: 100,000 columns took
+    # minutes; and the message listed every one of them
+    extra = [f"x{i}" for i in range(100_000)]
+    wide = write(tmp_path, ",".join(["claim_id", "line", "member_id", "date", *extra]) + "\n")
+    started = time.perf_counter()
+    whole, streamed = read_both(tmp_path, wide.read_text(), "claims.csv")
+    assert time.perf_counter() - started < 20  # seconds; quadratic took minutes
+    assert whole == streamed == (
+        f"{tmp_path / 'claims.csv'}: header lacks column(s) code (found: claim_id, line, "
+        "member_id, date, x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, "
+        "x15, and 99,984 more)")
+
+
+def test_a_header_column_is_shown_escaped(tmp_path: Path) -> None:
+    whole, streamed = read_both(tmp_path, "claim_id,line,member\x00_id,date,code\n", "c.csv")
+    assert whole == streamed == (
+        f"{tmp_path / 'c.csv'}: header lacks column(s) member_id (found: claim_id, line, "
+        "member\\x00_id, date, code); did you mean 'member\\x00_id' for member_id?")
