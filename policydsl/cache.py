@@ -54,7 +54,7 @@ from . import model as m
 from .api import Policy, load_ruleset, ruleset_of
 from .diagnostics import PolicyError, error
 from .engine import compile_ruleset
-from .files import policy_files
+from .files import policy_files, refuse_unless_regular
 from .replacing import replacing
 from .spans import NO_SPAN
 
@@ -209,6 +209,7 @@ def read_entry(entry: Path) -> tuple[Inputs, im.ProgramImage] | None:
     (its CRC-32), else None. The file is mapped into memory: the image is read once for the
     check, at C speed, and only the parts a run uses are unpickled."""
     try:
+        refuse_unless_regular(entry)  # a named pipe there would block the run
         with open(entry, "rb") as handle:
             inputs = pickle.load(handle)
             if not isinstance(inputs, Inputs) or not inputs.unchanged():

@@ -7,6 +7,7 @@ which only lists files, does not import the parser.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .diagnostics import Diagnostic, PolicyError, error
@@ -30,7 +31,9 @@ def read_policy_text(file: Path, shown: str) -> str:
     """The text of a policy file, byte order mark and line ends as they are. A file that is not
     UTF-8 is a ``PolicyError`` (E002) at the line and column of its first bad byte, with the
     text as far as it could be read (bad bytes shown as U+FFFD) for the caret; an ``OSError``
-    is the caller's to report."""
+    is the caller's to report, and so is a file that is not a regular file (a named pipe
+    would block, a device such as ``/dev/zero`` would never end)."""
+    refuse_unless_regular(file)
     data = file.read_bytes()
     try:
         return data.decode("utf-8")
@@ -44,6 +47,16 @@ def read_policy_text(file: Path, shown: str) -> str:
                            f"0x{data[exc.start]:02x}); save it as UTF-8", shown,
                    Span(line, column, line, column + 1))],
             {shown: universal_newlines(data.decode("utf-8-sig", "replace"))}) from exc
+
+
+def refuse_unless_regular(file: Path | str) -> None:
+    """An ``OSError`` unless ``file`` (a link followed) is a regular file: a policy or a
+    table is read whole, and a named pipe or a device would block or never end."""
+    mode = os.stat(file).st_mode
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(
+            mode) else "a device or other special file"
+        raise OSError(f"it is {what}, not a regular file")
 
 
 def universal_newlines(text: str) -> str:

@@ -72,6 +72,7 @@ from typing import NoReturn, TextIO
 import attrs
 
 from policydsl.collector import collector_paused
+from policydsl.files import refuse_unless_regular
 from policydsl.model import (
     FIRST_DAY,
     NCCI_MODIFIERS,
@@ -131,6 +132,7 @@ def load_table(kind: str, path: Path, *, info: RuleInfo, display_path: str) -> l
         raise TableError(display_path, None, f"unknown table kind {kind!r}; expected {expected}")
     context = _Context(info, display_path, info.carc or DEFAULT_CARCS[kind])
     try:
+        refuse_unless_regular(path)
         # a million rows allocate millions of objects, none in a cycle: left running, the
         # collector walks the growing heap again and again (about 40% of a large load)
         with collector_paused(), open(path, encoding="utf-8-sig", errors="replace",

@@ -213,6 +213,20 @@ def test_a_policy_edited_while_it_compiles_is_not_saved(
     assert after.adjudicate(TWO_UNITS)[0].decision == "deny"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_where_an_entry_goes_is_replaced_not_read(folder: Path) -> None:
+    where = folder / "cache"
+    policy_file = folder / "plan" / "t.pol"
+    policydsl.load(policy_file, cache_dir=where)
+    (entry,) = where.iterdir()
+    entry.unlink()
+    os.mkfifo(entry)  # opening it to read would wait for a writer for ever
+    again = policydsl.load(policy_file, cache_dir=where)
+    assert not restored(again)
+    assert entry.is_file()
+    assert restored(policydsl.load(policy_file, cache_dir=where))
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(folder: Path) -> None:
     blocked = folder / "not-a-folder"
     blocked.write_text("", encoding="utf-8")

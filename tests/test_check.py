@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import itertools
+import os
 import re
 import sys
 import textwrap
@@ -1892,3 +1893,20 @@ def test_a_validity_of_one_day_is_not_empty(tmp_path: Path) -> None:
         effective 2024-01-02 until 2024-01-01
         """)
     assert [d.code for d in load_paths([empty], lint=True).diagnostics] == ["E206"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_policy_or_table_that_is_no_regular_file_is_refused_not_read(tmp_path: Path) -> None:
+    # a named pipe in a policy folder blocked check, fmt, test and run for ever; a table or a
+    # policy linked to /dev/zero filled the memory
+    os.mkfifo(tmp_path / "pipe.pol")
+    (tmp_path / "zero.pol").symlink_to("/dev/zero")
+    write(tmp_path, "x.pol", 'policy t.x\ntable mue "/dev/zero"\n')
+    diagnostics = load_paths([tmp_path], lint=True).diagnostics
+    assert sorted((d.code, d.file, d.message) for d in diagnostics) == [  # cwd: tmp_path
+        ("E002", "pipe.pol", "cannot read pipe.pol: it is a named pipe, not a regular file"),
+        ("E002", "zero.pol", "cannot read zero.pol: it is a device or other special file, "
+                             "not a regular file"),
+        ("E210", "x.pol",
+         "/dev/zero: cannot read table file: it is a device or other special file, not a "
+         "regular file")]
