@@ -47,7 +47,37 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_UNUSABLE)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program stopped by Ctrl-C
+
+
+class _Policyc(click.Group):
+    """The ``policyc`` group: what click would report as exit 1 gets its own code. Ctrl-C is
+    ``policyc: interrupted`` and 130 (click's ``Aborted!`` and 1 reads as "findings"), and a
+    reader of standard output that stops reading (``policyc check … | head``) is exit 2, as
+    for ``run``: output was lost. Standard output is flushed before the command ends, so
+    that a write that fails at exit is not lost with exit 0."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            click.echo("\npolicyc: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError):
+                raise
+            # nothing more can reach the reader: later flushes (at exit) must not fail again
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, sys.stdout.fileno())
+            os.close(nowhere)
+            _fail("cannot write standard output: its reader stopped reading (a broken pipe)")
+
+
+@click.group(cls=_Policyc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyc")
 @click.pass_context
 def main(ctx: click.Context) -> None:

@@ -1276,6 +1276,32 @@ def test_a_closed_standard_input_or_output_is_a_usage_error(
     assert (done.returncode, done.stderr.strip()) == (2, message)
 
 
+@pytest.mark.parametrize("command", [["compile", "--emit", "python"], ["check"], ["test"]])
+def test_a_reader_that_stops_reading_is_exit_2_for_every_command(
+        policy: Path, command: list[str]) -> None:
+    # click made it exit 1 ("findings") for check and test, and compile's lost output exit 0
+    done = subprocess.Popen([sys.executable, "-m", "policydsl.cli", *command, str(policy)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert done.stdout is not None and done.stderr is not None
+    done.stdout.close()  # the reader is gone before the first write
+    stderr = done.stderr.read().decode()
+    assert done.wait() == 2
+    assert stderr == ("policyc: cannot write standard output: its reader stopped reading (a "
+                      "broken pipe)\n")
+
+
+def test_ctrl_c_is_exit_130_without_a_traceback(policy: Path) -> None:
+    # click said "Aborted!" and exit 1, which reads as "rows in error"
+    script = ("import policydsl.cli as cli\n"
+              "def interrupted(*args, **kwargs):\n"
+              "    raise KeyboardInterrupt\n"
+              "cli.load = interrupted\n"
+              f"cli.main(['compile', '--emit', 'python', {str(policy)!r}])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stderr) == (130, "\npolicyc: interrupted\n")
+
+
 def test_run_out_with_a_closed_standard_output_writes_its_file(
         policy: Path, tmp_path: Path) -> None:
     claims = write(tmp_path / "claims.csv", HEADER + "C1,1,M1,P1,2024-03-01,64483,,1,,11,\n")
