@@ -23,6 +23,7 @@ from .files import (
     empty_path,
     find_policy_files,
     read_policy_text,
+    refuse_unless_regular,
     universal_newlines,
 )
 from .parser import parse
@@ -125,10 +126,15 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
     # many policies look there (a chain of extends looks there once a link)
     declares: dict[Path, str | None] = {}
     places: dict[Path, list[list[Path]]] = {}
+    unreadable: dict[str, str] = {}  # files looked at that could not be read: why
 
     def name_of(file: Path) -> str | None:
         if file not in declares:
-            declares[file] = _declares(file)
+            try:
+                declares[file] = _declares(file)
+            except OSError as exc:
+                declares[file] = None
+                unreadable[display_path(file)] = str(exc.strerror or exc)
         return declares[file]
 
     pending = True
@@ -166,7 +172,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
     with collector_paused():
         ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables,
                      unparsed=frozenset(unparsed),
-                     nearby=frozenset(name for name in declares.values() if name is not None))
+                     nearby=frozenset(name for name in declares.values() if name is not None),
+                     unreadable=tuple(sorted(unreadable.items())))
     roots = _roots(ws, requested)
     all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
     return Loaded(ws, roots, all_diagnostics)
@@ -174,11 +181,10 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
 
 def _declares(path: Path) -> str | None:
     """The policy name a file declares, found without parsing it (a bad byte does not hide
-    it); None when it declares none or cannot be read."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig", "replace")
-    except OSError:
-        return None
+    it); None when it declares none. An ``OSError`` when it cannot be read, or is no regular
+    file (a named pipe would block)."""
+    refuse_unless_regular(path)
+    text = path.read_bytes().decode("utf-8-sig", "replace")
     found = _POLICY_NAME.search(text)
     return found.group(1) if found is not None else None
 

@@ -83,6 +83,8 @@ class Workspace:
     unparsed: frozenset[str] = frozenset()
     # the names the files an `extends` looked at declare (loaded or not): hints for an E105
     nearby: frozenset[str] = frozenset()
+    # the files an `extends` looked at that could not be read, with why: what an E105 may be
+    unreadable: tuple[tuple[str, str], ...] = ()
     recorded: set[Diagnostic] = attrs.Factory(set)  # what ``record`` took, to take it once
     too_deep: set[str] = attrs.Factory(set)  # "policy:set" of sets an E109 is about
 
@@ -775,10 +777,10 @@ def inheritance(ws: Workspace) -> None:
             if parent.text not in ws.scopes:
                 complete = False
                 if parent.text not in ws.unparsed:
+                    hint = _unread(ws) or _close_name(parent.text, ws)
                     ws.report("E105", f"unknown policy '{parent.text}' in extends: no loaded "
                               "policy, nor any file in this policy's folder or the folders "
-                              f"beside it, declares it{_close_name(parent.text, ws)}", file,
-                              parent.span)
+                              f"beside it, declares it{hint}", file, parent.span)
                 continue
             parent_set = build(parent.text, parent, file)
             if parent_set is None or parent.text in incomplete or not flawed.isdisjoint(
@@ -871,15 +873,27 @@ def stages(table_loader: Callable[..., list[m.Rule]] | None, lint: bool) -> list
     return pipeline
 
 
+def _unread(ws: Workspace) -> str:
+    """What an E105 adds when files where ``extends`` looked could not be read: one of them
+    may declare the policy."""
+    if not ws.unreadable:
+        return ""
+    shown = "; ".join(f"{path}: {why}" for path, why in ws.unreadable[:3])
+    more = f"; and {len(ws.unreadable) - 3} more" if len(ws.unreadable) > 3 else ""
+    return f" that could be read (some could not, and may: {shown}{more})"
+
+
 def resolve(modules: list[n.Module], sources: dict[str, str], *, lint: bool = False,
             load_tables: bool = True, unparsed: frozenset[str] = frozenset(),
-            nearby: frozenset[str] = frozenset()) -> Workspace:
+            nearby: frozenset[str] = frozenset(),
+            unreadable: tuple[tuple[str, str], ...] = ()) -> Workspace:
     """Run every stage over the modules; diagnostics come back sorted by location.
     ``unparsed``: the names of policies whose files did not parse; ``nearby``: the names
-    declared by the files an ``extends`` looked at (for hints)."""
+    declared by the files an ``extends`` looked at (for hints); ``unreadable``: those of
+    them that could not be read, and why."""
     from .tables import load_table
 
-    ws = Workspace(modules, sources, unparsed=unparsed, nearby=nearby)
+    ws = Workspace(modules, sources, unparsed=unparsed, nearby=nearby, unreadable=unreadable)
     for _name, stage in stages(load_table if load_tables else None, lint):
         stage(ws)
     ws.diagnostics.sort(key=Diagnostic.sort_key)

@@ -1910,3 +1910,16 @@ def test_a_policy_or_table_that_is_no_regular_file_is_refused_not_read(tmp_path:
         ("E210", "x.pol",
          "/dev/zero: cannot read table file: it is a device or other special file, not a "
          "regular file")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_e105_names_the_files_where_extends_looked_that_could_not_be_read(
+        tmp_path: Path) -> None:
+    # the parent's file could not be read (a named pipe here; no permission, say): "unknown
+    # policy ... did you mean" sent the analyst looking for a typo
+    os.mkfifo(tmp_path / "base.pol")
+    diagnostics = check(tmp_path, "policy t.kid\nextends t.base\n")
+    assert [(d.code, d.message) for d in diagnostics] == [(
+        "E105", "unknown policy 't.base' in extends: no loaded policy, nor any file in this "
+        "policy's folder or the folders beside it, declares it that could be read (some could "
+        "not, and may: base.pol: it is a named pipe, not a regular file)")]
