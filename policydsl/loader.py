@@ -126,7 +126,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
     # many policies look there (a chain of extends looks there once a link)
     declares: dict[Path, str | None] = {}
     places: dict[Path, list[list[Path]]] = {}
-    unreadable: dict[str, str] = {}  # files looked at that could not be read: why
+    unreadable: dict[str, tuple[str, str]] = {}  # real path -> (path shown, why not read)
 
     def name_of(file: Path) -> str | None:
         if file not in declares:
@@ -134,7 +134,8 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
                 declares[file] = _declares(file)
             except OSError as exc:
                 declares[file] = None
-                unreadable[display_path(file)] = str(exc.strerror or exc)
+                unreadable.setdefault(os.path.realpath(file),
+                                      (display_path(file), str(exc.strerror or exc)))
         return declares[file]
 
     pending = True
@@ -173,7 +174,7 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
         ws = resolve(list(modules.values()), sources, lint=lint, load_tables=load_tables,
                      unparsed=frozenset(unparsed),
                      nearby=frozenset(name for name in declares.values() if name is not None),
-                     unreadable=tuple(sorted(unreadable.items())))
+                     unreadable=tuple(sorted(unreadable.values())))
     roots = _roots(ws, requested)
     all_diagnostics = sorted([*diagnostics, *ws.diagnostics], key=Diagnostic.sort_key)
     return Loaded(ws, roots, all_diagnostics)
