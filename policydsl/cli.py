@@ -91,6 +91,12 @@ def main(ctx: click.Context) -> None:
         # writes nothing there; the process ends with it
 
 
+def _printable(path: str) -> str:
+    """A path as a message shows it: as it is, or with line breaks, escape characters and
+    other unprintable ones escaped, as diagnostics show them."""
+    return path if path.isprintable() else repr(path)[1:-1]
+
+
 def _names_out(argv: list[str]) -> bool:
     """Whether a ``run`` command line names an output file."""
     return any(arg == "--out" or arg.startswith("--out=") for arg in argv)
@@ -164,25 +170,31 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
                 continue
             if formatted == text:
                 continue
+            named = _printable(str(file))
+            moves = ""
             if moved:
                 shown = ", ".join(f"{old} {'would be' if check_only else 'is now'} {new}"
                                   for old, new in moved[:5])
                 more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
-                click.echo(f"policyc: warning: {file}: formatting moves unnamed rules, whose ids "
-                           f"follow their line: {shown}{more}; a `disable` or test case naming "
-                           "them must follow (name a rule to keep its id)", err=True)
+                moves = (f"policyc: warning: {named}: formatting moves unnamed rules, whose ids "
+                         f"follow their line: {shown}{more}; a `disable` or test case naming "
+                         "them must follow (name a rule to keep its id)")
             if check_only:
-                click.echo(f"would reformat {file}")
+                if moved:
+                    click.echo(moves, err=True)
+                click.echo(f"would reformat {named}")
                 status = EXIT_FINDINGS
                 continue
             try:
-                with replacing(file, "wb") as out:
+                with replacing(file, "wb", through_links=True) as out:
                     out.write(formatted.encode("utf-8"))
             except OSError as exc:
-                click.echo(f"policyc: cannot write {file}: {exc.strerror or exc}", err=True)
+                click.echo(f"policyc: cannot write {named}: {exc.strerror or exc}", err=True)
                 status = EXIT_FINDINGS
                 continue
-            click.echo(f"reformatted {file}")
+            if moved:  # said once the file holds them
+                click.echo(moves, err=True)
+            click.echo(f"reformatted {named}")
     sys.exit(status)
 
 

@@ -990,6 +990,37 @@ def test_fmt_check_then_rewrite_then_clean(tmp_path: Path) -> None:
     assert policyc("fmt", "--check", str(messy)).exit_code == 0
 
 
+MESSY = "policy   m\nlimit 97810 per 90d<=12\n"
+
+
+def test_fmt_formats_the_file_a_link_names_and_keeps_the_link(tmp_path: Path) -> None:
+    # the link was replaced by a formatted copy, and the file it named left as it was
+    (tmp_path / "real").mkdir()
+    target = write(tmp_path / "real" / "m.pol", MESSY)
+    link = tmp_path / "m.pol"
+    link.symlink_to(target)
+    assert policyc("fmt", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert target.read_text() == "policy m\nlimit 97810 per 90d <= 12\n"
+
+
+def test_fmt_leaves_a_file_it_may_not_write(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # a read-only file was replaced all the same (renaming needs only the folder's permission)
+    messy = write(tmp_path / "m.pol", MESSY)
+    monkeypatch.setattr("policydsl.replacing._may_write", lambda path: False)
+    result = policyc("fmt", str(messy))
+    assert result.exit_code == 1
+    assert result.stderr == f"policyc: cannot write {messy}: Permission denied\n"
+    assert messy.read_text() == MESSY
+
+
+def test_fmt_shows_a_file_name_with_a_line_break_escaped(tmp_path: Path) -> None:
+    messy = write(tmp_path / "a\nb.pol", MESSY)
+    result = policyc("fmt", "--check", str(messy))
+    assert result.stdout == f"would reformat {str(messy)!r}\n".replace("'", "")
+
+
 @pytest.mark.parametrize(("bom", "end"), [(b"", b"\r\n"), (b"\xef\xbb\xbf", b"\r\n"),
                                          (b"\xef\xbb\xbf", b"\n"), (b"", b"\r")])
 def test_fmt_keeps_a_files_byte_order_mark_and_line_ends(tmp_path: Path, bom: bytes,
