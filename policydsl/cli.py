@@ -349,7 +349,9 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: ClaimsText | None
         if not outcome.written:
             _emit(outcome.records, out, header)
     except OutputError as exc:  # e.g. the disk is full, or the file was removed meanwhile
-        click.echo(f"policyc: {exc}", err=True)
+        removed = out is not None and _remove_partial(out)
+        click.echo(f"policyc: {exc}" + (" (the partial file is removed)" if removed else ""),
+                   err=True)
         return EXIT_UNUSABLE
     except (OSError, WorkerError) as exc:  # the system refused a process or a pipe, say
         click.echo(f"policyc: the run failed: {exc}", err=True)
@@ -359,6 +361,18 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: ClaimsText | None
         assert history is not None  # there are history errors
         click.echo(f"{history.name}:{row.row}: history row skipped: {reason}", err=True)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
+
+
+def _remove_partial(out: str) -> bool:
+    """Remove the output file a failed write left (cut short, or holding the zeros of the
+    space set aside for it): a reader must not take it for decisions. Whether it was."""
+    try:
+        if not stat.S_ISREG(os.lstat(out).st_mode):
+            return False
+        os.unlink(out)
+    except OSError:
+        return False
+    return True
 
 
 def _cannot_write(out: str, inputs: dict[str, str | None]) -> str | None:

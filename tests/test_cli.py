@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from policydsl import PolicyError, load
+from policydsl import cli as cli_module
 from policydsl.cli import main
 from policydsl.parallel import MIN_PARALLEL_LINES
 
@@ -1439,7 +1440,30 @@ def test_run_parallel_output_file_on_a_full_disk_exits_2(
     result = policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out),
                      str(claims))
     assert result.exit_code == 2
-    assert result.stderr == f"policyc: cannot write {out}: No space left on device\n"
+    assert result.stderr == (f"policyc: cannot write {out}: No space left on device (the "
+                             "partial file is removed)\n")
+    assert not out.exists()  # it held the zeros of the space set aside: not decisions
+
+
+def test_run_output_cut_short_is_removed(policy: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # one process, a disk that fills after part of the records: the part looked like a batch
+    # (a team sets the file's space aside first: the test above)
+    real_write_all = cli_module._write_all
+
+    def write_half(handle: Any, data: bytes) -> None:
+        real_write_all(handle, data[:len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cli_module, "_write_all", write_half)
+    claims = write(tmp_path / "claims.csv", AWKWARD)
+    out = tmp_path / "out.jsonl"
+    result = policyc("run", "--policy", str(policy), "--jobs", "1", "--out", str(out),
+                     str(claims))
+    assert result.exit_code == 2
+    assert result.stderr == (f"policyc: cannot write {out}: No space left on device (the "
+                             "partial file is removed)\n")
+    assert not out.exists()
 
 
 def test_run_a_system_failure_is_not_blamed_on_the_output_file(
