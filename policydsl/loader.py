@@ -65,10 +65,17 @@ def load_paths(paths: Iterable[Path | str], *, lint: bool = False, load_tables: 
     requested: list[tuple[Path, bool]] = []  # (file, came from a folder)
     unparsed: set[str] = set()  # the names the files that did not parse declare
 
+    seen: dict[str, str] = {}  # a file's real path -> the path it was first read by
+
     def read(file: Path) -> n.Module | None:
         shown = display_path(file)
         if shown in modules or shown in sources:
             return modules.get(shown)
+        # a file reached again by another path (a link to its folder, say) is the same
+        # policy, not a second one of its name (E108)
+        first = seen.setdefault(os.path.realpath(file), shown)
+        if first != shown:
+            return modules.get(first)
         module: n.Module | None = None
         try:
             text = universal_newlines(read_policy_text(file, shown)).removeprefix("\ufeff")

@@ -124,7 +124,16 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
                 cases.append(sibling)
     if unlisted:
         raise PolicyError(unlisted, {})
-    return list(dict.fromkeys(cases)), list(dict.fromkeys(policies))
+    return _once(cases), _once(policies)
+
+
+def _once(paths: list[Path]) -> list[Path]:
+    """``paths`` without those that name a file named before (by a link to its folder, say):
+    its cases would run twice."""
+    firsts: dict[Path, Path] = {}
+    for path in paths:
+        firsts.setdefault(path.resolve(), path)
+    return list(firsts.values())
 
 
 def read_cases(path: Path) -> list[Case]:

@@ -1530,3 +1530,20 @@ def test_every_package_of_the_source_is_installed() -> None:
     found = sorted(".".join(init.parent.relative_to(root).parts)
                    for init in (root / "policydsl").rglob("__init__.py"))
     assert sorted(declared) == found
+
+
+def test_a_folder_reached_twice_is_read_once(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # policies given as a folder and a link to it: every policy was "defined twice" (E108),
+    # and every case ran twice
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    write(folder / "a.pol", "policy t.a\nlimit 97810 per day <= 1\n")
+    write(folder / "a.cases.csv", "case,expect,claim_id,line,member_id,date,code\n"
+                                  "one a day,allow,C1,1,M1,2024-03-04,97810\n")
+    (tmp_path / "link").symlink_to(folder)
+    monkeypatch.chdir(tmp_path)
+    check = policyc("check", "policies", "link")
+    assert (check.exit_code, check.output) == (0, "0 error(s), 0 warning(s) in 1 file(s)\n")
+    tested = policyc("test", "policies", "link")
+    assert (tested.exit_code, tested.stdout) == (0, "1 passed, 0 failed\n")
