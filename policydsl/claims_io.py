@@ -25,7 +25,9 @@ import json
 import operator
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
 
@@ -621,6 +623,15 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
+    # more colons than keys: a key given twice, perhaps (or a colon in a value, or a nested
+    # object); a JSON reader keeps the last value of a key without a word
+    if raw.count(":") > len(obj) and any(map(_twice, repeat(raw), _QUOTED_FIELDS)):
+        repeated = _repeated_keys(raw)
+        if repeated:
+            named = ", ".join(f"'{key}'" for key in repeated)
+            why = (f"key {named} is given twice" if len(repeated) == 1
+                   else f"keys {named} are given twice")
+            problem = f"{problem}; {why}" if problem else why
     if problem and not exact and _MAY_BE_HUGE.search(raw):
         # orjson reads an integer past 64 bits as a float; the json module keeps it exact
         # (and a number beyond a double's range as written), for the message too; a row
@@ -628,6 +639,30 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
         with contextlib.suppress(ValueError):
             texts, problem, reported = _json_texts(json_value(raw))
     return parse(row, texts, problem, reported)
+
+
+#: Our keys as JSON writes them, to find one a row may give twice.
+_QUOTED_FIELDS = tuple(f'"{key}"' for key in FIELDS)
+
+
+def _twice(raw: str, quoted: str) -> bool:
+    return raw.count(quoted) > 1
+
+
+def _repeated_keys(raw: str) -> list[str]:
+    """Our keys that a JSON object row gives more than once (a JSON reader keeps the last
+    value without a word, where a CSV header that repeats a column is refused)."""
+    counts: Counter[str] = Counter()
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        # the row's own object is the last to end: a nested object's keys are not ours
+        counts.clear()
+        counts.update(key for key, _ in items)
+        return dict(items)
+
+    with contextlib.suppress(ValueError, RecursionError):
+        json.loads(raw, object_pairs_hook=pairs)
+    return [key for key in FIELDS if counts[key] > 1]
 
 
 #: A number orjson may not read as written: an integer of 19 digits or more (past 64 bits,

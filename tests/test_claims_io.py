@@ -1147,3 +1147,17 @@ def test_a_header_column_is_shown_escaped(tmp_path: Path) -> None:
     assert whole == streamed == (
         f"{tmp_path / 'c.csv'}: header lacks column(s) member_id (found: claim_id, line, "
         "member\\x00_id, date, code); did you mean 'member\\x00_id' for member_id?")
+
+
+def test_a_json_row_that_gives_a_key_of_ours_twice_is_malformed(tmp_path: Path) -> None:
+    # the JSON reader kept the last value without a word (judged as 77003), where a CSV
+    # header that repeats a column is refused
+    base = '"claim_id":"C1","line":1,"member_id":"M1","date":"2024-03-01"'
+    rows = ['{' + base + ',"code":"64483","code":"77003"}',
+            '{' + base + ',"code":"64483","date":"2024-03-02","code":"77003"}',
+            '{' + base + ',"code":"64483","extra":{"code":"1"},"note":"\\"code\\""}']
+    path = write(tmp_path, "\n".join(rows) + "\n", "c.jsonl")
+    items = read_claims(path)
+    assert items == list(iter_claims(path))
+    assert reasons(items) == [(1, "row 1: key 'code' is given twice"),
+                              (2, "row 2: keys 'date', 'code' are given twice"), "C1"]
