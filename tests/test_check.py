@@ -1917,9 +1917,12 @@ def test_e105_names_the_files_where_extends_looked_that_could_not_be_read(
         tmp_path: Path) -> None:
     # the parent's file could not be read (a named pipe here; no permission, say): "unknown
     # policy ... did you mean" sent the analyst looking for a typo
-    os.mkfifo(tmp_path / "base.pol")
-    diagnostics = check(tmp_path, "policy t.kid\nextends t.base\n")
+    # in a folder of its own: the folders beside the policy's are searched too
+    (tmp_path / "own").mkdir()
+    os.mkfifo(tmp_path / "own" / "base.pol")
+    kid = write(tmp_path, "own/kid.pol", "policy t.kid\nextends t.base\n")
+    diagnostics = load_paths([kid], lint=True).diagnostics
     assert [(d.code, d.message) for d in diagnostics] == [(
         "E105", "unknown policy 't.base' in extends: no loaded policy, nor any file in this "
         "policy's folder or the folders beside it, declares it that could be read (some could "
-        "not, and may: base.pol: it is a named pipe, not a regular file)")]
+        "not, and may: own/base.pol: it is a named pipe, not a regular file)")]
