@@ -30,6 +30,7 @@ from . import codes as c
 from . import model as m
 from . import nodes as n
 from .diagnostics import Diagnostic, error
+from .set_cycles import Reference, closing_references, names_in
 
 _T = TypeVar("_T")
 
@@ -87,6 +88,8 @@ class Workspace:
     unreadable: tuple[tuple[str, str], ...] = ()
     recorded: set[Diagnostic] = attrs.Factory(set)  # what ``record`` took, to take it once
     too_deep: set[str] = attrs.Factory(set)  # "policy:set" of sets an E109 is about
+    cyclic: set[str] = attrs.Factory(set)  # "policy:set" of sets on a cycle (E103 said so)
+    failed: set[str] = attrs.Factory(set)  # "policy:set" of sets whose expansion failed
 
     def report(self, code: str, message: str, file: str, span: n.Span) -> None:
         """Record an error; the same error again (a bad set used twice) is recorded once."""
@@ -303,8 +306,8 @@ class _SetResolver:
                 expand: Callable[[], _T | None], cache: dict[str, _T]) -> _T | None:
         """Expand the named set once, reporting a definition that reaches itself (E103)."""
         key = f"{home.name}:{name}"
-        if key in self.ws.too_deep:
-            return None  # its E109 is reported already
+        if key in self.ws.too_deep or key in self.ws.cyclic or key in self.ws.failed:
+            return None  # its E109, E103 or other error is reported already
         if len(self.active) >= MAX_SET_DEPTH:
             self.ws.report("E109", f"{kind} '{name}' is nested more than {MAX_SET_DEPTH} sets "
                            "deep: list its codes in fewer steps", *where)
@@ -322,6 +325,8 @@ class _SetResolver:
             self.active.pop()
         if result is not None:
             cache[name] = result
+        else:  # what it names is wrong (reported where): not expanded again
+            self.ws.failed.add(key)
         return result
 
     def diagnoses(self, items: Iterable[n.Word], owner: ModuleScope | None = None
@@ -387,9 +392,12 @@ def sets(ws: Workspace) -> None:
                               "that is not one", file, st.name.span)
                 else:
                     scope.set_nodes[name] = st
+    _report_cycles(ws)
     for scope in ws.scopes.values():
         resolver = _SetResolver(ws, scope)
         for name, node in scope.set_nodes.items():
+            if f"{scope.name}:{name}" in ws.cyclic:
+                continue
             if isinstance(node, n.SetDef) and name not in scope.sets:
                 expanded = resolver.codes(node.items)
                 if expanded is not None:
@@ -399,6 +407,34 @@ def sets(ws: Workspace) -> None:
                 if dx is not None:
                     scope.dx_sets[name] = dx
         scope.used_sets.clear()  # only uses by rules count from here on
+
+
+def _report_cycles(ws: Workspace) -> None:
+    """E103 at every set name that closes a cycle of sets, before any set is expanded; the
+    sets on a cycle are then ``ws.cyclic`` (see ``set_cycles``)."""
+    keys: list[str] = []
+    references: list[Reference] = []
+    for scope in ws.scopes.values():
+        resolver = _SetResolver(ws, scope)
+        for name, node in scope.set_nodes.items():
+            key = f"{scope.name}:{name}"
+            keys.append(key)
+            want = type(node)
+            for word in names_in(node):
+                found = resolver.lookup(word.text)
+                if found is not None and isinstance(found[1], want):
+                    references.append(Reference(
+                        key, f"{found[0].name}:{word.text}", scope.module.path, word.span,
+                        "set" if want is n.SetDef else "dx set"))
+    if not references:
+        return
+    cyclic, closing = closing_references(keys, references)
+    ws.cyclic.update(cyclic)
+    for ref, cycle in closing:
+        home = ref.target.partition(":")[0]
+        shown = " -> ".join(cycle).replace(home + ":", "")
+        ws.report("E103", f"{ref.kind} '{ref.target.partition(':')[2]}' is defined in terms "
+                  f"of itself: {shown}", ref.file, ref.span)
 
 
 # --- stage 3: rules -----------------------------------------------------------------------

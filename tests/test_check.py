@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -1926,3 +1927,59 @@ def test_e105_names_the_files_where_extends_looked_that_could_not_be_read(
         "E105", "unknown policy 't.base' in extends: no loaded policy, nor any file in this "
         "policy's folder or the folders beside it, declares it that could be read (some could "
         "not, and may: own/base.pol: it is a named pipe, not a regular file)")]
+
+
+def test_e103_3000_sets_that_name_each_other_are_checked_at_once(tmp_path: Path) -> None:
+    # each set on the cycle was expanded again from every other: minutes for 3,000 sets
+    names = [f"SET_{i}" for i in range(3000)]
+    text = ("policy t.a\nset W = " + ", ".join(names) + "\n"
+            + "".join(f"set {name} = W\n" for name in names) + "limit W per day <= 1\n")
+    started = time.perf_counter()
+    diagnostics = check(tmp_path, text)
+    assert time.perf_counter() - started < 60  # seconds; it ran for more than 300
+    assert len(diagnostics) == 6000 and {d.code for d in diagnostics} == {"E103"}
+    assert diagnostics[0].message == (
+        "set 'SET_0' is defined in terms of itself: SET_0 -> W -> SET_0")
+    assert diagnostics[-1].message == (
+        "set 'W' is defined in terms of itself: W -> SET_2999 -> W")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("ABCDE"),
+                       st.lists(st.sampled_from([*"ABCDE", "97810"]), min_size=1, max_size=4),
+                       min_size=1))
+def test_e103_is_reported_at_each_name_that_closes_a_cycle(
+        tmp_path_factory: pytest.TempPathFactory, sets: dict[str, list[str]]) -> None:
+    """At every name X written in set Y's definition where X reaches Y (by the names in the
+    definitions), and nowhere else; its message is a cycle through that name."""
+    order = sorted(sets)
+    text = "policy t.a\n" + "".join(f"set {name} = {', '.join(sets[name])}\n" for name in order)
+    diagnostics = load_paths([write(tmp_path_factory.mktemp("e103"), "x.pol", text)],
+                             lint=True).diagnostics
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo += [x for x in sets.get(name, []) if x in sets]
+        return False
+
+    expected = set()
+    for line, name in enumerate(order, 2):
+        column = len(f"set {name} = ") + 1
+        for item in sets[name]:
+            if item in sets and reaches(item, name):
+                expected.add((line, column))
+            column += len(item) + 2
+    cycles = [d for d in diagnostics if d.code == "E103"]
+    assert {(d.span.line, d.span.column) for d in cycles} == expected
+    for d in cycles:
+        named, _, path = d.message.partition(" is defined in terms of itself: ")
+        steps = path.split(" -> ")
+        assert named == f"set '{steps[0]}'" and steps[0] == steps[-1]
+        assert len(set(steps[:-1])) == len(steps) - 1  # no set twice
+        assert all(b in sets[a] for a, b in itertools.pairwise(steps))
