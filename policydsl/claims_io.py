@@ -27,7 +27,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
 
@@ -416,6 +415,7 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
         found_bad: list[tuple[int, str]] = []  # (line, byte) in the record being read
         pending: list[str] = []  # the lines of the record being read
         ours = [at for at, name in enumerate(columns) if name in FIELDS]
+        date_at, code_at = columns.index("date"), columns.index("code")
 
         def checked(lines: Iterable[str], first_number: int) -> Iterator[str]:
             for number, line in enumerate(lines, first_number):
@@ -434,12 +434,17 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
             except StopIteration:
                 break
             except csv.Error as exc:  # a field over csv.field_size_limit(): that row is
-                lineno = base + reader.line_num  # malformed; the reader starts afresh
+                # malformed; the reader starts afresh (a field over lines: a quote left open)
+                first, lineno = lineno + 1, base + reader.line_num
                 found_bad.clear()
-                yield RowError.at(lineno, refused_reason(exc))
-                continue
-            first, lineno = lineno + 1, base + reader.line_num
-            if lineno > first and fields and quote_left_open(fields, width, ours):
+                if lineno == first:
+                    yield RowError.at(lineno, refused_reason(exc))
+                    continue
+                fields = []
+            else:
+                first, lineno = lineno + 1, base + reader.line_num
+            if lineno > first and (not fields or quote_left_open(fields, width, ours,
+                                                                 date_at, code_at)):
                 # the first line alone is malformed; its other lines are read again as rows
                 found_bad.clear()
                 yield not_utf8_row(first, open_quote_reason(first, lineno),
@@ -623,9 +628,9 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
     if not isinstance(obj, dict):
         return RowError.at(row, f"not a JSON object: {_shown(raw)}")
     texts, problem, reported = _json_texts(obj)
-    # more colons than keys: a key given twice, perhaps (or a colon in a value, or a nested
-    # object); a JSON reader keeps the last value of a key without a word
-    if raw.count(":") > len(obj) and any(map(_twice, repeat(raw), _QUOTED_FIELDS)):
+    # more keys written (a quote, then the colon) than the object holds: a key given twice
+    # (or a nested object); a JSON reader keeps the last value of a key without a word
+    if raw.count('":') + raw.count('" :') > len(obj):
         repeated = _repeated_keys(raw)
         if repeated:
             named = ", ".join(f"'{key}'" for key in repeated)
@@ -639,14 +644,6 @@ def _json_item(row: int, raw: str, parse: _Parse) -> ClaimItem:
         with contextlib.suppress(ValueError):
             texts, problem, reported = _json_texts(json_value(raw))
     return parse(row, texts, problem, reported)
-
-
-#: Our keys as JSON writes them, to find one a row may give twice.
-_QUOTED_FIELDS = tuple(f'"{key}"' for key in FIELDS)
-
-
-def _twice(raw: str, quoted: str) -> bool:
-    return raw.count(quoted) > 1
 
 
 def _repeated_keys(raw: str) -> list[str]:

@@ -392,6 +392,7 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
     """
     width = len(columns)
     ours = [at for at, name in enumerate(columns) if name in FIELDS]
+    date_at, code_at = columns.index("date"), columns.index("code")
     starts = list(compress(range(len(lines)), map(contains, lines, repeat('"'))))
     if not starts:
         return {}, {}
@@ -425,7 +426,9 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
                 break
             span = reader.line_num - used
             used = reader.line_num
-            if span > 1 and fields and quote_left_open(fields, width, ours):
+            # a field over the size limit that runs over lines is a quote left open too
+            if span > 1 and (not fields or quote_left_open(fields, width, ours, date_at,
+                                                             code_at)):
                 refused[position] = open_quote_reason(first_row + position,
                                                       first_row + position + span - 1)
                 records[position] = (1, first_line_fields(lines[position]))
@@ -442,19 +445,32 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
 OPEN_QUOTE = "a quote opened on this row is not closed on its line"
 
 
-def quote_left_open(fields: list[str], width: int, ours: Sequence[int]) -> bool:
+#: What a swallowed row's date and code look like (``quote_left_open``).
+_ROW_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+_ROW_CODE = re.compile(r"\s*(?:[0-9]{5}|[0-9]{4}[FTUAMftuam]|[A-Za-z][0-9]{4})\s*")
+
+
+def quote_left_open(fields: list[str], width: int, ours: Sequence[int],
+                    date_at: int, code_at: int) -> bool:
     """Whether a record that the ``csv`` module read over several lines is a quote left open,
     which would join the rows after it into one field, rather than a quoted field that holds
     line breaks. It is when the record does not have the header's ``width``, when one of the
     columns we read (``ours``: their indexes) holds a line break (no claim id, code, date or
-    authorization does), or when a line inside a field has as many commas as a row of the
-    file: a row swallowed whole. A field of a column we ignore (``notes``) may hold lines."""
+    authorization does), or when a line inside a field reads as a row of the file: a date
+    of service and a procedure code where the header has them (``date_at``, ``code_at``). A
+    field of a column we ignore (``notes``) may hold lines of text."""
     if len(fields) != width:
         return True
     if any("\n" in fields[i] or "\r" in fields[i] for i in ours):
         return True
-    return any(part.count(",") >= width - 1
-               for field in fields if "\n" in field for part in field.split("\n")[1:])
+    for field in fields:
+        if "\n" in field:
+            for part in field.split("\n")[1:]:
+                cells = part.split(",")
+                if (len(cells) > max(date_at, code_at) and _ROW_DATE.fullmatch(cells[date_at])
+                        and _ROW_CODE.fullmatch(cells[code_at])):
+                    return True
+    return False
 
 
 def first_line_fields(line: str) -> list[str]:

@@ -98,8 +98,13 @@ def _printable(path: str) -> str:
 
 
 def _names_out(argv: list[str]) -> bool:
-    """Whether a ``run`` command line names an output file."""
-    return any(arg == "--out" or arg.startswith("--out=") for arg in argv)
+    """Whether a ``run`` command line names an output file (``-`` is standard output)."""
+    for at, arg in enumerate(argv):
+        value = (argv[at + 1] if at + 1 < len(argv) else "-") if arg == "--out" else (
+            arg.removeprefix("--out=") if arg.startswith("--out=") else None)
+        if value is not None and value not in ("-", "/dev/stdout"):
+            return True
+    return False
 
 
 @main.command()

@@ -33,7 +33,7 @@ def read_policy_text(file: Path, shown: str) -> str:
     text as far as it could be read (bad bytes shown as U+FFFD) for the caret; an ``OSError``
     is the caller's to report, and so is a file that is not a regular file (a named pipe
     would block, a device such as ``/dev/zero`` would never end)."""
-    refuse_unless_regular(file)
+    refuse_unless_regular(file, pipe_ok=True)
     data = file.read_bytes()
     try:
         return data.decode("utf-8")
@@ -49,11 +49,13 @@ def read_policy_text(file: Path, shown: str) -> str:
             {shown: universal_newlines(data.decode("utf-8-sig", "replace"))}) from exc
 
 
-def refuse_unless_regular(file: Path | str) -> None:
+def refuse_unless_regular(file: Path | str, pipe_ok: bool = False) -> None:
     """An ``OSError`` unless ``file`` (a link followed) is a regular file: a policy or a
-    table is read whole, and a named pipe or a device would block or never end."""
+    table is read whole, and a named pipe or a device would block or never end. With
+    ``pipe_ok`` (a policy named on the command line: ``policyc check <(...)``), a named pipe
+    is read too; one found in a folder is not (``find_files``)."""
     mode = os.stat(file).st_mode
-    if not stat.S_ISREG(mode):
+    if not (stat.S_ISREG(mode) or (pipe_ok and stat.S_ISFIFO(mode))):
         what = "a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(
             mode) else "a device or other special file"
         raise OSError(f"it is {what}, not a regular file")
@@ -91,6 +93,19 @@ def find_files(path: Path, endings: tuple[str, ...]) -> tuple[list[Path], list[D
         problems.append(error("E002", f"cannot read folder {folder}: {exc.strerror or exc}",
                               folder, NO_SPAN))
 
-    files = [Path(folder, name) for folder, _, names in os.walk(path, onerror=unlisted)
-             for name in names if name.endswith(endings)]
+    files = []
+    for folder, _, names in os.walk(path, onerror=unlisted):
+        for name in names:
+            if name.endswith(endings):
+                file = Path(folder, name)
+                try:
+                    refuse_unless_regular(file)
+                except FileNotFoundError:  # a link to nothing: reading it says why
+                    pass
+                except OSError as exc:  # a named pipe would block: reported, not read
+                    shown = display_path(file)
+                    problems.append(error("E002", f"cannot read {shown}: {exc}", shown,
+                                          NO_SPAN))
+                    continue
+                files.append(file)
     return sorted(files), problems

@@ -813,7 +813,9 @@ def inheritance(ws: Workspace) -> None:
             if parent.text not in ws.scopes:
                 complete = False
                 if parent.text not in ws.unparsed:
-                    hint = _unread(ws) or _close_name(parent.text, ws)
+                    hint = _close_name(parent.text, ws)
+                    if "did you mean" not in hint and ws.unreadable:  # no near name: a file
+                        hint = _unread(ws)  # that could not be read may declare it
                     ws.report("E105", f"unknown policy '{parent.text}' in extends: no loaded "
                               "policy, nor any file in this policy's folder or the folders "
                               f"beside it, declares it{hint}", file, parent.span)

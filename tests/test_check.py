@@ -1983,3 +1983,13 @@ def test_e103_is_reported_at_each_name_that_closes_a_cycle(
         assert named == f"set '{steps[0]}'" and steps[0] == steps[-1]
         assert len(set(steps[:-1])) == len(steps) - 1  # no set twice
         assert all(b in sets[a] for a, b in itertools.pairwise(steps))
+
+
+def test_e105_keeps_its_typo_hint_beside_an_unreadable_file(tmp_path: Path) -> None:
+    # an editor's lock file (a link to nothing) beside the policy hid "did you mean"
+    (tmp_path / "own").mkdir()
+    write(tmp_path, "own/base.pol", "policy t.base\n")
+    (tmp_path / "own" / "zz.pol").symlink_to(tmp_path / "nowhere")
+    kid = write(tmp_path, "own/kid.pol", "policy t.kid\nextends t.bsae\n")
+    errors = [d for d in load_paths([kid], lint=True).diagnostics if d.code == "E105"]
+    assert len(errors) == 1 and errors[0].message.endswith("did you mean 't.base'?")

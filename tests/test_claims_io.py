@@ -1161,3 +1161,41 @@ def test_a_json_row_that_gives_a_key_of_ours_twice_is_malformed(tmp_path: Path) 
     assert items == list(iter_claims(path))
     assert reasons(items) == [(1, "row 1: key 'code' is given twice"),
                               (2, "row 2: keys 'date', 'code' are given twice"), "C1"]
+
+
+def test_a_quote_left_open_before_short_rows_or_a_long_run_drops_no_row(tmp_path: Path) -> None:
+    # rows that leave off their empty last columns, and a quote left open before more than
+    # the csv module's field limit: both were swallowed (the second with the error far off)
+    short = (NOTES_HEADER + 'H1,1,M2,P1,2024-01-10,20553,,1,,11,,"PA-7\n'
+             + "".join(f"H{i},1,M2,P1,2024-0{i}-10,20553\n" for i in (2, 3, 4)))
+    whole, streamed = read_both(tmp_path, short, "claims.csv")
+    assert whole == streamed
+    assert reasons(whole) == [(2, "row 2: " + _OPEN_QUOTE.format(2, 5)), "H2", "H3", "H4"]
+    rows = [f"C{i},1,M{i % 50},P1,2024-01-{1 + i % 28:02d},99213,,1,,11,,note {'x' * 40}"
+            for i in range(1, 4000)]
+    long = NOTES_HEADER + 'C0,1,M0,P1,2024-01-01,99213,,1,,11,,"oops\n' + "\n".join(rows) + "\n"
+    whole, streamed = read_both(tmp_path, long, "claims.csv")
+    assert whole == streamed
+    assert isinstance(whole, list) and len(whole) == 4000
+    assert isinstance(whole[0], RowError) and whole[0].row == 2
+    assert whole[0].reason.startswith("row 2: a quote opened on this row is not closed")
+    assert all(isinstance(item, ClaimLine) for item in whole[1:])
+
+
+def test_notes_over_lines_with_commas_are_no_open_quote(tmp_path: Path) -> None:
+    # prose in an ignored column, with as many commas as a row has: a record, not a quote
+    text = ("claim_id,line,member_id,date,code,notes\n"
+            'C1,1,M1,2024-01-02,20553,"Seen for: neck\nback, hips, knees, ankles, wrists"\n'
+            "C2,1,M1,2024-01-03,20552,ok\n")
+    whole, streamed = read_both(tmp_path, text, "claims.csv")
+    assert whole == streamed
+    assert reasons(whole) == ["C1", "C2"]
+
+
+def test_a_key_of_ours_given_twice_with_an_escape_is_found(tmp_path: Path) -> None:
+    row = ('{"claim_id":"C1","line":1,"member_id":"M1","date":"2024-01-02",'
+           '"c\\u006fde":"20552","code":"99213"}')
+    stamped = ('{"claim_id":"C2","line":1,"member_id":"M1","date":"2024-01-02",'
+               '"code":"20552","at":"2024-01-01T10:00:00Z"}')
+    path = write(tmp_path, row + "\n" + stamped + "\n", "c.jsonl")
+    assert reasons(read_claims(path)) == [(1, "row 1: key 'code' is given twice"), "C2"]

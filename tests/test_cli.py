@@ -1295,6 +1295,8 @@ def test_run_a_quote_left_open_in_history_hides_no_paid_line(
     (["run", "--policy", "POLICY", "CLAIMS"], ">&-",
      "policyc: cannot write standard output: it is closed"),
     (["check", "POLICY"], ">&-", "policyc: cannot write standard output: it is closed"),
+    (["run", "--policy", "POLICY", "--out", "-", "CLAIMS"], ">&-",
+     "policyc: cannot write standard output: it is closed"),
 ])
 def test_a_closed_standard_input_or_output_is_a_usage_error(
         policy: Path, tmp_path: Path, args: list[str], closes: str, message: str) -> None:
