@@ -70,10 +70,7 @@ class _Policyc(click.Group):
         except OSError as exc:
             if not isinstance(exc, BrokenPipeError):
                 raise
-            # nothing more can reach the reader: later flushes (at exit) must not fail again
-            nowhere = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(nowhere, sys.stdout.fileno())
-            os.close(nowhere)
+            _silence_stdout()
             _fail("cannot write standard output: its reader stopped reading (a broken pipe)")
 
 
@@ -83,28 +80,23 @@ class _Policyc(click.Group):
 def main(ctx: click.Context) -> None:
     """Check, format, compile, run and test payer policies written in policydsl."""
     # a closed standard output (``>&-``) is None to Python: every command but ``run --out``
-    # prints there, and click would print nothing at all
-    if sys.stdout is None:
-        if not (ctx.invoked_subcommand == "run" and _names_out(sys.argv)):
-            _fail("cannot write standard output: it is closed")
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - run --out
-        # writes nothing there; the process ends with it
+    # prints there, and click would print nothing at all (``run`` checks its own ``--out``)
+    if sys.stdout is None and ctx.invoked_subcommand != "run":
+        _fail("cannot write standard output: it is closed")
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null once its reader is gone: nothing more can reach
+    it, and the flushes at exit must not fail again."""
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, sys.stdout.fileno())
+    os.close(nowhere)
 
 
 def _printable(path: str) -> str:
     """A path as a message shows it: as it is, or with line breaks, escape characters and
     other unprintable ones escaped, as diagnostics show them."""
     return path if path.isprintable() else repr(path)[1:-1]
-
-
-def _names_out(argv: list[str]) -> bool:
-    """Whether a ``run`` command line names an output file (``-`` is standard output)."""
-    for at, arg in enumerate(argv):
-        value = (argv[at + 1] if at + 1 < len(argv) else "-") if arg == "--out" else (
-            arg.removeprefix("--out=") if arg.startswith("--out=") else None)
-        if value is not None and value not in ("-", "/dev/stdout"):
-            return True
-    return False
 
 
 @main.command()
@@ -251,6 +243,11 @@ def run(policy_path: str, history: str | None, claims: str, out_format: str | No
 
     if out == "-":
         out = None
+    if sys.stdout is None:  # closed (``>&-``): only an --out file can take the decisions
+        if out in (None, "/dev/stdout"):
+            _fail("cannot write standard output: it is closed")
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - nothing is
+        # written there; the process ends with it
     if claims == history == STDIN:
         raise click.UsageError("the claims and the history cannot both be standard input ('-')")
     if out_format is None:  # as the input's format is chosen: by the file's name
@@ -519,10 +516,7 @@ def _emit(records: list[Record], out: str | None, header: Record) -> None:
         _write_records(records, out, header)
     except OSError as exc:
         if out is None:
-            # nothing more can reach the reader: later flushes (at exit) must not fail again
-            nowhere = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(nowhere, sys.stdout.fileno())
-            os.close(nowhere)
+            _silence_stdout()
         raise OutputError.of(out or "standard output", exc) from exc
 
 
