@@ -43,6 +43,7 @@ from policydsl.claims_text import (
     ClaimsFileError,
     ClaimsText,
     HugeNumber,
+    OpenQuote,
     Rows,
     claims_format,
     first_line_fields,
@@ -50,7 +51,6 @@ from policydsl.claims_text import (
     json_value,
     not_utf8,
     open_quote_reason,
-    quote_left_open,
     read_header,
     read_text,
     refused_reason,
@@ -414,8 +414,7 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
         base = lineno = lineno - 1  # lineno: the last line read
         found_bad: list[tuple[int, str]] = []  # (line, byte) in the record being read
         pending: list[str] = []  # the lines of the record being read
-        ours = [at for at, name in enumerate(columns) if name in FIELDS]
-        date_at, code_at = columns.index("date"), columns.index("code")
+        open_quote = OpenQuote.of(columns)
 
         def checked(lines: Iterable[str], first_number: int) -> Iterator[str]:
             for number, line in enumerate(lines, first_number):
@@ -443,8 +442,7 @@ def _csv_rows(handle: TextIO, lineno: int, columns: list[str]) -> Iterator[Claim
                 fields = []
             else:
                 first, lineno = lineno + 1, base + reader.line_num
-            if lineno > first and (not fields or quote_left_open(fields, width, ours,
-                                                                 date_at, code_at)):
+            if lineno > first and (not fields or open_quote.left_in(fields)):
                 # the first line alone is malformed; its other lines are read again as rows
                 found_bad.clear()
                 yield not_utf8_row(first, open_quote_reason(first, lineno),

@@ -386,13 +386,11 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
     agrees with ``str.split`` on lines without a quote, but for one thing: it refuses a field
     longer than ``csv.field_size_limit()``. Such lines are read by it here too, and are
     malformed rows, as in the streaming reader. Consecutive rows to read share one reader. A
-    record over several lines that is a quote left open (``quote_left_open``) is refused at
+    record over several lines that is a quote left open (``OpenQuote``) is refused at
     its first line, which stands alone, and reading starts again on the next line, as the
     streaming reader does.
     """
-    width = len(columns)
-    ours = [at for at, name in enumerate(columns) if name in FIELDS]
-    date_at, code_at = columns.index("date"), columns.index("code")
+    open_quote = OpenQuote.of(columns)
     starts = list(compress(range(len(lines)), map(contains, lines, repeat('"'))))
     if not starts:
         return {}, {}
@@ -427,8 +425,7 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
             span = reader.line_num - used
             used = reader.line_num
             # a field over the size limit that runs over lines is a quote left open too
-            if span > 1 and (not fields or quote_left_open(fields, width, ours, date_at,
-                                                             code_at)):
+            if span > 1 and (not fields or open_quote.left_in(fields)):
                 refused[position] = open_quote_reason(first_row + position,
                                                       first_row + position + span - 1)
                 records[position] = (1, first_line_fields(lines[position]))
@@ -441,36 +438,51 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
     return records, refused
 
 
-#: The start of the reason of a row whose quote is left open (``quote_left_open``).
+#: The start of the reason of a row whose quote is left open (``OpenQuote``).
 OPEN_QUOTE = "a quote opened on this row is not closed on its line"
 
 
-#: What a swallowed row's date and code look like (``quote_left_open``).
+#: What a swallowed row's date and code look like (``OpenQuote``).
 _ROW_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
 _ROW_CODE = re.compile(r"\s*(?:[0-9]{5}|[0-9]{4}[FTUAMftuam]|[A-Za-z][0-9]{4})\s*")
 
 
-def quote_left_open(fields: list[str], width: int, ours: Sequence[int],
-                    date_at: int, code_at: int) -> bool:
-    """Whether a record that the ``csv`` module read over several lines is a quote left open,
-    which would join the rows after it into one field, rather than a quoted field that holds
-    line breaks. It is when the record does not have the header's ``width``, when one of the
-    columns we read (``ours``: their indexes) holds a line break (no claim id, code, date or
-    authorization does), or when a line inside a field reads as a row of the file: a date
-    of service and a procedure code where the header has them (``date_at``, ``code_at``). A
-    field of a column we ignore (``notes``) may hold lines of text."""
-    if len(fields) != width:
-        return True
-    if any("\n" in fields[i] or "\r" in fields[i] for i in ours):
-        return True
-    for field in fields:
-        if "\n" in field:
-            for part in field.split("\n")[1:]:
-                cells = part.split(",")
-                if (len(cells) > max(date_at, code_at) and _ROW_DATE.fullmatch(cells[date_at])
-                        and _ROW_CODE.fullmatch(cells[code_at])):
-                    return True
-    return False
+@attrs.frozen
+class OpenQuote:
+    """Tells a quote left open from a quoted field that holds line breaks, for a header's
+    ``columns``: a record that the ``csv`` module read over several lines is a quote left
+    open, which would join the rows after it into one field, when it does not have the
+    header's width, when one of the columns we read holds a line break (no claim id, code,
+    date or authorization does), or when a line inside a field reads as a row of the file: a
+    date of service and a procedure code where the header has them. A field of a column we
+    ignore (``notes``) may hold lines of text. Both CSV readers ask it."""
+
+    width: int
+    ours: tuple[int, ...]  # the indexes of the columns we read
+    date_at: int
+    code_at: int
+
+    @classmethod
+    def of(cls, columns: Sequence[str]) -> OpenQuote:
+        return cls(len(columns), tuple(at for at, name in enumerate(columns) if name in FIELDS),
+                   columns.index("date"), columns.index("code"))
+
+    def left_in(self, fields: list[str]) -> bool:
+        """Whether the record of ``fields`` is a quote left open (see the class)."""
+        if len(fields) != self.width:
+            return True
+        if any("\n" in fields[i] or "\r" in fields[i] for i in self.ours):
+            return True
+        date_at, code_at = self.date_at, self.code_at
+        for field in fields:
+            if "\n" in field:
+                for part in field.split("\n")[1:]:
+                    cells = part.split(",")
+                    if (len(cells) > max(date_at, code_at)
+                            and _ROW_DATE.fullmatch(cells[date_at])
+                            and _ROW_CODE.fullmatch(cells[code_at])):
+                        return True
+        return False
 
 
 def first_line_fields(line: str) -> list[str]:
