@@ -85,7 +85,8 @@ def find_policy_files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
 
 def find_files(path: Path, endings: tuple[str, ...]) -> tuple[list[Path], list[Diagnostic]]:
     """The files under the folder ``path`` whose names end in one of ``endings``, sorted
-    (links to folders are not followed), and an E002 for each folder that cannot be listed."""
+    (links to folders are not followed), and an E002 for each folder that cannot be listed
+    and for each such name that is no regular file (a named pipe there would block)."""
     problems: list[Diagnostic] = []
 
     def unlisted(exc: OSError) -> None:
