@@ -96,6 +96,12 @@ def diagnosis_pattern(text: str) -> tuple[str, bool] | None:
     return None
 
 
+def looks_like_code(text: str) -> bool:
+    """A token of a code list that is no valid code but has a code's shape (it starts with a
+    digit, or is a letter and four digits), so it cannot be a set name: a malformed code."""
+    return text[:1].isdigit() or (len(text) == 5 and text[0].isalpha() and text[1:].isdigit())
+
+
 def looks_like_diagnosis(text: str) -> bool:
     """A token that has the shape of a diagnosis (so it cannot be a dx set name)."""
     return "." in text or "*" in text or diagnosis_pattern(text) is not None

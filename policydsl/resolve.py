@@ -269,7 +269,7 @@ class _SetResolver:
         text = item.text
         if c.is_code(text):
             return (c.normalize(text),)
-        if text[:1].isdigit() or (len(text) == 5 and text[0].isalpha() and text[1:].isdigit()):
+        if c.looks_like_code(text):
             self.ws.report("E201", f"'{text}' is not a procedure code (CPT 12345, 1234T, "
                            "HCPCS A1234)", file, item.span)
             return None

@@ -5,9 +5,9 @@ names has no codes. Expanding sets depth first finds each cycle too, but only by
 every path again from every set on it: 3,000 sets that each name one set that names them
 all took minutes. Here the names form a graph, its strongly connected components are found
 once (Tarjan's algorithm, without recursion), and every name that closes a cycle is reported
-once, where it is written: ``set 'A' is defined in terms of itself: A -> B -> A``, through the
-fewest sets. The expansion then takes the sets on a cycle as failed, and reports nothing more
-about them.
+once, where it is written: ``set 'A' is defined in terms of itself: A -> B -> A``, along a
+cycle through that name with no set twice. The expansion then takes the sets on a cycle as
+failed, and reports nothing more about them.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ def names_in(node: n.SetDef | n.DxDef) -> Iterator[n.Word]:
             if isinstance(item, n.CodeRange):
                 continue
             text = item.text
-            if c.is_code(text) or text[:1].isdigit() or (
-                    len(text) == 5 and text[0].isalpha() and text[1:].isdigit()):
+            if c.is_code(text) or c.looks_like_code(text):
                 continue
             yield item
     else:
