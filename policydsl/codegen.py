@@ -638,32 +638,25 @@ class _Generator:
                     if hits is not None:
                         found = list(hits.items())
             """)
-        if f.has("exclusive"):
+        # an exclusive looks at the provider's lines of the date (``group``), or across
+        # providers at every line of the date (``everyone``, grouped on first need)
+        for kind, field, rivals in (("exclusive", 3, "group"),
+                                    ("exclusive_across", 14, "everyone")):
+            if not f.has(kind):
+                continue
             self.block(f"""
-                for r, lo, hi, codes in plan[3]:
-                    @predicate exclusive: if {self.test(self.dated("exclusive"))}:
+                for r, lo, hi, codes in plan[{field}]:
+                    @predicate {kind}: if {self.test(self.dated(kind))}:
+                        @across if everyone is None:
+                        @across     everyone = same_day_codes(L, run_dn, p)
                         for winner in codes:
-                            if winner in group:
+                            if winner in {rivals}:
                                 break
                         if winner != code:
                             if found is None:
                                 found = []
-                            found.append((r, group[winner]))
-            """)
-        if f.has("exclusive_across"):
-            self.block(f"""
-                for r, lo, hi, codes in plan[14]:
-                    @predicate exclusive_across: if {self.test(self.dated("exclusive_across"))}:
-                        if everyone is None:
-                            everyone = same_day_codes(L, run_dn, p)
-                        for winner in codes:
-                            if winner in everyone:
-                                break
-                        if winner != code:
-                            if found is None:
-                                found = []
-                            found.append((r, everyone[winner]))
-            """)
+                            found.append((r, {rivals}[winner]))
+            """, across=kind == "exclusive_across")
         if f.has("forbid", "exclusive", "exclusive_across"):
             self.w.outdent()
         if f.has("global"):
