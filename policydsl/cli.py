@@ -400,9 +400,10 @@ def _cannot_write(out: str, inputs: dict[str, str | None]) -> str | None:
 
 def _is_policy_source(path: str) -> bool:
     """Whether ``path`` names what an analyst writes: a ``.pol`` file or a ``.cases.csv``
-    file, which no output may overwrite (a slip of the command line would lose it)."""
-    name = os.path.basename(path).lower()
-    return name.endswith((".pol", ".cases.csv"))
+    file, which no output may overwrite (a slip of the command line would lose it); by its
+    own name or, for a symbolic link, by the name of the file it leads to."""
+    names = {os.path.basename(path).lower(), os.path.basename(os.path.realpath(path)).lower()}
+    return any(name.endswith((".pol", ".cases.csv")) for name in names)
 
 
 def _regular(out: str | None) -> TypeGuard[str]:

@@ -555,7 +555,11 @@ def test_an_output_never_overwrites_a_policy_or_its_cases(policy: Path, tmp_path
     other = write(tmp_path / "other.pol", "policy t.other\n")
     cases = write(tmp_path / "other.cases.csv", "case,claim_id\n")
     kept = {path: path.read_bytes() for path in (policy, other, cases)}
+    link = tmp_path / "decisions.jsonl"  # a link's name hides the policy it leads to
+    link.symlink_to(other)
     for out, said in ((policy, "it is the policy file"),
+                      (link, "it is a policy file or a policy's cases, which it would "
+                             "overwrite"),
                       (other, "it is a policy file or a policy's cases, which it would "
                               "overwrite"),
                       (cases, "it is a policy file or a policy's cases, which it would "
