@@ -1674,7 +1674,7 @@ def test_w309_exclusive_of_a_single_code(tmp_path: Path) -> None:
 def test_exclusive_lints_judge_the_across_providers_form(tmp_path: Path) -> None:
     """W304 tells ``across providers`` from the plain form (they deny different lines); W303,
     W308 and W309 hold for it as for the plain form: across providers it denies every line
-    the plain form would, and more."""
+    the plain form would, and more (which makes the plain form redundant beside it: W305)."""
     diagnostics = check(tmp_path, """
         policy t.a
         exclusive 20553, 20552
@@ -1687,11 +1687,62 @@ def test_exclusive_lints_judge_the_across_providers_form(tmp_path: Path) -> None
         exclusive 64479, 64484 across providers
         exclusive 20552, 20553
         """)
-    assert where(diagnostics) == [("W304", "x.pol", 4, 1), ("W308", "x.pol", 6, 1),
-                                  ("W309", "x.pol", 7, 1), ("W303", "x.pol", 8, 22),
-                                  ("W308", "x.pol", 10, 1)]
-    assert "identical to rule 't.a/exclusive@3' (line 3)" in diagnostics[0].message
-    assert "rule 't.a/exclusive@2' (line 2) keeps 20553 over 20552" in diagnostics[4].message
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1), ("W304", "x.pol", 4, 1),
+                                  ("W308", "x.pol", 6, 1), ("W309", "x.pol", 7, 1),
+                                  ("W303", "x.pol", 8, 22), ("W308", "x.pol", 10, 1)]
+    assert "identical to rule 't.a/exclusive@3' (line 3)" in diagnostics[1].message
+    assert "rule 't.a/exclusive@2' (line 2) keeps 20553 over 20552" in diagnostics[5].message
+
+
+def test_w305_an_exclusive_that_another_makes_redundant(tmp_path: Path) -> None:
+    """An exclusive is redundant beside one that ranks its codes in its order (others may
+    come between) over at least the same providers: whenever it denies a line, the other
+    has a higher code to deny it for too."""
+    diagnostics = check(tmp_path, """
+        policy t.a
+        exclusive 20553, 20552
+        exclusive 20553, 20552 across providers
+        exclusive 64483, 62323
+        exclusive 64483, 64484, 62323
+        exclusive 97810, 97811 across providers
+        exclusive 97810, 97811
+        rule late effective 2025-01-01: exclusive 20560, 20561
+        exclusive 20560, 20561 across providers
+        rule pend review: exclusive 63650, 63655 across providers
+        exclusive 63650, 63655
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1), ("W305", "x.pol", 4, 1),
+                                  ("W305", "x.pol", 7, 1), ("W305", "x.pol", 8, 33)]
+    assert diagnostics[0].message == (
+        "this exclusive (20553 over 20552) is redundant: rule 't.a/exclusive@3' (line 3), "
+        "20553 over 20552 across providers, already denies every line it would; remove this "
+        "exclusive, or make it stricter than the other")
+    assert "rule 't.a/exclusive@5' (line 5), 64483 over 64484, 62323, among other codes," \
+        in diagnostics[1].message
+    # a plain exclusive never makes an across-providers one redundant (line 6); nor does a
+    # review one a deny one (line 10 is not reported, line 11 is)
+    assert "(line 6)" in diagnostics[2].message  # the plain one below it is the redundant one
+
+
+_EXCLUSIVE = st.builds(
+    lambda codes, across, review: ("rule r{n} review: " if review else "")
+    + "exclusive " + ", ".join(codes) + (" across providers" if across else ""),
+    st.lists(st.sampled_from(["20552", "20553", "20560"]), min_size=2, max_size=3,
+             unique=True),
+    st.booleans(), st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=_EXCLUSIVE, second=_EXCLUSIVE,
+       rows=st.lists(st.tuples(st.integers(0, 1), st.sampled_from(["20552", "20553", "20560"]),
+                               st.sampled_from(["P1", "P2", ""])), min_size=1, max_size=8))
+def test_w305_a_redundant_exclusive_never_decides(
+        tmp_path_factory: pytest.TempPathFactory, first: str, second: str,
+        rows: list[tuple[int, str, str]]) -> None:
+    lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), code,
+                       provider) for i, (day, code, provider) in enumerate(rows)]
+    assert_redundant_rule_decides_nothing(
+        tmp_path_factory, [first.format(n=1), second.format(n=2)], lines)
 
 
 def test_w301_names_every_deleted_code_of_the_rule(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ in the extending policy's file (``_Index.extends``).
 - W303 ``addon_primary_forbidden``: an add-on whose primary is forbidden with it (by a
   ``forbid``, or an ``exclusive`` listing both).
 - W304 ``identical_rules``: two rules equal in all but id, source and message.
-- W305 ``redundant_limit``: a limit or ``mue`` that never denies a line a stricter one does not.
+- W305 ``redundant_limit``: a limit, ``mue`` or ``exclusive`` that never denies a line a
+  stricter one does not.
 - W306 ``unused_sets``: a set that no rule uses.
 - W307 ``disable_by_line``: ``disable`` of an unnamed rule, whose id (``KIND@LINE``) follows
   its line and so changes when the lines of its file move.

@@ -1,6 +1,6 @@
 """Lints that compare rules with rules: W302 a code that forbids itself, W303 an add-on whose
-primary is forbidden with it, W304 identical rules, W305 a limit a stricter one makes
-redundant, W308 and W309 exclusive rules that rank two codes both ways or list one."""
+primary is forbidden with it, W304 identical rules, W305 a limit, MUE or exclusive a stricter
+one makes redundant, W308 and W309 exclusive rules that rank two codes both ways or list one."""
 
 from __future__ import annotations
 
@@ -279,7 +279,7 @@ def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
 
 
 def redundant_limit(ws: Workspace) -> None:
-    """W305: a limit or ``mue`` that a stricter one makes redundant.
+    """W305: a limit, ``mue`` or ``exclusive`` that a stricter one makes redundant.
 
     A limit ``weak`` is redundant when ``strict`` has the same codes, measure and provider
     scope, no bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a
@@ -290,7 +290,8 @@ def redundant_limit(ws: Workspace) -> None:
     the redundant rule, or at the stricter one when its policy extends the redundant one's (see
     ``Index.extends``). Two rules that make each other redundant are reported once, at the
     later; identical ones are W304's. An MUE row of a table is reported only against a row of
-    the same table, at the table, naming the row.
+    the same table, at the table, naming the row. An ``exclusive`` is redundant by another
+    that ranks its codes in its order (see ``_exclusive_stricter``).
     """
     index = index_for(ws)
     for parts in index.rulesets():
@@ -309,6 +310,7 @@ def redundant_limit(ws: Workspace) -> None:
             if j is not None:
                 _report_redundant(index, parts, weak, limits[j])
         _redundant_mues(index, parts)
+        _redundant_exclusives(index, parts)
 
 
 def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, list[int]]
@@ -367,6 +369,41 @@ def _redundant_mues(index: Index, parts: Parts) -> None:
             break
 
 
+def _redundant_exclusives(index: Index, parts: Parts) -> None:
+    """W305 for ``exclusive`` rules: each against the exclusives of its rule set that share
+    a code with it."""
+    exclusives = parts.exclusives
+    by_code: dict[str, list[int]] = {}  # code -> positions in exclusives
+    for at, rule in enumerate(exclusives):
+        for code in dict.fromkeys(rule.codes):
+            by_code.setdefault(code, []).append(at)
+    values = [_stripped(rule) for rule in exclusives]
+    for i, weak in enumerate(exclusives):
+        if len(set(weak.codes)) < 2:
+            continue  # never fires: W309's
+        for j in sorted(set(by_code[weak.codes[0]]) - {i}):
+            strict = exclusives[j]
+            if values[j] == values[i] or not _exclusive_stricter(strict, weak):
+                continue  # identical ones are W304's
+            if j > i and _exclusive_stricter(weak, strict):
+                continue  # mutual: reported at the later one
+            _report_redundant(index, parts, weak, strict)
+            break
+
+
+def _exclusive_stricter(strict: m.Exclusive, weak: m.Exclusive) -> bool:
+    """Whether ``strict`` denies every line ``weak`` would: it ranks every code of ``weak``
+    in ``weak``'s order (other codes may come between), compares lines across providers if
+    ``weak`` does, and is in force and as severe wherever ``weak`` is. ``weak`` denies a line
+    when a code it ranks higher is billed with it; ``strict`` ranks that code higher too."""
+    rank = {code: at for at, code in reversed(list(enumerate(strict.codes)))}
+    ranks = [rank.get(code, -1) for code in dict.fromkeys(weak.codes)]
+    return (min(ranks) >= 0 and ranks == sorted(ranks)
+            and strict.across_providers >= weak.across_providers
+            and _validity_contains(strict.info.validity, weak.info.validity)
+            and not (strict.info.action == "review" and weak.info.action == "deny"))
+
+
 def _mue_stricter(strict: m.Mue, weak: m.Mue) -> bool:
     """Whether ``strict`` denies every line ``weak`` would, and ``weak`` changes nothing else:
     it holds each of ``weak``'s codes (each code's units count apart), allows no more units,
@@ -379,28 +416,41 @@ def _mue_stricter(strict: m.Mue, weak: m.Mue) -> bool:
             and not (strict.info.action == "review" and weak.info.action == "deny"))
 
 
-def _terms(rule: m.Limit | m.Mue) -> str:
-    """What a limit or MUE allows, as its text says it: ``12 per 90d``, ``1 per day``."""
+#: The rules W305 compares: each kind with its own.
+Redundant = m.Limit | m.Mue | m.Exclusive
+
+
+def _terms(rule: Redundant) -> str:
+    """What a limit or MUE allows, as its text says it: ``12 per 90d``, ``1 per day``; what
+    an exclusive keeps: ``20553 over 20552 across providers``."""
     if isinstance(rule, m.Limit):
         return f"{rule.maximum} per {rule.window}"
+    if isinstance(rule, m.Exclusive):
+        first, *others = dict.fromkeys(rule.codes)
+        return (f"{first} over {', '.join(others)}"
+                + (" across providers" if rule.across_providers else ""))
     return f"{rule.maximum} per {'day' if rule.per_day else 'line'}"
 
 
-def _alike(weak: m.Limit | m.Mue, strict: m.Limit | m.Mue) -> str:
-    """How ``strict`` covers ``weak``: on what codes, and with what modifiers."""
+def _alike(weak: Redundant, strict: Redundant) -> str:
+    """How ``strict`` covers ``weak``: on what codes, and with what modifiers (a phrase to
+    follow its terms)."""
     if isinstance(weak, m.Limit):
         assert isinstance(strict, m.Limit)
-        return ("on the same codes and measure"
+        return (" on the same codes and measure"
                 + ("" if strict.bypass == weak.bypass else ", with fewer unless modifiers"))
-    return "on the same codes" if strict.codes == weak.codes else "on these codes and others"
+    if isinstance(weak, m.Exclusive):
+        assert isinstance(strict, m.Exclusive)
+        return "" if set(strict.codes) == set(weak.codes) else ", among other codes"
+    return " on the same codes" if strict.codes == weak.codes else " on these codes and others"
 
 
-def _report_redundant(index: Index, parts: Parts, weak: m.Limit | m.Mue,
-                      strict: m.Limit | m.Mue) -> None:
+def _report_redundant(index: Index, parts: Parts, weak: Redundant, strict: Redundant
+                      ) -> None:
     """Report W305 for ``weak`` (written in policy text), which ``strict`` makes redundant:
     at ``weak``; at ``strict`` where its policy extends ``weak``'s; at the extending policy's
     ``extends`` where the two meet only there."""
-    kind = "limit" if isinstance(weak, m.Limit) else "mue"
+    kind = {m.Limit: "limit", m.Mue: "mue", m.Exclusive: "exclusive"}[type(weak)]
     site = index.site(weak)
     strict_site = index.site(strict) or index.table_site(strict)
     assert site is not None and strict_site is not None
@@ -411,7 +461,7 @@ def _report_redundant(index: Index, parts: Parts, weak: m.Limit | m.Mue,
         index.report(
             "W305",
             f"{this} ({_terms(strict)}) makes inherited "
-            f"{index.describe(weak, strict_site.file)}, {_terms(weak)} {alike}, redundant in "
+            f"{index.describe(weak, strict_site.file)}, {_terms(weak)}{alike}, redundant in "
             "this policy: this one already denies every line that one would; "
             f"{index.switch_off(weak)}",
             strict_site.file, strict_site.body.span)
@@ -422,14 +472,14 @@ def _report_redundant(index: Index, parts: Parts, weak: m.Limit | m.Mue,
         index.report(
             "W305",
             f"{index.describe(weak, here)}, {_terms(weak)}, is redundant here: "
-            f"{index.describe(strict, here)}, {_terms(strict)} {alike}, already denies every "
+            f"{index.describe(strict, here)}, {_terms(strict)}{alike}, already denies every "
             f"line it would; both are extended here; {index.switch_off(weak)}",
             here, parts.meeting.statement.span)
     else:
         index.report(
             "W305",
             f"this {kind} ({_terms(weak)}) is redundant: "
-            f"{index.describe(strict, site.file)}, {_terms(strict)} {alike}, already denies "
+            f"{index.describe(strict, site.file)}, {_terms(strict)}{alike}, already denies "
             f"every line it would; remove this {kind}, or make it stricter than the other",
             site.file, site.body.span)
 
