@@ -1052,6 +1052,26 @@ def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak
     assert where(diagnostics) == [("W305", "x.pol", 2, 1)]
 
 
+def test_w305_a_member_wide_limit_makes_a_by_provider_one_redundant(tmp_path: Path) -> None:
+    """A member's count in a window is never below one provider's: a member-wide limit no
+    looser than a ``by provider`` one on the same codes denies every line it would (not the
+    other way round)."""
+    diagnostics = check(tmp_path, """
+        policy t.a
+        limit 97810 per 90d <= 2
+        limit 97810 per 90d by provider <= 3
+        limit 97813 per 30d by provider <= 3
+        limit 97813 per 90d <= 3
+        limit 97814 per 90d by provider <= 2
+        limit 97814 per 90d <= 3
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 3, 1), ("W305", "x.pol", 4, 1)]
+    assert diagnostics[0].message == (
+        "this limit (3 per 90d by provider) is redundant: rule 't.a/limit@2' (line 2), 2 per "
+        "90d on the same codes and measure, counting every provider's lines, already denies "
+        "every line it would; remove this limit, or make it stricter than the other")
+
+
 @pytest.mark.parametrize(("first", "second"), [
     ("per 365d <= 3", "per 12mo <= 4"),  # 365d may hold 1 day less than 12mo
     ("per 1mo <= 4", "per 30d <= 4"),  # a month may be 28 or 31 days
@@ -1061,7 +1081,8 @@ def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak
     ("per claim <= 4", "per day <= 4"),  # a claim may hold several dates
     ("per claim <= 4", "per lifetime <= 5"),
     ("per 90d <= 12", "per 30d <= 6"),  # the narrower window is stricter: both matter
-    ("per 90d <= 12", "per 30d by provider <= 12"),  # a different scope
+    ("per 90d by provider <= 12", "per 30d <= 12"),  # one provider's count is below the
+    # member's: the wider window by provider does not hold the narrower member-wide one
     ("per 90d <= 12 sessions", "per 30d <= 12"),  # a different measure
     ("per 90d <= 12 unless modifier KX", "per 30d <= 12"),  # KX lines pass only one
 ])
@@ -1790,21 +1811,44 @@ _LIMIT_TAILS = st.sampled_from([
     "per year", "per lifetime", "per claim"])
 
 
-@settings(max_examples=60, deadline=None)
-@given(first=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
-       second=st.tuples(_LIMIT_TAILS, st.integers(0, 3), st.sampled_from(["", "KX", "KX, GA"])),
+_LIMIT_TERMS = st.tuples(_LIMIT_TAILS, st.booleans(), st.integers(0, 3),
+                        st.sampled_from(["", "KX", "KX, GA"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=_LIMIT_TERMS, second=_LIMIT_TERMS,
        rows=st.lists(st.tuples(st.one_of(st.integers(0, 120), st.integers(330, 400)),
-                               st.sampled_from(["", "KX", "GA"]),
-                               st.integers(1, 3)), min_size=1, max_size=12))
+                               st.sampled_from(["", "KX", "GA"]), st.integers(1, 3),
+                               st.sampled_from(["P1", "P2"])), min_size=1, max_size=12))
 def test_w305_a_redundant_limit_never_decides(
-        tmp_path_factory: pytest.TempPathFactory, first: tuple[str, int, str],
-        second: tuple[str, int, str], rows: list[tuple[int, str, int]]) -> None:
-    def limit(window: str, most: int, bypass: str) -> str:
-        return f"limit 97810 {window} <= {most}" + (f" unless modifier {bypass}" if bypass else "")
+        tmp_path_factory: pytest.TempPathFactory, first: tuple[str, bool, int, str],
+        second: tuple[str, bool, int, str], rows: list[tuple[int, str, int, str]]) -> None:
+    def limit(window: str, by_provider: bool, most: int, bypass: str) -> str:
+        return (f"limit 97810 {window}{' by provider' if by_provider else ''} <= {most}"
+                + (f" unless modifier {bypass}" if bypass else ""))
 
     lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), "97810",
-                       "P1", modifiers=mods, units=units)
-             for i, (day, mods, units) in enumerate(rows)]
+                       provider, modifiers=mods, units=units)
+             for i, (day, mods, units, provider) in enumerate(rows)]
+    assert_redundant_rule_decides_nothing(tmp_path_factory, [limit(*first), limit(*second)],
+                                          lines)
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=st.tuples(st.booleans(), st.integers(1, 2)),
+       second=st.tuples(st.booleans(), st.integers(1, 2)),
+       rows=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["P1", "P2"])), min_size=1,
+                     max_size=6))
+def test_w305_a_limit_by_provider_is_redundant_only_by_a_member_wide_one(
+        tmp_path_factory: pytest.TempPathFactory, first: tuple[bool, int],
+        second: tuple[bool, int], rows: list[tuple[int, str]]) -> None:
+    """The provider scope alone, drawn densely: a member-wide limit may make a ``by
+    provider`` one redundant, never the other way round."""
+    def limit(by_provider: bool, most: int) -> str:
+        return f"limit 97810 per 90d{' by provider' if by_provider else ''} <= {most}"
+
+    lines = [ClaimLine(f"C{i}", 1, "M1", dt.date(2024, 1, 1) + dt.timedelta(days=day), "97810",
+                       provider) for i, (day, provider) in enumerate(rows)]
     assert_redundant_rule_decides_nothing(tmp_path_factory, [limit(*first), limit(*second)],
                                           lines)
 
@@ -1840,10 +1884,9 @@ _LIMIT_STATEMENT = st.builds(
 @given(statements=st.lists(_LIMIT_STATEMENT, min_size=2, max_size=16))
 def test_w305_finds_what_comparing_every_pair_of_limits_finds(
         tmp_path_factory: pytest.TempPathFactory, statements: list[str]) -> None:
-    """W305 compares each limit only with those on the same codes, measure and provider
-    scope; it reports what comparing it with every other limit of the rule set reports: the
-    first limit that is stricter, unless the two are stricter than each other and that one
-    comes later."""
+    """W305 compares each limit only with those on the same codes and measure; it reports
+    what comparing it with every other limit of the rule set reports: the first limit that
+    is stricter, unless the two are stricter than each other and that one comes later."""
     from policydsl.lints import pairs
     from policydsl.lints.index import index_for
     from policydsl.model import Limit

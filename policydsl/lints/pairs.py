@@ -271,7 +271,7 @@ def _validity_contains(outer: m.Validity, inner: m.Validity) -> bool:
 def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
     """Whether ``strict`` denies every line ``weak`` would (so ``weak`` never decides)."""
     return (strict.codes == weak.codes and strict.sessions == weak.sessions
-            and strict.by_provider == weak.by_provider and strict.bypass <= weak.bypass
+            and strict.by_provider <= weak.by_provider and strict.bypass <= weak.bypass
             and strict.maximum <= weak.maximum
             and strict.window.holds(weak.window)
             and _validity_contains(strict.info.validity, weak.info.validity)
@@ -281,8 +281,9 @@ def _stricter(strict: m.Limit, weak: m.Limit) -> bool:
 def redundant_limit(ws: Workspace) -> None:
     """W305: a limit, ``mue`` or ``exclusive`` that a stricter one makes redundant.
 
-    A limit ``weak`` is redundant when ``strict`` has the same codes, measure and provider
-    scope, no bypass modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a
+    A limit ``weak`` is redundant when ``strict`` has the same codes and measure, counts
+    member-wide if ``weak`` does (a member's count is never below one provider's), no bypass
+    modifier ``weak`` lacks, a window that holds ``weak``'s for every date, a
     maximum no higher, a validity that holds ``weak``'s, and an action at least as severe:
     whenever ``weak`` would fire, ``strict`` already has. An ``mue`` is redundant by another
     that holds each of its codes (an MUE counts each code's units apart) with a maximum no
@@ -297,16 +298,15 @@ def redundant_limit(ws: Workspace) -> None:
     for parts in index.rulesets():
         limits = [r for r in parts.text if isinstance(r, m.Limit)]
         stripped = [_stripped(limit) for limit in limits]
-        # only a limit on the same codes, measure and provider scope can be stricter: each
-        # limit is compared with those (in rule set order), not with every other limit; and
-        # limits equal but for id and message (W304's) are one limit to compare, by value
-        alike: dict[tuple[frozenset[str], bool, bool], dict[m.Rule, list[int]]] = {}
+        # only a limit on the same codes and measure can be stricter: each limit is compared
+        # with those (in rule set order), not with every other limit; and limits equal but
+        # for id and message (W304's) are one limit to compare, by value
+        alike: dict[tuple[frozenset[str], bool], dict[m.Rule, list[int]]] = {}
         for i, limit in enumerate(limits):
-            alike.setdefault((limit.codes, limit.sessions, limit.by_provider), {}).setdefault(
+            alike.setdefault((limit.codes, limit.sessions), {}).setdefault(
                 stripped[i], []).append(i)
         for i, weak in enumerate(limits):
-            j = _stricter_limit(i, weak, stripped[i],
-                                alike[weak.codes, weak.sessions, weak.by_provider])
+            j = _stricter_limit(i, weak, stripped[i], alike[weak.codes, weak.sessions])
             if j is not None:
                 _report_redundant(index, parts, weak, limits[j])
         _redundant_mues(index, parts)
@@ -424,7 +424,7 @@ def _terms(rule: Redundant) -> str:
     """What a limit or MUE allows, as its text says it: ``12 per 90d``, ``1 per day``; what
     an exclusive keeps: ``20553 over 20552 across providers``."""
     if isinstance(rule, m.Limit):
-        return f"{rule.maximum} per {rule.window}"
+        return f"{rule.maximum} per {rule.window}" + (" by provider" if rule.by_provider else "")
     if isinstance(rule, m.Exclusive):
         first, *others = dict.fromkeys(rule.codes)
         return (f"{first} over {', '.join(others)}"
@@ -438,6 +438,8 @@ def _alike(weak: Redundant, strict: Redundant) -> str:
     if isinstance(weak, m.Limit):
         assert isinstance(strict, m.Limit)
         return (" on the same codes and measure"
+                + (", counting every provider's lines" if strict.by_provider < weak.by_provider
+                   else "")
                 + ("" if strict.bypass == weak.bypass else ", with fewer unless modifiers"))
     if isinstance(weak, m.Exclusive):
         assert isinstance(strict, m.Exclusive)
