@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,7 @@ class Policy:
     def adjudicate(self, lines: Sequence[ClaimLine], history: Sequence[ClaimLine] = ()
                    ) -> list[Decision]:
         """One decision per line, in the order given, judged against the paid ``history``."""
+        lines, history = _claim_lines(lines, "line"), _claim_lines(history, "history line")
         try:
             return self.program.adjudicate(lines, history)
         except (AttributeError, TypeError) as exc:
@@ -71,11 +73,32 @@ class Policy:
         """The same, by the reference interpreter."""
         from .interpreter import interpret
 
+        lines, history = _claim_lines(lines, "line"), _claim_lines(history, "history line")
         try:
             return interpret(self.ruleset, lines, history)
         except (AttributeError, TypeError) as exc:
             _explain(exc, lines, history)
             raise
+
+
+def _claim_lines(given: Iterable[ClaimLine], kind: str) -> Sequence[ClaimLine]:
+    """``given`` as a sequence of claim lines (an iterator is read into a list); a
+    ``TypeError`` when it is not a collection, or holds anything but ``ClaimLine``s: an
+    object that only looks like one (a record of the caller's, with the same fields) would
+    skip the constructor's conversions (upper-case codes, diagnoses without the dot) and be
+    judged silently wrong. Costs one look at each line's type, at C speed."""
+    if not isinstance(given, (list, tuple)):
+        if given is None or isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise TypeError(f"the {kind}s must be a list of ClaimLine, not "
+                            f"{type(given).__name__}" + (" (use () for none)" if given is None
+                                                         else ""))
+        given = list(given)
+    types = set(map(type, given))
+    if len(types) > 1 or ClaimLine not in types:
+        for cls in types:
+            if not issubclass(cls, ClaimLine):
+                raise TypeError(f"a {kind} is a {cls.__name__}, not a ClaimLine")
+    return given
 
 
 def _explain(exc: Exception, lines: Sequence[ClaimLine], history: Sequence[ClaimLine]) -> None:
@@ -143,14 +166,25 @@ def load(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | No
     With ``cache_dir``, a policy compiled before from the same unchanged files is restored
     from there instead of compiled, and a freshly compiled one is saved there
     (:mod:`policydsl.cache`)."""
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     if not path:  # before the cache too, which would key an entry on it
         raise PolicyError([empty_path()], {})
-    if cache_dir is not None:
+    if cache_dir is not None and not _special(path):
         from .cache import load_cached
 
         return load_cached(path, Path(cache_dir))
     return load_uncached(path)
+
+
+def _special(path: str) -> bool:
+    """Whether ``path`` names something other than a file or folder (a named pipe, as
+    ``<(…)`` gives): what it holds can be read once only, so it is compiled, not cached (the
+    cache would read it to note its state, and then wait for ever to parse it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing or unreadable: loading says so
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def load_uncached(path: str | Path, given: Sequence[Path] = ()) -> Policy:

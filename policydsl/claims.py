@@ -21,6 +21,10 @@ DecisionValue = Literal["allow", "deny", "review", "error"]
 FindingAction = Literal["deny", "review", "error"]
 
 
+#: Line numbers and units are below this (what JSON output and most systems hold: 64 bits).
+INT_LIMIT = 2**63
+
+
 def _integral(value: object) -> int | None:
     """``value`` as an ``int`` if it is an integer of any integer type (``numpy.int64`` too),
     but not a ``bool``; else None."""
@@ -52,13 +56,18 @@ def _codes_of(name: str, value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(value.upper().split())
-    if not isinstance(value, (bytes, bytearray)) and isinstance(value, Iterable):
+        codes = value.upper().split()
+    elif not isinstance(value, (bytes, bytearray)) and isinstance(value, Iterable):
         try:
-            return tuple(" ".join(value).upper().split())
+            codes = " ".join(value).upper().split()
         except TypeError:  # an item that is not a str
-            pass
-    raise TypeError(f"{name} {value!r} is not a str or a list of str")
+            raise TypeError(f"{name} {value!r} is not a str or a list of str") from None
+    else:
+        raise TypeError(f"{name} {value!r} is not a str or a list of str")
+    if any("," in code for code in codes):  # never a code: a list written the wrong way
+        raise ValueError(f"{name} {value!r} holds a comma: separate them with spaces, not "
+                         "commas, or pass a list")
+    return tuple(codes)
 
 
 def _count_of(name: str, value: object) -> int:
@@ -97,7 +106,15 @@ def _line(value: int) -> int:
 
 
 def _units(value: int) -> int:
-    return value if type(value) is int else _count_of("units", value)
+    """Units from 1 up to ``INT_LIMIT``, as the claims readers accept: 0 or negative units
+    (an adjustment's) would be netted against other lines' units by a limit, silently."""
+    if type(value) is int and 0 < value < INT_LIMIT:
+        return value
+    units = _count_of("units", value)
+    if not 0 < units < INT_LIMIT:
+        raise ValueError(f"units {value!r} is not a positive integer" if units < 1
+                         else f"units {value!r} is not below {INT_LIMIT}")
+    return units
 
 
 def _code(value: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Protocol, TextIO, TypeVar
 import attrs
 import orjson
 
-from policydsl.claims import ClaimLine, Columns, Decision, Finding, stored_line
+from policydsl.claims import INT_LIMIT, ClaimLine, Columns, Decision, Finding, stored_line
 from policydsl.claims import columns as line_columns
 from policydsl.claims_text import (
     FIELDS,
@@ -135,10 +135,6 @@ def _padded(fields: list[str], width: int) -> list[str]:
     """A row's fields cut to the header's ``width`` or padded to it, then the '' that a
     missing optional column reads (at index ``width``)."""
     return fields[:width] + [""] * (width + 1 - min(len(fields), width))
-
-
-#: Line numbers and units are below this (what JSON output and most systems hold: 64 bits).
-INT_LIMIT = 2**63
 
 
 def _positive_int(text: str) -> int | None:

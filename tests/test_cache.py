@@ -227,6 +227,25 @@ def test_a_named_pipe_where_an_entry_goes_is_replaced_not_read(folder: Path) -> 
     assert restored(policydsl.load(policy_file, cache_dir=where))
 
 
+def test_a_policy_given_as_a_named_pipe_is_compiled_not_cached(tmp_path: Path) -> None:
+    # the cache read the pipe to note its state, and loading then waited for ever for a
+    # second writer; a pipe's text can be read once only, so it is compiled each time
+    pipe = tmp_path / "t.pol"
+    os.mkfifo(pipe)
+    script = textwrap.dedent(f"""
+        import threading, policydsl
+        def write():
+            with open({str(pipe)!r}, "w") as end:
+                end.write("policy t.pipe\\nlimit 97810 per day <= 1\\n")
+        threading.Thread(target=write).start()
+        print(policydsl.load({str(pipe)!r}, cache_dir={str(tmp_path / "cache")!r}))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "<Policy t.pipe: 1 rules>\n"), done.stderr
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(folder: Path) -> None:
     blocked = folder / "not-a-folder"
     blocked.write_text("", encoding="utf-8")

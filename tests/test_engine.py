@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policydsl import model as m
-from policydsl.api import compile_text, load
+from policydsl.api import Policy, compile_text, load
 from policydsl.claims import ClaimLine, Decision, Finding, LineRef
 from policydsl.codegen import COMMENTED_RULES_PER_KIND, safe_comment, shown_source
 from policydsl.engine import Program, adjudicate, compile_ruleset
@@ -416,12 +416,13 @@ when 64484 forbid 20552
 @st.composite
 def crowded_dates(draw: st.DrawFn) -> tuple[list[ClaimLine], list[ClaimLine]]:
     """Many claims of one member on one or two dates: several providers, claim ids that sort
-    as text (``C10`` before ``C9``), repeated claim ids, any units; paid lines among them."""
+    as text (``C10`` before ``C9``), repeated claim ids, 1 to 4 units (a line has at least
+    one: ``ClaimLine`` refuses 0); paid lines among them."""
     def lines(claims: Sequence[str]) -> list[ClaimLine]:
         return draw(st.lists(st.builds(
             _line, st.sampled_from(claims), st.integers(1, 3), st.integers(0, 1),
             st.sampled_from(["64483", "64484", "20552"]),
-            provider=st.sampled_from(["P1", "P2", ""]), units=st.integers(0, 4)),
+            provider=st.sampled_from(["P1", "P2", ""]), units=st.integers(1, 4)),
             max_size=12))
     return lines(["C1", "C2", "C9", "C10", "A"]), lines(["H1", "C1", "Z9"])
 
@@ -768,6 +769,58 @@ def test_the_constructor_refuses_a_value_of_the_wrong_type_naming_its_field(
         attrs.evolve(good, **{field: value})
 
 
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("modifiers", "59,XU", "modifiers '59,XU' holds a comma"),
+    ("modifiers", ["59,", "XU"], "modifiers ['59,', 'XU'] holds a comma"),
+    ("dx", "M54.16, M79.1", "dx 'M54.16, M79.1' holds a comma"),
+    ("units", 0, "units 0 is not a positive integer"),
+    ("units", -1, "units -1 is not a positive integer"),
+    ("units", _Integer(-2), "units <"),
+    ("units", 2**63, f"units {2**63} is not below {2**63}"),
+])
+def test_the_constructor_refuses_what_would_be_judged_silently_wrong(
+        field: str, value: object, said: str) -> None:
+    # "59,XU" was one modifier that no bypass matched; -1 units netted against another
+    # line's 2 under a per-day MUE of 1, and both were paid. The claims readers refuse them.
+    good = ClaimLine("C0", 1, "M1", dt.date(2024, 3, 4), "64483")
+    with pytest.raises(ValueError, match=f"^{re.escape(said)}"):
+        attrs.evolve(good, **{field: value})
+
+
+class _LookAlike:
+    """A caller's own record with a claim line's fields: it skips the constructor."""
+
+    def __init__(self, line: ClaimLine) -> None:
+        for field in attrs.fields(ClaimLine):
+            setattr(self, field.name, getattr(line, field.name))
+
+
+def test_only_claim_lines_are_judged_not_objects_that_look_like_them() -> None:
+    # a record of the caller's with the same fields was judged: its dx kept the dot, so a
+    # covered acupuncture line was denied CARC 11, with no error
+    policy = compile_text("policy t\ndx CLBP = M54.50\nrequire dx CLBP for 97810\n")
+    day = dt.date(2024, 3, 4)
+    good = ClaimLine("C1", 1, "M1", day, "97810", dx="M54.50")
+    look_alike = _LookAlike(good)
+    look_alike.dx = ("M54.50",)  # type: ignore[attr-defined]
+    for judge in (policy.adjudicate, policy.interpret):
+        with pytest.raises(TypeError, match=r"^a line is a _LookAlike, not a ClaimLine$"):
+            judge([good, look_alike])  # type: ignore[list-item]
+        with pytest.raises(TypeError,
+                           match=r"^a history line is a _LookAlike, not a ClaimLine$"):
+            judge([good], [look_alike])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match=r"^a line is a str, not a ClaimLine$"):
+            judge(x for x in [good, "x"])  # type: ignore[misc]
+        with pytest.raises(TypeError, match=r"^the history lines must be a list of ClaimLine, "
+                                            r"not NoneType \(use \(\) for none\)$"):
+            judge([good], None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError,
+                           match=r"^the lines must be a list of ClaimLine, not str$"):
+            judge("C1")  # type: ignore[arg-type]
+        # an iterator is read once, and judged as a list would be
+        assert [d.decision for d in judge(x for x in [good])] == ["allow"]
+
+
 def test_an_integer_id_is_its_digits_and_any_integer_type_is_an_int() -> None:
     # an id written as a number is the same id as its digits, as the JSON Lines reader reads
     # it: the member's paid line counts, and the same-day pair is the same provider's
@@ -864,3 +917,48 @@ def test_a_policy_shows_its_name_and_rule_count(tmp_path: Path) -> None:
     restored = load(write, cache_dir=tmp_path / "cache")
     assert repr(restored) == "<Policy t.c: 1 rules>"
 
+
+
+_SHIPPED_MEDICARE = Path(__file__).resolve().parent.parent / "policies" / "medicare" / "pain.pol"
+# codes the shipped rules judge (PTP pairs, add-ons, MUEs, limits, 10-day globals, visits):
+# no 90-day procedure, whose period covers the day before it (docs/api.md, Real time)
+_REAL_TIME_CODES = ["64483", "64484", "77003", "77002", "62323", "20552", "20553", "97810",
+                    "97811", "97813", "20560", "64490", "64491", "64493", "64633", "64636",
+                    "63650", "63685", "99213", "99214"]
+_REAL_TIME_LINE = st.tuples(
+    st.sampled_from(_REAL_TIME_CODES), st.sampled_from(["P1", "P2"]),
+    st.lists(st.sampled_from(["59", "XU", "25", "KX"]), max_size=2, unique=True),
+    st.integers(1, 2), st.lists(st.sampled_from(["M54.50", "M54.16", "M79.18", "M47.816"]),
+                                max_size=2, unique=True), st.sampled_from(["", "A1"]))
+
+
+@pytest.fixture(scope="module")
+def shipped_medicare() -> Policy:
+    return load(_SHIPPED_MEDICARE)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(claims=st.lists(st.tuples(st.sampled_from([1, 2, 3, 10, 30, 100]),  # days after the last
+                                 st.lists(_REAL_TIME_LINE, min_size=1, max_size=4)),
+                       min_size=1, max_size=8))
+def test_claims_judged_one_at_a_time_in_date_order_decide_as_a_batch(
+        shipped_medicare: Policy, claims: list[tuple[int, list[tuple[
+            str, str, list[str], int, list[str], str]]]]) -> None:
+    """docs/api.md, Real time: a member's claims judged one at a time, each against the lines
+    the calls before allowed, decide as a batch of them all when they come in order of date
+    of service, one claim a date (and no 90-day procedure the day after a visit)."""
+    day = dt.date(2024, 1, 1)
+    lines: list[list[ClaimLine]] = []
+    for k, (gap, rows) in enumerate(claims):
+        day += dt.timedelta(days=gap)
+        lines.append([ClaimLine(f"C{k:02d}", n, "M1", day, code, provider_id=provider,
+                                modifiers=modifiers, units=units, dx=dx, auth=auth)
+                      for n, (code, provider, modifiers, units, dx, auth) in enumerate(rows, 1)])
+    paid: list[ClaimLine] = []
+    one_at_a_time: list[Decision] = []
+    for claim in lines:
+        decisions = shipped_medicare.adjudicate(claim, paid)
+        one_at_a_time += decisions
+        paid += [line for line, d in zip(claim, decisions, strict=True) if d.decision != "deny"]
+    assert one_at_a_time == shipped_medicare.adjudicate([x for claim in lines for x in claim])
