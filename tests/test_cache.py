@@ -230,7 +230,8 @@ def test_a_named_pipe_where_an_entry_goes_is_replaced_not_read(folder: Path) -> 
 def test_a_policy_given_as_a_named_pipe_is_compiled_not_cached(tmp_path: Path) -> None:
     # the cache read the pipe to note its state, and loading then waited for ever for a
     # second writer; a pipe's text can be read once only, so it is compiled each time
-    pipe = tmp_path / "t.pol"
+    pipe = tmp_path / "pipe" / "t.pol"  # not where another test's extends looks
+    pipe.parent.mkdir()
     os.mkfifo(pipe)
     script = textwrap.dedent(f"""
         import threading, policydsl
@@ -242,6 +243,7 @@ def test_a_policy_given_as_a_named_pipe_is_compiled_not_cached(tmp_path: Path) -
         """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, check=False)
+    pipe.unlink()
     assert (done.returncode, done.stdout) == (0, "<Policy t.pipe: 1 rules>\n"), done.stderr
     assert not (tmp_path / "cache").exists()
 
