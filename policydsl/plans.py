@@ -167,10 +167,12 @@ def _days_back(window: int, count: int) -> int:
     return OPEN_HI  # WINDOW_CLAIM: the claim's lines, whatever their dates
 
 
-def _freeze(plan: list[Any], reach: Reach) -> Plan:
+def _freeze(plan: list[Any], reach: Reach, share: Callable[[Any], Any]) -> Plan:
     forbid: dict[str, tuple[Row, ...]] = plan[_FORBID]  # built with tuples already
     global_: dict[str, list[Row]] = plan[_GLOBAL]
-    partners = _joined([frozenset(forbid), *plan[_BEATEN_BY]]) or None
+    # shared: the codes of a long exclusive list that other rules pair too each get the same
+    # union, which one object a code would hold again for each code (the square of the list)
+    partners = share(_joined([frozenset(forbid), *plan[_BEATEN_BY]])) or None
     return (
         plan[_BITS],
         tuple(plan[_LINE]),
@@ -320,7 +322,8 @@ class _TableBuilder:
             longest_global=self.longest_global,
             **self.flags,
         )
-        plans = {code: _freeze(self.plans[code], self.reach(code, self.plans[code]))
+        plans = {code: _freeze(self.plans[code], self.reach(code, self.plans[code]),
+                               self.share)
                  for code in sorted(self.plans)}
         return Tables(plans, {code: _paid(plan) for code, plan in plans.items()},
                       tuple(rule.info.action == "deny" for rule in rules), tuple(fired),
