@@ -97,7 +97,8 @@ def _claim_lines(given: Iterable[ClaimLine], kind: str) -> Sequence[ClaimLine]:
     if len(types) > 1 or ClaimLine not in types:
         for cls in types:
             if not issubclass(cls, ClaimLine):
-                raise TypeError(f"a {kind} is a {cls.__name__}, not a ClaimLine")
+                article = "an" if cls.__name__[:1].lower() in "aeiou" else "a"
+                raise TypeError(f"a {kind} is {article} {cls.__name__}, not a ClaimLine")
     return given
 
 
@@ -110,9 +111,7 @@ def _explain(exc: Exception, lines: Sequence[ClaimLine], history: Sequence[Claim
               ("provider_id", str, "a str"), ("units", int, "an int"), ("pos", str, "a str"),
               ("auth", str, "a str"))
     for group, kind in ((lines, "line"), (history, "history line")):
-        for item in group:
-            if not isinstance(item, ClaimLine):
-                raise TypeError(f"a {kind} is a {type(item).__name__}, not a ClaimLine") from exc
+        for item in group:  # claim lines all (``_claim_lines``), some stored past the checks
             for name, cls, label in wanted:
                 value = getattr(item, name)
                 # a bool is no int here, nor a date and a time a date
@@ -182,7 +181,7 @@ def _special(path: str) -> bool:
     cache would read it to note its state, and then wait for ever to parse it)."""
     try:
         mode = os.stat(path).st_mode
-    except OSError:  # missing or unreadable: loading says so
+    except (OSError, ValueError):  # missing, unreadable or no path (a NUL): loading says so
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 

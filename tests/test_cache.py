@@ -248,6 +248,13 @@ def test_a_policy_given_as_a_named_pipe_is_compiled_not_cached(tmp_path: Path) -
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_path_with_a_nul_is_a_policy_error_with_a_cache_too(tmp_path: Path) -> None:
+    # looking whether the path was a named pipe raised the system's ValueError
+    for cache_dir in (None, tmp_path / "cache"):
+        with pytest.raises(policydsl.PolicyError):
+            policydsl.load("a\0b.pol", cache_dir=cache_dir)
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(folder: Path) -> None:
     blocked = folder / "not-a-folder"
     blocked.write_text("", encoding="utf-8")

@@ -1052,6 +1052,32 @@ def test_w305_window_pairs_that_surely_contain(tmp_path: Path, strict: str, weak
     assert where(diagnostics) == [("W305", "x.pol", 2, 1)]
 
 
+@pytest.mark.parametrize(("strict", "weak"), [
+    ("exclusive 20553, 20560, 20552 across providers", "exclusive 20553, 20552"),
+    ("limit 97810 per 90d <= 2", "limit 97810 per 90d by provider <= 3"),
+])
+@pytest.mark.parametrize("child", ["disable t.p/strict", "rule strict: limit 97814 per day <= 9"])
+def test_w305_advises_no_removal_that_a_policy_extending_it_would_feel(
+        tmp_path: Path, strict: str, weak: str, child: str) -> None:
+    # removing the parent's redundant rule, as W305 advised, changed the child's decisions: the
+    # child disables (or overrides) the stricter rule, and there the other one decides
+    parent = write(tmp_path, "p.pol", f"policy t.p\nrule strict: {strict}\nrule weak: {weak}\n")
+    alone = load_paths([parent], lint=True).diagnostics
+    assert where(alone) == [("W305", "p.pol", 3, 12)]
+    kid = write(tmp_path, "c.pol", f"policy t.c\nextends t.p\n{child}\n")
+    assert "W305" not in codes(load_paths([parent, kid], lint=True).diagnostics)
+
+
+def test_w305_lists_a_long_exclusive_in_short() -> None:
+    from policydsl.lints.pairs import _terms
+    from policydsl.model import Exclusive, RuleInfo
+
+    info = RuleInfo(id="t/x", action="deny", carc="97", message="", source="")
+    rule = Exclusive(info, tuple(f"J{n:04d}" for n in range(4000)), across_providers=True)
+    assert _terms(rule) == ("J0000 over J0001, J0002, J0003, J0004, J0005, J0006 and 3993 more "
+                            "across providers")
+
+
 def test_w305_a_member_wide_limit_makes_a_by_provider_one_redundant(tmp_path: Path) -> None:
     """A member's count in a window is never below one provider's: a member-wide limit no
     looser than a ``by provider`` one on the same codes denies every line it would (not the
@@ -1198,8 +1224,8 @@ def test_w305_a_child_mue_that_makes_its_parents_redundant(tmp_path: Path) -> No
         """, base="policy t.base\nrule esi: mue 64483 <= 2\n")
     assert where(diagnostics) == [("W305", "x.pol", 3, 1)]
     assert diagnostics[0].message.startswith(
-        "this mue (1 per day) makes inherited rule 't.base/esi' (base.pol:2), 2 per day on the "
-        "same codes, redundant in this policy")
+        "this mue, 1 per day on the same codes, makes inherited rule 't.base/esi' (base.pol:2), "
+        "2 per day, redundant in this policy")
 
 
 _MUE_TERMS = st.tuples(st.integers(1, 4), st.booleans(),

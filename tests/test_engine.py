@@ -817,6 +817,8 @@ def test_only_claim_lines_are_judged_not_objects_that_look_like_them() -> None:
         with pytest.raises(TypeError,
                            match=r"^the lines must be a list of ClaimLine, not str$"):
             judge("C1")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^a line is an object, not a ClaimLine$"):
+            judge([object()])  # type: ignore[list-item]
         # an iterator is read once, and judged as a list would be
         assert [d.decision for d in judge(x for x in [good])] == ["allow"]
 
@@ -946,8 +948,9 @@ def test_claims_judged_one_at_a_time_in_date_order_decide_as_a_batch(
         shipped_medicare: Policy, claims: list[tuple[int, list[tuple[
             str, str, list[str], int, list[str], str]]]]) -> None:
     """docs/api.md, Real time: a member's claims judged one at a time, each against the lines
-    the calls before allowed, decide as a batch of them all when they come in order of date
-    of service, one claim a date (and no 90-day procedure the day after a visit)."""
+    the calls before did not deny (pended ones count as paid), decide as a batch of them all
+    when they come in order of date of service, one claim a date (and no 90-day procedure
+    the day after a visit)."""
     day = dt.date(2024, 1, 1)
     lines: list[list[ClaimLine]] = []
     for k, (gap, rows) in enumerate(claims):

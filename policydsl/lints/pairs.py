@@ -4,8 +4,9 @@ one makes redundant, W308 and W309 exclusive rules that rank two codes both ways
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import cast
 
 import attrs
@@ -295,7 +296,9 @@ def redundant_limit(ws: Workspace) -> None:
     that ranks its codes in its order (see ``_exclusive_stricter``).
     """
     index = index_for(ws)
+    found = _Redundancies()
     for parts in index.rulesets():
+        found.holding.update(map(id, parts.text))
         limits = [r for r in parts.text if isinstance(r, m.Limit)]
         stripped = [_stripped(limit) for limit in limits]
         # only a limit on the same codes and measure can be stricter: each limit is compared
@@ -308,9 +311,10 @@ def redundant_limit(ws: Workspace) -> None:
         for i, weak in enumerate(limits):
             j = _stricter_limit(i, weak, stripped[i], alike[weak.codes, weak.sessions])
             if j is not None:
-                _report_redundant(index, parts, weak, limits[j])
-        _redundant_mues(index, parts)
-        _redundant_exclusives(index, parts)
+                _report_redundant(index, parts, weak, limits[j], found)
+        _redundant_mues(index, parts, found)
+        _redundant_exclusives(index, parts, found)
+    found.report()
 
 
 def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, list[int]]
@@ -332,7 +336,7 @@ def _stricter_limit(i: int, weak: m.Limit, value: m.Rule, alike: dict[m.Rule, li
     return found
 
 
-def _redundant_mues(index: Index, parts: Parts) -> None:
+def _redundant_mues(index: Index, parts: Parts, found: _Redundancies) -> None:
     """W305 for ``mue`` rules: each text ``mue`` against every MUE of its rule set that
     shares a code with it; each MUE row of a table against the other rows of its table."""
     mues = parts.mues
@@ -363,13 +367,13 @@ def _redundant_mues(index: Index, parts: Parts) -> None:
             if written and strict_written and _stripped(strict) == value:
                 continue  # identical: W304's
             if written:
-                _report_redundant(index, parts, weak, strict)
+                _report_redundant(index, parts, weak, strict, found)
             else:
                 _report_redundant_row(index, weak, strict)
             break
 
 
-def _redundant_exclusives(index: Index, parts: Parts) -> None:
+def _redundant_exclusives(index: Index, parts: Parts, found: _Redundancies) -> None:
     """W305 for ``exclusive`` rules: each against the exclusives of its rule set that share
     a code with it."""
     exclusives = parts.exclusives
@@ -381,13 +385,15 @@ def _redundant_exclusives(index: Index, parts: Parts) -> None:
     for i, weak in enumerate(exclusives):
         if len(set(weak.codes)) < 2:
             continue  # never fires: W309's
-        for j in sorted(set(by_code[weak.codes[0]]) - {i}):
+        # a stricter one holds every code of this one: look among those of its rarest code
+        rarest = min(dict.fromkeys(weak.codes), key=lambda code: len(by_code[code]))
+        for j in sorted(set(by_code[rarest]) - {i}):
             strict = exclusives[j]
             if values[j] == values[i] or not _exclusive_stricter(strict, weak):
                 continue  # identical ones are W304's
             if j > i and _exclusive_stricter(weak, strict):
                 continue  # mutual: reported at the later one
-            _report_redundant(index, parts, weak, strict)
+            _report_redundant(index, parts, weak, strict, found)
             break
 
 
@@ -418,6 +424,24 @@ def _mue_stricter(strict: m.Mue, weak: m.Mue) -> bool:
 
 #: The rules W305 compares: each kind with its own.
 Redundant = m.Limit | m.Mue | m.Exclusive
+#: How many of an exclusive's codes a W305 message lists, after the first.
+_SHOWN_CODES = 6
+
+
+@attrs.define
+class _Redundancies:
+    """What W305 found over all rule sets. The advice to remove a rule is given only where the
+    rule is redundant in every rule set that holds it: a policy that extends it and disables
+    or overrides the stricter rule still needs it."""
+
+    holding: Counter[int] = attrs.Factory(Counter)  # id(rule) -> rule sets that hold it
+    redundant: Counter[int] = attrs.Factory(Counter)  # id(rule) -> rule sets where redundant
+    plain: dict[int, Callable[[], None]] = attrs.Factory(dict)  # id(rule) -> its report
+
+    def report(self) -> None:
+        for rule, report in self.plain.items():
+            if self.redundant[rule] == self.holding[rule]:
+                report()
 
 
 def _terms(rule: Redundant) -> str:
@@ -427,8 +451,9 @@ def _terms(rule: Redundant) -> str:
         return f"{rule.maximum} per {rule.window}" + (" by provider" if rule.by_provider else "")
     if isinstance(rule, m.Exclusive):
         first, *others = dict.fromkeys(rule.codes)
-        return (f"{first} over {', '.join(others)}"
-                + (" across providers" if rule.across_providers else ""))
+        shown = ", ".join(others[:_SHOWN_CODES]) + (
+            f" and {len(others) - _SHOWN_CODES} more" if len(others) > _SHOWN_CODES else "")
+        return f"{first} over {shown}" + (" across providers" if rule.across_providers else "")
     return f"{rule.maximum} per {'day' if rule.per_day else 'line'}"
 
 
@@ -447,11 +472,13 @@ def _alike(weak: Redundant, strict: Redundant) -> str:
     return " on the same codes" if strict.codes == weak.codes else " on these codes and others"
 
 
-def _report_redundant(index: Index, parts: Parts, weak: Redundant, strict: Redundant
-                      ) -> None:
-    """Report W305 for ``weak`` (written in policy text), which ``strict`` makes redundant:
-    at ``weak``; at ``strict`` where its policy extends ``weak``'s; at the extending policy's
-    ``extends`` where the two meet only there."""
+def _report_redundant(index: Index, parts: Parts, weak: Redundant, strict: Redundant,
+                      found: _Redundancies) -> None:
+    """Report W305 for ``weak`` (written in policy text), which ``strict`` makes redundant in
+    the rule set of ``parts``: at ``weak`` (once every rule set is seen, see
+    ``_Redundancies``); at ``strict`` where its policy extends ``weak``'s; at the extending
+    policy's ``extends`` where the two meet only there."""
+    found.redundant[id(weak)] += 1
     kind = {m.Limit: "limit", m.Mue: "mue", m.Exclusive: "exclusive"}[type(weak)]
     site = index.site(weak)
     strict_site = index.site(strict) or index.table_site(strict)
@@ -462,8 +489,8 @@ def _report_redundant(index: Index, parts: Parts, weak: Redundant, strict: Redun
                 else f"row {strict.info.source} of this table")
         index.report(
             "W305",
-            f"{this} ({_terms(strict)}) makes inherited "
-            f"{index.describe(weak, strict_site.file)}, {_terms(weak)}{alike}, redundant in "
+            f"{this}, {_terms(strict)}{alike}, makes inherited "
+            f"{index.describe(weak, strict_site.file)}, {_terms(weak)}, redundant in "
             "this policy: this one already denies every line that one would; "
             f"{index.switch_off(weak)}",
             strict_site.file, strict_site.body.span)
@@ -477,13 +504,14 @@ def _report_redundant(index: Index, parts: Parts, weak: Redundant, strict: Redun
             f"{index.describe(strict, here)}, {_terms(strict)}{alike}, already denies every "
             f"line it would; both are extended here; {index.switch_off(weak)}",
             here, parts.meeting.statement.span)
-    else:
-        index.report(
+    else:  # advice to remove the rule: held until every rule set that has it is seen
+        found.plain.setdefault(id(weak), functools.partial(
+            index.report,
             "W305",
             f"this {kind} ({_terms(weak)}) is redundant: "
             f"{index.describe(strict, site.file)}, {_terms(strict)}{alike}, already denies "
             f"every line it would; remove this {kind}, or make it stricter than the other",
-            site.file, site.body.span)
+            site.file, site.body.span))
 
 
 def _report_redundant_row(index: Index, weak: m.Mue, strict: m.Mue) -> None:
