@@ -1068,6 +1068,17 @@ def test_w305_advises_no_removal_that_a_policy_extending_it_would_feel(
     assert "W305" not in codes(load_paths([parent, kid], lint=True).diagnostics)
 
 
+def test_w305_reports_one_of_two_identical_exclusives(tmp_path: Path) -> None:
+    # the second is W304's (identical to the first): W305 named both, as it does not limits
+    diagnostics = check(tmp_path, """
+        policy t.a
+        exclusive 20553, 20552
+        exclusive 20553, 20552
+        exclusive 20553, 20552 across providers
+        """)
+    assert where(diagnostics) == [("W305", "x.pol", 2, 1), ("W304", "x.pol", 3, 1)]
+
+
 def test_w305_lists_a_long_exclusive_in_short() -> None:
     from policydsl.lints.pairs import _terms
     from policydsl.model import Exclusive, RuleInfo

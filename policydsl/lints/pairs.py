@@ -382,9 +382,12 @@ def _redundant_exclusives(index: Index, parts: Parts, found: _Redundancies) -> N
         for code in dict.fromkeys(rule.codes):
             by_code.setdefault(code, []).append(at)
     values = [_stripped(rule) for rule in exclusives]
+    first_of: dict[m.Rule, int] = {}  # value -> the first position holding it
+    for at, value in enumerate(values):
+        first_of.setdefault(value, at)
     for i, weak in enumerate(exclusives):
-        if len(set(weak.codes)) < 2:
-            continue  # never fires: W309's
+        if len(set(weak.codes)) < 2 or first_of[values[i]] != i:
+            continue  # never fires (W309's), or identical to an earlier one (W304's)
         # a stricter one holds every code of this one: look among those of its rarest code
         rarest = min(dict.fromkeys(weak.codes), key=lambda code: len(by_code[code]))
         for j in sorted(set(by_code[rarest]) - {i}):
