@@ -726,13 +726,20 @@ def rules(ws: Workspace, table_loader: Callable[..., list[m.Rule]] | None) -> No
 # --- stage 4: inheritance -----------------------------------------------------------------
 
 
-def _close_name(name: str, ws: Workspace) -> str:
-    """``; did you mean 'X'?`` for a policy name with a slip, among the names known."""
+def _extends_hint(name: str, ws: Workspace) -> str:
+    """What an E105 adds for the unknown policy ``name``: ``; did you mean 'X'?`` for a name
+    with a slip, among the names known; else the files where ``extends`` looked that could
+    not be read (one of them may declare it), if any; else where the file should be."""
     known = sorted((set(ws.scopes) | ws.nearby) - {name})
     same = [k for k in known if k.lower() == name.lower()]
     close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-    return (f"; did you mean '{close[0]}'?" if close else
-            "; keep this file in a folder beside the parent's (policies/<payer>/); check and "
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if ws.unreadable:
+        shown = "; ".join(f"{path}: {why}" for path, why in ws.unreadable[:3])
+        more = f"; and {len(ws.unreadable) - 3} more" if len(ws.unreadable) > 3 else ""
+        return f" that could be read (some could not, and may: {shown}{more})"
+    return ("; keep this file in a folder beside the parent's (policies/<payer>/); check and "
             "test also find it among the files they are given")
 
 
@@ -813,12 +820,10 @@ def inheritance(ws: Workspace) -> None:
             if parent.text not in ws.scopes:
                 complete = False
                 if parent.text not in ws.unparsed:
-                    hint = _close_name(parent.text, ws)
-                    if "did you mean" not in hint and ws.unreadable:  # no near name: a file
-                        hint = _unread(ws)  # that could not be read may declare it
                     ws.report("E105", f"unknown policy '{parent.text}' in extends: no loaded "
                               "policy, nor any file in this policy's folder or the folders "
-                              f"beside it, declares it{hint}", file, parent.span)
+                              f"beside it, declares it{_extends_hint(parent.text, ws)}", file,
+                              parent.span)
                 continue
             parent_set = build(parent.text, parent, file)
             if parent_set is None or parent.text in incomplete or not flawed.isdisjoint(
@@ -909,16 +914,6 @@ def stages(table_loader: Callable[..., list[m.Rule]] | None, lint: bool) -> list
     if lint:
         pipeline.append(("lints", lints))
     return pipeline
-
-
-def _unread(ws: Workspace) -> str:
-    """What an E105 adds when files where ``extends`` looked could not be read: one of them
-    may declare the policy."""
-    if not ws.unreadable:
-        return ""
-    shown = "; ".join(f"{path}: {why}" for path, why in ws.unreadable[:3])
-    more = f"; and {len(ws.unreadable) - 3} more" if len(ws.unreadable) > 3 else ""
-    return f" that could be read (some could not, and may: {shown}{more})"
 
 
 def resolve(modules: list[n.Module], sources: dict[str, str], *, lint: bool = False,
