@@ -36,6 +36,7 @@ import orjson
 from policydsl.claims import INT_LIMIT, ClaimLine, Columns, Decision, Finding, stored_line
 from policydsl.claims import columns as line_columns
 from policydsl.claims_text import (
+    DATE_SHAPE,
     FIELDS,
     NOT_UTF8,
     OPEN_QUOTE,
@@ -46,6 +47,7 @@ from policydsl.claims_text import (
     OpenQuote,
     Rows,
     claims_format,
+    code_of,
     first_line_fields,
     frame,
     json_value,
@@ -72,8 +74,6 @@ __all__ = [
     "jsonl_records", "read_claims", "write_csv", "write_jsonl",
 ]
 
-_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUAM]|[A-Z][0-9]{4}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
 
@@ -154,17 +154,12 @@ def _not_a_count(text: str) -> str:
 
 def _date(text: str) -> dt.date | None:
     text = text.strip()
-    if not _DATE.fullmatch(text):
+    if not DATE_SHAPE.fullmatch(text):
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _code(text: str) -> str | None:
-    code = text.strip()
-    return code.upper() if code.isascii() and _CODE.fullmatch(code.upper()) else None
 
 
 def _units(text: str) -> int | None:
@@ -274,7 +269,7 @@ def _well_formed(caches: FieldCaches, columns: list[list[str]]
     cache: dict[str, Any]
     for column, cache, value_of in (
         (line, caches.lines, _positive_int), (date, caches.dates, _date),
-        (code, caches.codes, _code), (mods, caches.mods, _modifiers),
+        (code, caches.codes, code_of), (mods, caches.mods, _modifiers),
         (units, caches.units, _units), (dx, caches.dxs, _diagnoses),
     ):
         try:
@@ -313,7 +308,7 @@ def _check(row: int, raw: tuple[str, ...], problem: str,
     problems = [problem] if problem else []
     line_no = _positive_int(line)
     day = _date(date)
-    proc = _code(code)
+    proc = code_of(code)
     for name, text, valid, what in (
         ("claim_id", cid, True, ""),
         ("line", line, line_no is not None, None),  # None: _not_a_count says why

@@ -442,9 +442,15 @@ def _csv_records(lines: list[str], ended: bool, first_row: int, columns: Sequenc
 OPEN_QUOTE = "a quote opened on this row is not closed on its line"
 
 
-#: What a swallowed row's date and code look like (``OpenQuote``).
-_ROW_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
-_ROW_CODE = re.compile(r"\s*(?:[0-9]{5}|[0-9]{4}[FTUAMftuam]|[A-Za-z][0-9]{4})\s*")
+#: The shapes of a procedure code (CPT, HCPCS) and of a date of service in a claims file.
+CODE_SHAPE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUAM]|[A-Z][0-9]{4}")
+DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def code_of(text: str) -> str | None:
+    """The procedure code a field holds (trimmed, upper case), or None if it holds none."""
+    code = text.strip()
+    return code.upper() if code.isascii() and CODE_SHAPE.fullmatch(code.upper()) else None
 
 
 @attrs.frozen
@@ -479,8 +485,8 @@ class OpenQuote:
                 for part in field.split("\n")[1:]:
                     cells = part.split(",")
                     if (len(cells) > max(date_at, code_at)
-                            and _ROW_DATE.fullmatch(cells[date_at])
-                            and _ROW_CODE.fullmatch(cells[code_at])):
+                            and DATE_SHAPE.fullmatch(cells[date_at].strip())
+                            and code_of(cells[code_at]) is not None):
                         return True
         return False
 
