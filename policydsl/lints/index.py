@@ -246,8 +246,10 @@ def token_for(ws: Workspace, site: Site, code: str,
     return site.statement.span, ""
 
 
-def codes_text(codes: Iterable[str], limit: int = 6) -> str:
-    ordered = sorted(codes)
+def codes_text(codes: Iterable[str], limit: int = 6, *, in_order: bool = False) -> str:
+    """Codes as a message lists them: the first ``limit`` (sorted, or ``in_order`` as given,
+    for an exclusive's ranking), then how many more."""
+    ordered = list(codes) if in_order else sorted(codes)
     shown = ", ".join(ordered[:limit])
     return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
 

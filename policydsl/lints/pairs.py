@@ -427,8 +427,6 @@ def _mue_stricter(strict: m.Mue, weak: m.Mue) -> bool:
 
 #: The rules W305 compares: each kind with its own.
 Redundant = m.Limit | m.Mue | m.Exclusive
-#: How many of an exclusive's codes a W305 message lists, after the first.
-_SHOWN_CODES = 6
 
 
 @attrs.define
@@ -454,9 +452,8 @@ def _terms(rule: Redundant) -> str:
         return f"{rule.maximum} per {rule.window}" + (" by provider" if rule.by_provider else "")
     if isinstance(rule, m.Exclusive):
         first, *others = dict.fromkeys(rule.codes)
-        shown = ", ".join(others[:_SHOWN_CODES]) + (
-            f" and {len(others) - _SHOWN_CODES} more" if len(others) > _SHOWN_CODES else "")
-        return f"{first} over {shown}" + (" across providers" if rule.across_providers else "")
+        return (f"{first} over {codes_text(others, in_order=True)}"
+                + (" across providers" if rule.across_providers else ""))
     return f"{rule.maximum} per {'day' if rule.per_day else 'line'}"
 
 
