@@ -1440,15 +1440,22 @@ def test_run_parallel_output_file_on_a_full_disk_exits_2(
     def disk_full(fd: int, offset: int, length: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    claims = write(tmp_path / "claims.csv", AWKWARD)
     monkeypatch.setattr("policydsl.scatter.os.posix_fallocate", disk_full, raising=False)
+    # the file held the zeros of the space set aside: not decisions
+    assert_a_full_disk_leaves_no_output(policy, tmp_path, jobs=2)
+
+
+def assert_a_full_disk_leaves_no_output(policy: Path, tmp_path: Path, jobs: int) -> None:
+    """``policyc run --out`` onto a disk that fills (as the caller made it): exit 2, the
+    system's reason, and no output file left for a reader to take for decisions."""
+    claims = write(tmp_path / "claims.csv", AWKWARD)
     out = tmp_path / "out.jsonl"
-    result = policyc("run", "--policy", str(policy), "--jobs", "2", "--out", str(out),
+    result = policyc("run", "--policy", str(policy), "--jobs", str(jobs), "--out", str(out),
                      str(claims))
     assert result.exit_code == 2
     assert result.stderr == (f"policyc: cannot write {out}: No space left on device (the "
                              "partial file is removed)\n")
-    assert not out.exists()  # it held the zeros of the space set aside: not decisions
+    assert not out.exists()
 
 
 def test_run_output_cut_short_is_removed(policy: Path, tmp_path: Path,
@@ -1462,14 +1469,7 @@ def test_run_output_cut_short_is_removed(policy: Path, tmp_path: Path,
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(cli_module, "_write_all", write_half)
-    claims = write(tmp_path / "claims.csv", AWKWARD)
-    out = tmp_path / "out.jsonl"
-    result = policyc("run", "--policy", str(policy), "--jobs", "1", "--out", str(out),
-                     str(claims))
-    assert result.exit_code == 2
-    assert result.stderr == (f"policyc: cannot write {out}: No space left on device (the "
-                             "partial file is removed)\n")
-    assert not out.exists()
+    assert_a_full_disk_leaves_no_output(policy, tmp_path, jobs=1)
 
 
 def test_run_a_system_failure_is_not_blamed_on_the_output_file(
