@@ -1,0 +1,366 @@
+"""Syntax errors worded for a person: ``syntax_message`` turns Lark's ``UnexpectedInput`` into
+a message and the span it points at. It says, in words, what the parser would have taken there
+(``_expected``), and adds a hint for the usual slips of an analyst: a keyword misspelt or
+capitalised, a window or date written the way policies word them, a character pasted from a
+word processor, a rule's option after its ':', a statement cut short."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import re
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .codes import CARC_GROUPS
+from .comments import comment_column, comments
+
+
+def token_span(tok: Token) -> n.Span:
+    return n.Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+
+
+_EXPECTED_WORDS: dict[str, str] = {
+    "WORD": "a code or name", "DX": "a diagnosis code or dx set", "INT": "a number",
+    "DATE": "a date (YYYY-MM-DD)", "DURATION": "a duration (90d, 12mo)",
+    "WINDOW_WORD": "day, claim, year or lifetime", "DOTTED": "a policy name",
+    "RULE_REF": "a rule id (policy/name)", "RULE_NAME": "a rule name", "STRING": "a quoted text",
+    "ACTION": "deny or review", "MEASURE": "units or sessions", "MUE_SCOPE": "day or line",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='",
+    "$END": "end of file",
+}
+
+
+def _describe(terminal: str, lark: Lark) -> str:
+    if terminal in _EXPECTED_WORDS:
+        return _EXPECTED_WORDS[terminal]
+    try:
+        pattern = lark.get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    if terminal.isupper() is False or pattern.value.endswith("(?![A-Za-z0-9_])"):
+        return "'" + pattern.value.replace("(?![A-Za-z0-9_])", "").replace("\\", "") + "'"
+    return terminal.lower()
+
+
+STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "when", "limit",
+                       "exclusive", "addon", "require", "global", "deleted", "forbid", "mue",
+                       "table", "disable")
+_STATEMENT_WORD = re.compile(r"\b(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
+
+
+#: Terminals that stand for a few words, for ``_did_you_mean``.
+WORDS_OF = {"MEASURE": ("units", "sessions"), "ACTION": ("deny", "review"),
+             "MUE_SCOPE": ("day", "line"), "WINDOW_WORD": ("day", "claim", "year", "lifetime")}
+
+
+def _expected(expected: set[str], lark: Lark, days_only: bool = False) -> str:
+    """Expected terminals in words; statement keywords fold into "a new statement".
+    ``days_only``: a window is a number of days here (a ``global`` period)."""
+    if days_only and "DURATION" in expected:
+        expected = expected - {"DURATION", "WINDOW_WORD"}
+        words = {_describe(t, lark) for t in expected} | {"a number of days (10d, 90d)"}
+    else:
+        words = {_describe(t, lark) for t in expected}
+    keywords = {f"'{k}'" for k in STATEMENT_KEYWORDS}
+    starts_statement = {"'when'", "'limit'", "'rule'"} <= words
+    if starts_statement:
+        words -= keywords
+    listed = sorted(words)
+    if starts_statement:
+        if not listed:
+            return "a statement (" + ", ".join(STATEMENT_KEYWORDS) + ")"
+        listed.append("a new statement")
+    if len(listed) > 12:
+        listed = [*listed[:12], "..."]
+    return ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
+
+
+def _accepted(exc: UnexpectedToken) -> set[str]:
+    """The tokens the parser would really take here (LALR's ``expected`` over-approximates)."""
+    try:
+        accepted: set[str] = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+    except Exception:  # pragma: no cover - older lark or a broken state
+        return set(exc.expected)
+    return accepted or set(exc.expected)
+
+
+def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.Span]:
+    line = exc.line if exc.line and exc.line > 0 else 1
+    column = exc.column if exc.column and exc.column > 0 else 1
+    if isinstance(exc, UnexpectedCharacters):
+        position = exc.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
+        if char == '"' and not _STRING_START.match(text, position):
+            return ("this quoted text is not closed: a '\"' must end it on the same line",
+                    n.Span(line, column, line, column + 1))
+        return (f"unexpected character {char!r}{_character_hint(text, position, char)}",
+                n.Span(line, column, line, column + 1))
+    if isinstance(exc, UnexpectedEOF):
+        return _incomplete(text, set(exc.expected), lark, "at the end of the file")
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    if tok.type == "$END":
+        return _incomplete(text, _accepted(exc), lark, "at the end of the file")
+    if _LONG_NUMBER.fullmatch(tok) and "INT" in _accepted(exc):
+        return (f"the number {_shortened(tok)} is too large: a count has at most "
+                f"{COUNT_DIGITS} digits", token_span(tok))
+    swallowed = _swallowed_keyword(text, tok)
+    if swallowed is not None:
+        # e.g. 'unless modifier' at a line's end, then 'exclusive …': the keyword was read as
+        # a modifier. Blame the statement before it, as if the file ended there.
+        try:
+            lark.parse(text[:swallowed])
+        except UnexpectedEOF as inner:
+            return _incomplete(text[:swallowed], set(inner.expected), lark, "")
+        except UnexpectedToken as inner:
+            if inner.token.type == "$END":
+                return _incomplete(text[:swallowed], _accepted(inner), lark, "")
+        except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
+            pass
+    accepted = _accepted(exc)
+    header_end = _open_rule_header(text, tok, accepted)
+    if header_end is not None:
+        end_line, end_column, name = header_end
+        return (f"the header of rule '{name}' must end with ':' before its body "
+                f"({str(tok)!r} on line {tok.line})",
+                n.Span(end_line, end_column, end_line, end_column + 1))
+    wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
+    hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
+            or _did_you_mean(tok, accepted, lark))
+    return (f"unexpected {str(tok)!r}; expected {wanted}"
+            f"{_keyword_taken_as_name(text, tok, accepted, lark)}{hint}", token_span(tok))
+
+
+#: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
+_SPELLED_WINDOW = re.compile(r"([0-9]{1,6})[ \t]*(days?|d|weeks?|wks?|months?|mos?|years?|yrs?)"
+                             r"(?![A-Za-z0-9_])", re.IGNORECASE)
+#: A date with one-digit parts, or slashes: ``2025-1-1``, ``2025/01/01``.
+_LOOSE_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?![0-9/-])")
+#: Words analysts use for what a limit counts.
+_MEASURE_WORDS = {"visit": "sessions", "visits": "sessions", "session": "sessions",
+                  "encounters": "sessions", "dates": "sessions", "days": "sessions",
+                  "unit": "units", "services": "units"}
+
+
+def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
+    """How to write what the user wrote the usual other way: a window in words, a date with
+    one-digit parts or slashes, a limit's measure in other words."""
+    start = tok.start_pos or 0
+    spelled = _SPELLED_WINDOW.match(text, start)
+    if "DURATION" in accepted and spelled is not None:
+        count, unit = int(spelled.group(1)), spelled.group(2).lower()[0]
+        days_only = _statement_word(text, start) == "global"
+        if unit in "dw":
+            return f" (write {count * (7 if unit == 'w' else 1)}d)"
+        if days_only:
+            return ""  # a global period in months: the expected text says days
+        if unit == "m":
+            return f" (write {count}mo)"
+        return (f" (write {12 * count}mo for {12 * count} months back, or year for the "
+                "calendar year)")
+    if "DURATION" in accepted and str(tok).isdigit() and len(tok) <= 6:
+        return f" (write {tok}d for {tok} days)"
+    loose = _LOOSE_DATE.match(text, start)
+    if "DATE" in accepted and loose is not None:
+        try:
+            day = dt.date(*map(int, loose.groups()))
+        except ValueError:  # no such date: the expected text says how dates are written
+            return ""
+        return f" (write {day.isoformat()})"
+    measure = _MEASURE_WORDS.get(str(tok).lower())
+    if "MEASURE" in accepted and measure is not None:
+        return f" (did you mean '{measure}'?)"
+    return ""
+
+
+def _open_rule_header(text: str, tok: Token, accepted: set[str]
+                      ) -> tuple[int, int, str] | None:
+    """Where a ``rule NAME …`` header that lacks its ':' ends, when the body that should follow
+    it starts the next line (``tok``, the first token of its line): the line, the column just
+    past the header's last character, and the rule's name. None otherwise."""
+    start = tok.start_pos or 0
+    line_start = text.rfind("\n", 0, start) + 1
+    if "COLON" not in accepted or text[line_start:start].strip() or line_start == 0:
+        return None
+    # the last line before the body that holds more than a comment: the header's last line
+    lines = text[:line_start].split("\n")[:-1]
+    for number in range(len(lines), 0, -1):
+        code = _without_comment(lines[number - 1]).rstrip()
+        if code.strip():
+            # the header's first line: the nearest line above that starts with `rule NAME`
+            name = next((found.group(1) for found in map(
+                _RULE_HEADER.match, reversed(lines[:number])) if found is not None), "NAME")
+            return number, len(code) + 1, name
+    return None  # pragma: no cover - a header precedes any body the parser took COLON for
+
+
+def _without_comment(line: str) -> str:
+    """The line up to its comment (``_comment_column``)."""
+    col = comment_column(line)
+    return line if col is None else line[:col]
+
+
+_RULE_HEADER = re.compile(r"[ \t]*rule[ \t]+([A-Za-z0-9_-]+)")
+
+
+def _option_after_colon(text: str, tok: Token) -> str:
+    """A hint when a rule option (``review``, ``carc``, ``effective`` …) follows the ':' of a
+    named rule's header: the options go before it."""
+    start = tok.start_pos or 0
+    if str(tok) not in _RULE_OPTIONS or not _AFTER_RULE_COLON.search(text, 0, start):
+        return ""
+    return f" (a rule's options go before the ':': rule NAME {tok}…: BODY)"
+
+
+_RULE_OPTIONS = frozenset({"review", "deny", "carc", "effective", "until"})
+_AFTER_RULE_COLON = re.compile(r"(?:^|\n)[ \t]*rule[ \t]+[A-Za-z0-9_-]+[^:\n]*:\s*\Z")
+
+
+def _statement_word(text: str, offset: int) -> str:
+    """The statement keyword written last before ``offset`` on its line: the statement there,
+    mostly (``rule g: global 27447 90`` is a ``global``)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    found = _STATEMENT_WORD.findall(text, line_start, offset)
+    return found[-1] if found else ""
+
+
+def _did_you_mean(tok: Token, accepted: set[str], lark: Lark) -> str:
+    """A hint when the unexpected word is a keyword the parser would take here, capitalised
+    or misspelt: keywords are lower case words."""
+    word = str(tok)
+    if not word.isalpha():
+        return ""
+    keywords = {d.strip("'") for d in map(functools.partial(_describe, lark=lark), accepted)
+                if d.startswith("'") and d.strip("'").isalpha()}
+    keywords.update(*(WORDS_OF.get(terminal, ()) for terminal in accepted))
+    if {"when", "limit", "rule"} <= keywords:
+        keywords |= set(STATEMENT_KEYWORDS)
+    if word.lower() in keywords:
+        return f" (keywords are lower case: '{word.lower()}')"
+    close = difflib.get_close_matches(word.lower(), sorted(keywords), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_CARC_GROUP_BEFORE = re.compile(rf"\bcarc[ \t]+(?:{'|'.join(CARC_GROUPS)})\Z", re.IGNORECASE)
+
+
+def _character_hint(text: str, position: int, char: str) -> str:
+    """Why a character no token may hold is there, for the usual slips; nothing when the slip
+    is not recognised."""
+    statement = _statement_word(text, position)
+    line_start = text.rfind("\n", 0, position) + 1
+    before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
+    if char == "/" and text.startswith("//", position):
+        return "; a comment starts with '#'"
+    if char == "-" and _CARC_GROUP_BEFORE.search(before):
+        reason = re.match(r"[ \t]*([A-Za-z]?[0-9]+)", text[position + 1:position + 12])
+        alone = f"carc {reason.group(1).upper()}" if reason else "carc 119, say"
+        return (f"; write the reason code alone ({alone}): the group code "
+                f"{before[-2:].upper()} is not part of it")
+    if char in ";|/&":
+        return "; list items are separated by ','"
+    if char in "'‘’“”":
+        return '; quoted text is written between straight double quotes ("...")'
+    if char in "<>=≤":
+        return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
+    if char == "-" and before.endswith("<="):
+        return "; a count is a whole number, at least 1"
+    if char in ".-" and statement in ("policy", "extends", "disable"):
+        return ("; a policy name is words of letters, digits and '_', each starting with a "
+                "letter or '_', joined by '.'")
+    if char == "-" and _CODE_BEFORE.search(before) and _CODE_AFTER.match(after):
+        return "; a range is written with '..' (64490..64495)"
+    if char == "." and statement == "dx" and _DIAGNOSIS_BEFORE.search(before):
+        return "; a diagnosis code has one dot, after its third character (M54.50)"
+    if char in ".-" and _NAME_BEFORE.search(before):
+        return "; names are letters, digits and '_'"
+    if char.isspace():
+        return f" (U+{ord(char):04X}, a space that is not a plain space)"
+    return ""
+
+
+_CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z0-9]{5}\Z")
+_CODE_AFTER = re.compile(r"\s*[A-Za-z0-9]{5}(?![A-Za-z0-9_])")
+_DIAGNOSIS_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z][0-9][A-Za-z0-9]\.[A-Za-z0-9]*\Z")
+_NAME_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+_LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+def _keyword_taken_as_name(text: str, tok: Token, accepted: set[str], lark: Lark) -> str:
+    """A hint when the word before ``tok`` is a keyword the parser still expects: it was read
+    as a name (set names may be keywords), as in ``require dx for 97810``."""
+    start = tok.start_pos or 0
+    found = _LAST_WORD.search(text, max(0, start - 80), start)
+    if found is None:
+        return ""
+    word = found.group(1).lower()
+    # a statement's first word is expected at the end of every statement: no sign there
+    if word in STATEMENT_KEYWORDS or f"'{word}'" not in {_describe(t, lark) for t in accepted}:
+        return ""
+    article = "an" if word[0] in "aeiou" else "a"
+    return (f" ('{word}' before it was read as a name, and {article} '{word}' is still to "
+            "come: is a name or a list missing before it?)")
+
+
+#: The most digits of a count, leading zeros aside: the bound of the grammar's ``INT``.
+COUNT_DIGITS = 18
+#: A number the grammar's INT refuses for its length (it is read as another token instead).
+_LONG_NUMBER = re.compile(rf"0*[0-9]{{{COUNT_DIGITS + 1},}}")
+
+
+def _shortened(digits: str) -> str:
+    """A long number as a message shows it: whole up to 24 digits, else its ends."""
+    if len(digits) <= 24:
+        return digits
+    return f"{digits[:10]}...{digits[-10:]} ({len(digits):,} digits)"
+
+
+_STRING_START = re.compile(r'"([^"\\\n]|\\.)*"')
+
+
+def _incomplete(text: str, expected: set[str], lark: Lark, where: str) -> tuple[str, n.Span]:
+    """The statement that ``text`` ends in the middle of: the error is just after its last
+    token (comments after it do not count)."""
+    line, column, offset = _end_of_code(text)
+    wanted = _expected(expected, lark, _statement_word(text, max(offset - 1, 0)) == "global")
+    if _AFTER_MODIFIER.search(text, 0, offset):
+        wanted = wanted.replace("a code or name", "a modifier (2 letters or digits)")
+    return (f"the statement is incomplete{' ' + where if where else ''}; expected {wanted}",
+            n.Span(line, column, line, column + 1))
+
+
+_AFTER_MODIFIER = re.compile(r"\bmodifier(\s*[A-Za-z0-9]+\s*,)*\s*\Z")
+
+
+def _end_of_code(text: str) -> tuple[int, int, int]:
+    """Line, column and offset just after the last character of ``text`` that is not blank
+    or in a comment."""
+    lines = text.split("\n")
+    starts = {c.span.line: c.span.column - 1 for c in comments(text)}
+    for number in range(len(lines), 0, -1):
+        code = lines[number - 1][:starts.get(number)].rstrip()
+        if code:
+            return number, len(code) + 1, sum(map(len, lines[:number - 1])) + number - 1 + len(
+                code)
+    return 1, 1, 0
+
+
+def _swallowed_keyword(text: str, tok: Token) -> int | None:
+    """Where a statement keyword starts that the parser read as a value just before ``tok``:
+    the first word of its line, while ``tok`` is on that line too."""
+    start = tok.start_pos or 0
+    line_start = text.rfind("\n", 0, start) + 1
+    found = re.match(r"[ \t]*([a-z]+)[ \t]", text[line_start:start])
+    if found is None or found.group(1) not in STATEMENT_KEYWORDS or line_start == 0:
+        return None
+    if text[line_start + found.end():start].strip():  # more than the keyword before tok
+        return None
+    return line_start + found.start(1)
