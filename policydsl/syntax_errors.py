@@ -131,10 +131,11 @@ def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.
                 f"({str(tok)!r} on line {tok.line})",
                 n.Span(end_line, end_column, end_line, end_column + 1))
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
+    taken_as_name = _keyword_taken_as_name(text, tok, accepted, lark)
     hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
-            or _did_you_mean(tok, accepted, lark))
-    return (f"unexpected {str(tok)!r}; expected {wanted}"
-            f"{_keyword_taken_as_name(text, tok, accepted, lark)}{hint}", token_span(tok))
+            or _did_you_mean(tok, accepted, lark) or _rule_id_wanted(text, tok, accepted)
+            or (not taken_as_name and _list_slip(text, tok, accepted)) or "")
+    return f"unexpected {str(tok)!r}; expected {wanted}{taken_as_name}{hint}", token_span(tok)
 
 
 #: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
@@ -142,6 +143,15 @@ _SPELLED_WINDOW = re.compile(r"([0-9]{1,6})[ \t]*(days?|d|weeks?|wks?|months?|mo
                              r"(?![A-Za-z0-9_])", re.IGNORECASE)
 #: A date with one-digit parts, or slashes: ``2025-1-1``, ``2025/01/01``.
 _LOOSE_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?![0-9/-])")
+#: A date written month first, as on American forms: ``01/31/2025``.
+_MONTH_FIRST_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?![0-9/-])")
+#: Words analysts use for a window, and what to write instead.
+_WINDOW_WORDS = {"yr": "did you mean 'year'?", "yrs": "did you mean 'year'?",
+                 "annual": "write year for the calendar year, or 12mo for 12 months back",
+                 "annually": "write year for the calendar year, or 12mo for 12 months back",
+                 "yearly": "write year for the calendar year, or 12mo for 12 months back",
+                 "month": "write 1mo", "monthly": "write 1mo", "week": "write 7d",
+                 "weekly": "write 7d", "daily": "did you mean 'day'?"}
 #: Words analysts use for what a limit counts.
 _MEASURE_WORDS = {"visit": "sessions", "visits": "sessions", "session": "sessions",
                   "encounters": "sessions", "dates": "sessions", "days": "sessions",
@@ -166,6 +176,16 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
                 "calendar year)")
     if "DURATION" in accepted and str(tok).isdigit() and len(tok) <= 6:
         return f" (write {tok}d for {tok} days)"
+    window_word = _WINDOW_WORDS.get(str(tok).lower())
+    if {"DURATION", "WINDOW_WORD"} & accepted and window_word is not None:
+        return f" ({window_word})"
+    american = _MONTH_FIRST_DATE.match(text, start)
+    if "DATE" in accepted and american is not None:
+        month, day_of_month, year = map(int, american.groups())
+        try:
+            return f" (write {dt.date(year, month, day_of_month).isoformat()}: year first)"
+        except ValueError:  # no such date: the expected text says how dates are written
+            return ""
     loose = _LOOSE_DATE.match(text, start)
     if "DATE" in accepted and loose is not None:
         try:
@@ -210,11 +230,15 @@ _RULE_HEADER = re.compile(r"[ \t]*rule[ \t]+([A-Za-z0-9_-]+)")
 
 
 def _option_after_colon(text: str, tok: Token) -> str:
-    """A hint when a rule option (``review``, ``carc``, ``effective`` …) follows the ':' of a
-    named rule's header: the options go before it."""
+    """A hint when a rule option (``review``, ``carc``, ``effective`` …) or its message
+    follows the ':' of a named rule's header: they go before it."""
     start = tok.start_pos or 0
-    if str(tok) not in _RULE_OPTIONS or not _AFTER_RULE_COLON.search(text, 0, start):
+    message = tok.type == "STRING"
+    if (str(tok) not in _RULE_OPTIONS and not message) or not _AFTER_RULE_COLON.search(
+            text, 0, start):
         return ""
+    if message:
+        return " (a rule's message goes before the ':': rule NAME \"MESSAGE\": BODY)"
     return f" (a rule's options go before the ':': rule NAME {tok}…: BODY)"
 
 
@@ -256,6 +280,13 @@ def _character_hint(text: str, position: int, char: str) -> str:
     statement = _statement_word(text, position)
     line_start = text.rfind("\n", 0, position) + 1
     before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
+    if char in _INVISIBLE:
+        return f" (U+{ord(char):04X}, an invisible character pasted with the text: delete it)"
+    if char.isdigit():  # not an ASCII digit, or the lexer would have taken it
+        return f" (U+{ord(char):04X}, a digit that is not a plain 0-9)"
+    pasted = ""
+    if char in _DASHES:  # a dash a word processor made of '-'
+        pasted, char = f" (U+{ord(char):04X}, a dash that is not a plain '-')", "-"
     if char == "/" and text.startswith("//", position):
         return "; a comment starts with '#'"
     if char == "-" and _CARC_GROUP_BEFORE.search(before):
@@ -263,6 +294,8 @@ def _character_hint(text: str, position: int, char: str) -> str:
         alone = f"carc {reason.group(1).upper()}" if reason else "carc 119, say"
         return (f"; write the reason code alone ({alone}): the group code "
                 f"{before[-2:].upper()} is not part of it")
+    if char == "/" and before.endswith(("E", "e")) and after[:1] in "Mm":
+        return "; name the E/M visits by their codes (99202..99215)"
     if char in ";|/&":
         return "; list items are separated by ','"
     if char in "'‘’“”":
@@ -270,7 +303,7 @@ def _character_hint(text: str, position: int, char: str) -> str:
     if char in "<>=≤":
         return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
     if char == "-" and before.endswith("<="):
-        return "; a count is a whole number, at least 1"
+        return "; a bound is a whole number, 0 or more"
     if char in ".-" and statement in ("policy", "extends", "disable"):
         return ("; a policy name is words of letters, digits and '_', each starting with a "
                 "letter or '_', joined by '.'")
@@ -278,11 +311,74 @@ def _character_hint(text: str, position: int, char: str) -> str:
         return "; a range is written with '..' (64490..64495)"
     if char == "." and statement == "dx" and _DIAGNOSIS_BEFORE.search(before):
         return "; a diagnosis code has one dot, after its third character (M54.50)"
+    if char == "." and not _after_dx(before) and _DIAGNOSIS_HEAD.search(before):
+        rest = re.match(r"[A-Za-z0-9]*", after)
+        diagnosis = before[-3:] + "." + (rest.group(0) if rest else "")
+        return (f"; {diagnosis} is a diagnosis: diagnoses go in a 'dx' set or after "
+                "'require dx'")
+    if char == "." and _CODE_BEFORE.search(before) and before[-5:].isdigit():
+        return f"; a procedure code has no dot ({before[-5:]})"
     if char in ".-" and _NAME_BEFORE.search(before):
         return "; names are letters, digits and '_'"
     if char.isspace():
         return f" (U+{ord(char):04X}, a space that is not a plain space)"
+    return pasted
+
+
+#: Dashes a word processor puts for '-': hyphen, non-breaking hyphen, figure dash, en and em
+#: dash, horizontal bar, minus sign.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+#: Characters that show as nothing: zero-width space, non-joiner and joiner, word joiner, a
+#: byte order mark inside the text, soft hyphen.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+#: A diagnosis code's first three characters, just before a dot.
+_DIAGNOSIS_HEAD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z][0-9][A-Za-z0-9]\Z")
+
+
+def _after_dx(before: str) -> bool:
+    """Whether the line up to here is a ``dx`` statement or a ``require dx`` list."""
+    return bool(re.match(r"\s*(?:rule\b[^:]*:\s*)?(?:dx\b|require\s+dx\b)", before))
+
+
+def _rule_id_wanted(text: str, tok: Token, accepted: set[str]) -> str:
+    """A hint when a rule is named without its policy where its id is wanted (``disable
+    acu-90d``): the id, with the policy the file extends when it extends one."""
+    if "RULE_REF" not in accepted:
+        return ""
+    name = re.match(r"[A-Za-z0-9_@-]+", text[tok.start_pos or 0:])
+    if name is None or "/" in name.group(0):
+        return ""
+    parents = _EXTENDS.findall(text)
+    policy = parents[0] if len(set(parents)) == 1 else "POLICY"
+    return (f" (a rule id is its policy's name, '/', then the rule's name: "
+            f"{policy}/{name.group(0)})")
+
+
+_EXTENDS = re.compile(r"^[ \t]*extends[ \t]+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+
+
+def _list_slip(text: str, tok: Token, accepted: set[str]) -> str:
+    """A hint when two items of a list stand side by side, or joined by a word: ``77002
+    77003``, ``59 or XU``, ``M54.50 and M54.51``; or when a diagnosis set is given a range."""
+    word = str(tok)
+    if word == ".." and _after_dx(text[text.rfind("\n", 0, tok.start_pos or 0) + 1:
+                                       tok.start_pos or 0]):
+        return (" (diagnoses have no ranges: a pattern such as M54.5* names every code that "
+                "starts with M54.5)")
+    if "COMMA" not in accepted:
+        return ""
+    line_start = text.rfind("\n", 0, tok.start_pos or 0) + 1
+    before = text[line_start:tok.start_pos or 0].rstrip()
+    if not before[-1:].isalnum():
+        return ""
+    if word.lower() in ("and", "or") or _LIST_ITEM.fullmatch(word):
+        return " (list items are separated by ',')"
     return ""
+
+
+#: What stands in a list of codes, modifiers or diagnoses.
+_LIST_ITEM = re.compile(r"[0-9]{5}|[0-9]{4}[A-Za-z]|[A-Za-z][0-9]{4}|[A-Za-z0-9]{2}"
+                        r"|[A-Za-z][0-9][A-Za-z0-9]\.?[A-Za-z0-9]{0,4}")
 
 
 _CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z0-9]{5}\Z")

@@ -259,7 +259,7 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
     ("policy p\nset A = 64490-64495\n", "2:14: error E001: unexpected character '-'; a range "
                                          "is written with '..' (64490..64495)"),
     ("policy p\nlimit 97810 per 90d <= -1\n", "2:24: error E001: unexpected character '-'; a "
-                                               "count is a whole number, at least 1"),
+                                               "bound is a whole number, 0 or more"),
     ("policy p\nrule g: global 27447 90\n", "2:22: error E001: unexpected '90'; expected ',', "
                                              "'..' or a number of days (10d, 90d) (write 90d "
                                              "for 90 days)"),
@@ -322,6 +322,55 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
     ("policy p\nrule r 'tpi': exclusive 20553, 20552\n",
      "2:8: error E001: unexpected character \"'\"; quoted text is written between straight "
      "double quotes (\"...\")"),
+    # what an analyst pastes from a word processor or a form
+    ("policy p\nset FACET = 64490\u201364495\n", "2:18: error E001: unexpected character "
+     "'\u2013'; a range is written with '..' (64490..64495)"),
+    ("policy p\nset FACET = 64490 \u2014 64495\n", "2:19: error E001: unexpected character "
+     "'\u2014'; a range is written with '..' (64490..64495)"),
+    ("policy p\nset A = 77002,\u200b77003\n", "2:15: error E001: unexpected character "
+     "'\\u200b' (U+200B, an invisible character pasted with the text: delete it)"),
+    ("policy p\nlimit 97810 per \uff19\uff10d <= 12\n", "2:17: error E001: unexpected "
+     "character '\uff19' (U+FF19, a digit that is not a plain 0-9)"),
+    ("policy p\nlimit 97810 per 90d <= \u0661\u0662\n", "2:24: error E001: unexpected "
+     "character '\u0661' (U+0661, a digit that is not a plain 0-9)"),
+    ("policy p\neffective 01/31/2025\n", "2:11: error E001: unexpected '01'; expected a date "
+     "(YYYY-MM-DD) (write 2025-01-31: year first)"),
+    ("policy p\nlimit 97810 per yr <= 20\n", "2:17: error E001: unexpected 'yr'; expected a "
+     "duration (90d, 12mo) or day, claim, year or lifetime (did you mean 'year'?)"),
+    ("policy p\nlimit 97810 per annual <= 20\n", "2:17: error E001: unexpected 'annual'; "
+     "expected a duration (90d, 12mo) or day, claim, year or lifetime (write year for the "
+     "calendar year, or 12mo for 12 months back)"),
+    # a code or a diagnosis where it does not belong
+    ("policy p\nset A = 64483.1\n", "2:14: error E001: unexpected character '.'; a procedure "
+     "code has no dot (64483)"),
+    ("policy p\nset A = M54.5\n", "2:12: error E001: unexpected character '.'; M54.5 is a "
+     "diagnosis: diagnoses go in a 'dx' set or after 'require dx'"),
+    ("policy p\nwhen 97810 forbid M54.50\n", "2:22: error E001: unexpected character '.'; "
+     "M54.50 is a diagnosis: diagnoses go in a 'dx' set or after 'require dx'"),
+    ("policy p\ndx A = M54.50..M54.59\n", "2:14: error E001: unexpected '..'; expected ',', end "
+     "of file or a new statement (diagnoses have no ranges: a pattern such as M54.5* names "
+     "every code that starts with M54.5)"),
+    ("policy p\nglobal 63650 10d covers E/M\n", "2:26: error E001: unexpected character '/'; "
+     "name the E/M visits by their codes (99202..99215)"),
+    # list items side by side, or joined by a word
+    ("policy p\nset A = 77002 77003\n", "2:15: error E001: unexpected '77003'; expected ',', "
+     "'..', end of file or a new statement (list items are separated by ',')"),
+    ("policy p\nset A = 77002 and 77003\n", "2:15: error E001: unexpected 'and'; expected ',', "
+     "'..', end of file or a new statement (list items are separated by ',')"),
+    ("policy p\nwhen 64483 forbid 77002 unless modifier 59 or XU\n", "2:44: error E001: "
+     "unexpected 'or'; expected ',', end of file or a new statement (list items are separated "
+     "by ',')"),
+    # a rule's message after its ':'; a rule named without its policy
+    ("policy p\nrule a:\n    \"Too many\"\n    limit 97810 per 90d <= 12\n", "3:5: error "
+     "E001: unexpected '\"Too many\"'; expected 'addon', 'deleted', 'exclusive', 'forbid', "
+     "'global', 'limit', 'mue', 'require', 'table' or 'when' (a rule's message goes before the "
+     "':': rule NAME \"MESSAGE\": BODY)"),
+    ("policy d.b\nextends medicare.tpi\ndisable tpi-frequency\n", "3:9: error E001: "
+     "unexpected 'tpi'; expected a rule id (policy/name) (a rule id is its policy's name, '/', "
+     "then the rule's name: medicare.tpi/tpi-frequency)"),
+    ("policy d.b\ndisable acu-90d\n", "2:9: error E001: unexpected 'acu'; expected a rule id "
+     "(policy/name) (a rule id is its policy's name, '/', then the rule's name: "
+     "POLICY/acu-90d)"),
 ])
 def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
     """A misspelt or capitalised keyword, '<' for '<=', a bad name or diagnosis, a pasted
@@ -332,7 +381,7 @@ def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "policy p\nwhen 64483 frobnicate 77002\n", "policy p\nlimit 97810 per 90 <= 1\n",
-    "policy p\nglobal 27447 90d\nlimit 97810 per 12 <= 1\n", "policy p\nset A = 97810.1\n",
+    "policy p\nglobal 27447 90d\nlimit 97810 per 12 <= 1\n", "policy p\nset A = 9781.1\n",
     "policy p\nwhen 97810 forbid 97811 unless modifier 5.9\n",
     "policy p\nset A = 20553 < 20552\n", "policy p\nrule x: exclusive 20553 > 20552\n",
 ])
