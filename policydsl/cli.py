@@ -448,6 +448,7 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         discover,
         judge,
         junit_xml,
+        orphan_cases,
         policy_for,
         read_cases,
     )
@@ -471,9 +472,15 @@ def test_(paths: tuple[str, ...], show_coverage: bool, threshold: float | None,
         return loaded[key]
 
     try:
+        orphans = [why for why in map(orphan_cases, cases_files) if why is not None]
+        if orphans:
+            _fail("\n".join(orphans))
         for cases_file in cases_files:
             policy = load_once(policy_for(cases_file))
-            outcomes.extend(judge(policy, case) for case in read_cases(cases_file))
+            cases = read_cases(cases_file)
+            if not cases:
+                click.echo(f"policyc: warning: {cases_file} holds no cases", err=True)
+            outcomes.extend(judge(policy, case) for case in cases)
         # every policy found is loaded, cases or not: one that cannot be used fails the run
         rules = defined_rules(policy_files, load_once)
     except PolicyError as exc:

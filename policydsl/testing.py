@@ -98,7 +98,19 @@ class Outcome:
 
 
 def policy_for(cases_file: Path) -> Path:
+    """The policy a cases file tests: the ``.pol`` file of the same name beside it."""
     return cases_file.with_name(cases_file.name[: -len(CASES_SUFFIX)] + ".pol")
+
+
+def orphan_cases(cases_file: Path) -> str | None:
+    """Why a cases file cannot be run, when no policy file stands beside it; None when one
+    does."""
+    policy = policy_for(cases_file)
+    if policy.is_file():
+        return None
+    return (f"{cases_file}: no policy to test: a cases file tests the policy file of its own "
+            f"name beside it, and {policy} " + ("is not a file" if policy.exists()
+                                                 else "does not exist"))
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -197,8 +209,8 @@ def _expectation(record: dict[str, str]) -> tuple[str, str, str]:
 
 def _case_problem(item: ClaimLine | RowError, expect: str, carc: str, rule: str) -> str | None:
     """What is wrong with a cases file's row, if anything: its claim line, or its expectation."""
-    if isinstance(item, RowError):
-        return item.reason
+    if isinstance(item, RowError):  # "row N: why": the location names the row already
+        return item.reason.removeprefix(f"row {item.row}: ")
     if expect not in EXPECTATIONS:
         return f"expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}"
     if expect in ("allow", "history") and (carc or rule):

@@ -841,10 +841,35 @@ def test_policyc_test_reports_every_bad_row_of_a_cases_file_at_once(
     cases = tmp_path / "pain.cases.csv"
     assert result.stderr.splitlines() == [
         f"policyc: {cases}:2: expect must be one of allow, deny, review, history, not 'maybe'",
-        f"policyc: {cases}:3: row 3: date '2024-13-02' is not a valid YYYY-MM-DD date",
+        f"policyc: {cases}:3: date '2024-13-02' is not a valid YYYY-MM-DD date",
         f"policyc: {cases}:6: expect allow with a carc: an allowed line has no findings; "
         "leave the carc empty, or expect deny or review"]
     assert result.stdout == ""
+
+
+def test_policyc_test_a_cases_file_without_its_policy_says_which_file_it_needs(
+        tmp_path: Path) -> None:
+    # named alone or found in a folder: no E002 at line 0 of a file the user never named
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    cases = write(folder / "tpi.cases.csv", CASES)
+    for given in (cases, folder):
+        result = policyc("test", str(given))
+        assert result.exit_code == 2
+        assert result.stderr.splitlines() == [
+            f"policyc: {cases}: no policy to test: a cases file tests the policy file of its "
+            f"own name beside it, and {folder / 'tpi.pol'} does not exist"]
+        assert result.stdout == ""
+
+
+def test_policyc_test_warns_of_a_cases_file_that_holds_no_cases(
+        policy: Path, tmp_path: Path) -> None:
+    write(tmp_path / "pain.cases.csv", CASES.splitlines()[0] + "\n")
+    result = policyc("test", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"policyc: warning: {tmp_path / 'pain.cases.csv'} holds no cases"]
+    assert result.stdout.splitlines()[-1] == "0 passed, 0 failed"
 
 
 def test_policyc_test_rows_before_the_first_case_name_each_say_they_need_one(
@@ -958,7 +983,7 @@ def test_policyc_test_a_byte_that_is_not_utf8_is_reported_at_its_row(
         [*rows[:3], rows[3].replace(b"third", b"th\xe9rd"), *rows[4:]]))
     result = policyc("test", str(tmp_path))
     assert result.exit_code == 2
-    assert result.stderr == (f"policyc: {tmp_path / 'pain.cases.csv'}:4: row 4: not UTF-8 "
+    assert result.stderr == (f"policyc: {tmp_path / 'pain.cases.csv'}:4: not UTF-8 "
                              "text: byte 0xe9 at column 3\n")
 
 
