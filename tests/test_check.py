@@ -1650,6 +1650,30 @@ def test_w312_a_rule_indented_under_a_named_rule_is_not_part_of_it(tmp_path: Pat
         """) == []
 
 
+
+def test_w312_a_rule_on_the_line_after_a_body_at_the_margin_is_not_part_of_it(
+        tmp_path: Path) -> None:
+    # the header alone on its line, the body below it unindented, and a second limit on the
+    # next line: the two read as one rule's body
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule acu carc 96 "Acupuncture limits":
+        limit 97810 per 90d <= 12 sessions
+        limit 97810 per year <= 20 sessions
+        """)
+    assert where(diagnostics) == [("W312", "x.pol", 4, 1)]
+    assert diagnostics[0].message == (
+        "this rule is written like the body of rule 'acu' (line 2) but is not part of it: a "
+        "rule has one statement, so this is an unnamed rule of its own, with its kind's action "
+        "and CARC; name it (rule NAME: ...), or indent the body of rule 'acu' to set the two "
+        "apart")
+    # a blank line or a comment sets them apart; a body on the header's line is the rule's
+    for text in ("rule acu:\nlimit 97810 per 90d <= 12\n\nlimit 97810 per year <= 20\n",
+                 "rule acu:\nlimit 97810 per 90d <= 12\n# yearly\nlimit 97810 per year <= 20\n",
+                 "rule acu: limit 97810 per 90d <= 12\nlimit 97810 per year <= 20\n"):
+        assert check(tmp_path, "policy t.a\n" + text) == [], text
+
+
 def test_e106_suggests_a_close_rule_id(tmp_path: Path) -> None:
     diagnostics = check(tmp_path, """
         policy t.a

@@ -1,5 +1,6 @@
 """Lints of how a file is laid out: W310 the file's ``effective`` written after a rule, W312
-a rule indented under a named rule, which is not part of it."""
+a rule indented under a named rule (or written under its body, as one more line of it), which
+is not part of it."""
 
 from __future__ import annotations
 
@@ -40,16 +41,28 @@ def late_effective(ws: Workspace) -> None:
 
 
 def indented_after_rule(ws: Workspace) -> None:
-    """W312: a rule statement indented under a named rule, which reads as part of that rule
+    """W312: a rule statement indented under a named rule, or written in line with the body
+    of a named rule whose header stands alone on its line, which reads as part of that rule
     but is a rule of its own: a rule has one body, so a second limit written under ``rule acu
     review carc 96: ...`` is an unnamed rule that denies with its kind's CARC."""
     index = index_for(ws)
     for scope in ws.scopes.values():
         for before, st in itertools.pairwise(scope.module.statements):
-            if (isinstance(before, n.NamedRule) and isinstance(st, n.RULE_BODIES)
-                    and st.span.column > 1 and st.span.line > before.span.line):
-                index.report(
-                    "W312", f"this rule is indented under rule '{before.name.text}' (line "
-                    f"{before.span.line}) but is not part of it: a rule has one statement, so "
-                    "this is an unnamed rule of its own, with its kind's action and CARC; name "
-                    "it (rule NAME: ...), or move it to the margin", scope.module.path, st.span)
+            if not isinstance(before, n.NamedRule) or not isinstance(st, n.RULE_BODIES):
+                continue
+            body = before.body.span
+            if st.span.column > 1 and st.span.line > before.span.line:
+                looks, fix = "is indented under", "move it to the margin"
+            elif (body.line > before.span.line and st.span.column == body.column
+                    and st.span.line == body.end_line + 1):
+                # the header alone on its line, its body below it at the margin, and this on
+                # the very next line, as one more line of the body
+                looks = "is written like the body of"
+                fix = f"indent the body of rule '{before.name.text}' to set the two apart"
+            else:
+                continue
+            index.report(
+                "W312", f"this rule {looks} rule '{before.name.text}' (line "
+                f"{before.span.line}) but is not part of it: a rule has one statement, so "
+                "this is an unnamed rule of its own, with its kind's action and CARC; name "
+                f"it (rule NAME: ...), or {fix}", scope.module.path, st.span)
