@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "W313": "a diagnosis ending in the placeholder X",
     "W314": "an override not in force on days the rule it replaces was",
     "W315": "an override that shares no code with the rule it replaces",
+    "W316": "a rule's message left empty",
 }
 
 

@@ -1446,8 +1446,22 @@ def test_every_code_tested_here_is_documented() -> None:
               "E201",
               "E202", "E203", "E204", "E205", "E206", "E207", "E208", "E209", "E211", "W301",
               "W302", "W303", "W304", "W305", "W306", "W307", "W308", "W309", "W310", "W311",
-              "W312", "W313", "W314", "W315"}
+              "W312", "W313", "W314", "W315", "W316"}
     assert tested <= set(CODES)
+
+
+def test_w316_a_rule_with_an_empty_or_blank_message(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, """
+        policy t.a
+        rule r "": limit 97810 per day <= 1
+        rule s "  " review: limit 97811 per day <= 1
+        rule t "Too many": limit 97813 per day <= 1
+        rule u: limit 97814 per day <= 1
+        """)
+    assert where(diagnostics) == [("W316", "x.pol", 2, 8), ("W316", "x.pol", 3, 8)]
+    assert diagnostics[0].message == (
+        "rule 'r' has an empty message: its findings would say nothing to the provider; write "
+        "one, or leave it out for the default (made from the rule's text)")
 
 
 def test_w308_exclusive_rules_that_rank_two_codes_both_ways(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ in the extending policy's file (``_Index.extends``).
   on every date) but is not in force on some days the inherited one was.
 - W315 ``override_shares_no_code``: a named rule that replaces an inherited one with which
   it shares no code: a new rule given a name its parent uses, most likely.
+- W316 ``blank_message``: a rule's message is empty or blank (its findings say nothing).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from .inheritance import (
     override_leaves_days,
     override_shares_no_code,
 )
-from .layout import indented_after_rule, late_effective
+from .layout import blank_message, indented_after_rule, late_effective
 from .pairs import (
     addon_primary_forbidden,
     exclusive_conflicts,
@@ -78,6 +79,7 @@ LINTS: list[tuple[str, Callable[[Workspace], None]]] = [
     ("placeholder-diagnosis", placeholder_diagnosis),
     ("override-leaves-days", override_leaves_days),
     ("override-shares-no-code", override_shares_no_code),
+    ("blank-message", blank_message),
 ]
 
 

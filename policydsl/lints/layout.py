@@ -1,6 +1,6 @@
-"""Lints of how a file is laid out: W310 the file's ``effective`` written after a rule, W312
-a rule indented under a named rule (or written under its body, as one more line of it), which
-is not part of it."""
+"""Lints of how a file is laid out and its rules written: W310 the file's ``effective`` written
+after a rule, W312 a rule indented under a named rule (or written under its body, as one more
+line of it), which is not part of it, W316 a rule's message left blank."""
 
 from __future__ import annotations
 
@@ -66,3 +66,20 @@ def indented_after_rule(ws: Workspace) -> None:
                 f"{before.span.line}) but is not part of it: a rule has one statement, so "
                 "this is an unnamed rule of its own, with its kind's action and CARC; name "
                 f"it (rule NAME: ...), or {fix}", scope.module.path, st.span)
+
+
+# --- W316 ---------------------------------------------------------------------------------
+
+
+def blank_message(ws: Workspace) -> None:
+    """W316: a named rule whose message is empty or only spaces. Its findings would tell the
+    provider nothing, where leaving the message out gives the body's default sentence."""
+    index = index_for(ws)
+    for scope in ws.scopes.values():
+        for st in scope.module.statements:
+            if isinstance(st, n.NamedRule) and st.options.message is not None \
+                    and not st.options.message.value.strip():
+                index.report(
+                    "W316", f"rule '{st.name.text}' has an empty message: its findings would "
+                    "say nothing to the provider; write one, or leave it out for the default "
+                    "(made from the rule's text)", scope.module.path, st.options.message.span)
