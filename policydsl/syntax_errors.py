@@ -133,7 +133,8 @@ def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     taken_as_name = _keyword_taken_as_name(text, tok, accepted, lark)
     hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
-            or _did_you_mean(tok, accepted, lark) or _rule_id_wanted(text, tok, accepted)
+            or _did_you_mean(tok, accepted, lark) or _bound_wanted(tok, accepted, lark)
+            or _rule_id_wanted(text, tok, accepted)
             or (not taken_as_name and _list_slip(text, tok, accepted)) or "")
     return f"unexpected {str(tok)!r}; expected {wanted}{taken_as_name}{hint}", token_span(tok)
 
@@ -338,6 +339,19 @@ _DIAGNOSIS_HEAD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z][0-9][A-Za-z0-9]\Z")
 def _after_dx(before: str) -> bool:
     """Whether the line up to here is a ``dx`` statement or a ``require dx`` list."""
     return bool(re.match(r"\s*(?:rule\b[^:]*:\s*)?(?:dx\b|require\s+dx\b)", before))
+
+
+def _bound_wanted(tok: Token, accepted: set[str], lark: Lark) -> str:
+    """A hint when a limit's bound is written another way: ``=< 12``, ``= 12``, ``max 12``,
+    ``up to 12``."""
+    if str(tok).lower() not in _BOUND_WORDS:
+        return ""
+    if "'<='" not in {_describe(t, lark) for t in accepted}:
+        return ""
+    return " (a bound is written '<= N')"
+
+
+_BOUND_WORDS = frozenset({"=", "==", "=<", "max", "maximum", "up", "at", "most"})
 
 
 def _rule_id_wanted(text: str, tok: Token, accepted: set[str]) -> str:

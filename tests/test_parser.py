@@ -340,6 +340,12 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
     ("policy p\nlimit 97810 per annual <= 20\n", "2:17: error E001: unexpected 'annual'; "
      "expected a duration (90d, 12mo) or day, claim, year or lifetime (write year for the "
      "calendar year, or 12mo for 12 months back)"),
+    ("policy p\nlimit 97810 per 90d =< 12\n", "2:21: error E001: unexpected '='; expected '<=' "
+     "or 'by' (a bound is written '<= N')"),
+    ("policy p\nmue 97810 max 12\n", "2:11: error E001: unexpected 'max'; expected ',', '..' or "
+     "'<=' (a bound is written '<= N')"),
+    ("policy p\nlimit 97810 per 90d up to 12\n", "2:21: error E001: unexpected 'up'; expected "
+     "'<=' or 'by' (a bound is written '<= N')"),
     # a code or a diagnosis where it does not belong
     ("policy p\nset A = 64483.1\n", "2:14: error E001: unexpected character '.'; a procedure "
      "code has no dot (64483)"),
