@@ -6,6 +6,7 @@ word processor, a rule's option after its ':', a statement cut short."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
@@ -123,6 +124,12 @@ def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.
                 return _incomplete(text[:swallowed], _accepted(inner), lark, "")
         except UnexpectedInput:  # pragma: no cover - the text before parsed up to here
             pass
+    odd = _odd_character_in(text, tok)
+    if odd is not None:  # `9０d`: the lexer stopped at the '０', which is the slip
+        at = odd - (tok.start_pos or 0)
+        return (f"unexpected character {text[odd]!r}{_character_hint(text, odd, text[odd])}",
+                n.Span(tok.line or 1, (tok.column or 1) + at, tok.line or 1,
+                       (tok.column or 1) + at + 1))
     accepted = _accepted(exc)
     header_end = _open_rule_header(text, tok, accepted)
     if header_end is not None:
@@ -178,15 +185,20 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
     if "DURATION" in accepted and str(tok).isdigit() and len(tok) <= 6:
         return f" (write {tok}d for {tok} days)"
     window_word = _WINDOW_WORDS.get(str(tok).lower())
-    if {"DURATION", "WINDOW_WORD"} & accepted and window_word is not None:
+    if ({"DURATION", "WINDOW_WORD"} & accepted and window_word is not None
+            and _statement_word(text, start) != "global"):  # a period is a number of days
         return f" ({window_word})"
-    american = _MONTH_FIRST_DATE.match(text, start)
-    if "DATE" in accepted and american is not None:
-        month, day_of_month, year = map(int, american.groups())
-        try:
-            return f" (write {dt.date(year, month, day_of_month).isoformat()}: year first)"
-        except ValueError:  # no such date: the expected text says how dates are written
-            return ""
+    slashed = _MONTH_FIRST_DATE.match(text, start)
+    if "DATE" in accepted and slashed is not None:
+        first, second, year = map(int, slashed.groups())
+        readings: list[str] = []
+        for month, day_of_month in ((first, second), (second, first)):
+            with contextlib.suppress(ValueError):  # not a date read this way
+                readings.append(dt.date(year, month, day_of_month).isoformat())
+        readings = sorted(set(readings), key=readings.index)
+        if len(readings) == 2:  # 02/03/2025: February 3 or 2 March
+            return f" (dates are written year first: {readings[0]} or {readings[1]})"
+        return f" (write {readings[0]}: year first)" if readings else ""
     loose = _LOOSE_DATE.match(text, start)
     if "DATE" in accepted and loose is not None:
         try:
@@ -235,8 +247,10 @@ def _option_after_colon(text: str, tok: Token) -> str:
     follows the ':' of a named rule's header: they go before it."""
     start = tok.start_pos or 0
     message = tok.type == "STRING"
-    if (str(tok) not in _RULE_OPTIONS and not message) or not _AFTER_RULE_COLON.search(
-            text, 0, start):
+    header = _AFTER_RULE_COLON.search(text, 0, start)
+    if (str(tok) not in _RULE_OPTIONS and not message) or header is None:
+        return ""
+    if message and '"' in header.group(0):  # the header has its message: a second is E212
         return ""
     if message:
         return " (a rule's message goes before the ':': rule NAME \"MESSAGE\": BODY)"
@@ -281,21 +295,16 @@ def _character_hint(text: str, position: int, char: str) -> str:
     statement = _statement_word(text, position)
     line_start = text.rfind("\n", 0, position) + 1
     before, after = text[line_start:position].rstrip(), text[position + 1:position + 8]
+    in_dx = _after_dx(before)
     if char in _INVISIBLE:
         return f" (U+{ord(char):04X}, an invisible character pasted with the text: delete it)"
     if char.isdigit():  # not an ASCII digit, or the lexer would have taken it
         return f" (U+{ord(char):04X}, a digit that is not a plain 0-9)"
-    pasted = ""
-    if char in _DASHES:  # a dash a word processor made of '-'
-        pasted, char = f" (U+{ord(char):04X}, a dash that is not a plain '-')", "-"
+    if char in _DASHES or char == "-":
+        return _dash_hint(char, statement, before, after, in_dx)
     if char == "/" and text.startswith("//", position):
         return "; a comment starts with '#'"
-    if char == "-" and _CARC_GROUP_BEFORE.search(before):
-        reason = re.match(r"[ \t]*([A-Za-z]?[0-9]+)", text[position + 1:position + 12])
-        alone = f"carc {reason.group(1).upper()}" if reason else "carc 119, say"
-        return (f"; write the reason code alone ({alone}): the group code "
-                f"{before[-2:].upper()} is not part of it")
-    if char == "/" and before.endswith(("E", "e")) and after[:1] in "Mm":
+    if char in "/&" and _E_BEFORE.search(before) and _M_AFTER.match(after):
         return "; name the E/M visits by their codes (99202..99215)"
     if char in ";|/&":
         return "; list items are separated by ','"
@@ -303,27 +312,73 @@ def _character_hint(text: str, position: int, char: str) -> str:
         return '; quoted text is written between straight double quotes ("...")'
     if char in "<>=≤":
         return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
-    if char == "-" and before.endswith("<="):
-        return "; a bound is a whole number, 0 or more"
-    if char in ".-" and statement in ("policy", "extends", "disable"):
-        return ("; a policy name is words of letters, digits and '_', each starting with a "
-                "letter or '_', joined by '.'")
-    if char == "-" and _CODE_BEFORE.search(before) and _CODE_AFTER.match(after):
-        return "; a range is written with '..' (64490..64495)"
-    if char == "." and statement == "dx" and _DIAGNOSIS_BEFORE.search(before):
+    if char == "." and statement in ("policy", "extends", "disable"):
+        return _POLICY_NAME
+    if char == "." and in_dx and text.startswith("..", position - 1):
+        return _NO_DIAGNOSIS_RANGES
+    if char == "." and in_dx and _DIAGNOSIS_BEFORE.search(before):
         return "; a diagnosis code has one dot, after its third character (M54.50)"
-    if char == "." and not _after_dx(before) and _DIAGNOSIS_HEAD.search(before):
+    if char == "." and not in_dx and _DIAGNOSIS_HEAD.search(before):
         rest = re.match(r"[A-Za-z0-9]*", after)
         diagnosis = before[-3:] + "." + (rest.group(0) if rest else "")
         return (f"; {diagnosis} is a diagnosis: diagnoses go in a 'dx' set or after "
                 "'require dx'")
     if char == "." and _CODE_BEFORE.search(before) and before[-5:].isdigit():
         return f"; a procedure code has no dot ({before[-5:]})"
-    if char in ".-" and _NAME_BEFORE.search(before):
-        return "; names are letters, digits and '_'"
+    if char == "." and _NAME_BEFORE.search(before):
+        return _NAME_CHARACTERS
     if char.isspace():
         return f" (U+{ord(char):04X}, a space that is not a plain space)"
-    return pasted
+    return ""
+
+
+def _dash_hint(char: str, statement: str, before: str, after: str, in_dx: bool) -> str:
+    """Why a '-', or a dash a word processor made of one, is where no token may hold it."""
+    if _CARC_GROUP_BEFORE.search(before):
+        reason = re.match(r"[ \t]*([A-Za-z]?[0-9]+)", after)
+        alone = f"carc {reason.group(1).upper()}" if reason else "carc 119, say"
+        return (f"; write the reason code alone ({alone}): the group code "
+                f"{before[-2:].upper()} is not part of it")
+    between_codes = _CODE_BEFORE.search(before) and _CODE_AFTER.match(after)
+    if between_codes and in_dx:
+        return _NO_DIAGNOSIS_RANGES
+    if between_codes:
+        return "; a range is written with '..' (64490..64495)"
+    if before.endswith("<="):
+        return "; a bound is a whole number, 0 or more"
+    if statement == "require" and after[:1].isdigit() and before.endswith("require"):
+        return "; a count is a whole number, at least 1"
+    if char != "-":  # in a name, a plain '-' may be what was meant
+        return f" (U+{ord(char):04X}, a dash that is not a plain '-')"
+    if statement in ("policy", "extends", "disable"):
+        return _POLICY_NAME
+    if _NAME_BEFORE.search(before):
+        return _NAME_CHARACTERS
+    return ""
+
+
+_POLICY_NAME = ("; a policy name is words of letters, digits and '_', each starting with a "
+                "letter or '_', joined by '.'")
+_NAME_CHARACTERS = "; names are letters, digits and '_'"
+_NO_DIAGNOSIS_RANGES = ("; diagnoses have no ranges: a pattern such as M54.5* names every code "
+                        "that starts with M54.5")
+#: The E of ``E/M`` (or ``E&M``), and its M.
+_E_BEFORE = re.compile(r"(?<![A-Za-z0-9_])[Ee]\Z")
+_M_AFTER = re.compile(r"[Mm](?![A-Za-z0-9_])")
+
+
+def _odd_character_in(text: str, tok: Token) -> int | None:
+    """Where, in the word that starts at ``tok``, a character a paste brings in stands (a digit
+    that is not 0-9, a dash that is not '-', an invisible character), if one does: the lexer
+    cut the word there, and the token it made of the part before is not the slip."""
+    start = tok.start_pos or 0
+    word = re.match(r"\S{1,40}", text[start:])
+    if word is None:
+        return None
+    for offset, char in enumerate(word.group(0)):
+        if char in _DASHES or char in _INVISIBLE or (char.isdigit() and not char.isascii()):
+            return start + offset
+    return None
 
 
 #: Dashes a word processor puts for '-': hyphen, non-breaking hyphen, figure dash, en and em
@@ -337,8 +392,10 @@ _DIAGNOSIS_HEAD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z][0-9][A-Za-z0-9]\Z")
 
 
 def _after_dx(before: str) -> bool:
-    """Whether the line up to here is a ``dx`` statement or a ``require dx`` list."""
-    return bool(re.match(r"\s*(?:rule\b[^:]*:\s*)?(?:dx\b|require\s+dx\b)", before))
+    """Whether the line up to here is a ``dx`` statement or a ``require dx`` list (up to its
+    ``for``, after which come codes)."""
+    return bool(re.match(r"\s*(?:rule\b[^:]*:\s*)?(?:dx\b|require\s+dx\b(?!.*\bfor\b))",
+                         before))
 
 
 def _bound_wanted(tok: Token, accepted: set[str], lark: Lark) -> str:
@@ -356,19 +413,18 @@ _BOUND_WORDS = frozenset({"=", "==", "=<", "max", "maximum", "up", "at", "most"}
 
 def _rule_id_wanted(text: str, tok: Token, accepted: set[str]) -> str:
     """A hint when a rule is named without its policy where its id is wanted (``disable
-    acu-90d``): the id, with the policy the file extends when it extends one."""
+    acu-90d``), or with a '.' where the '/' goes (``disable medicare.tpi.tpi-frequency``)."""
     if "RULE_REF" not in accepted:
         return ""
-    name = re.match(r"[A-Za-z0-9_@-]+", text[tok.start_pos or 0:])
-    if name is None or "/" in name.group(0):
+    written = re.match(r"[A-Za-z0-9_@.-]+", text[tok.start_pos or 0:])
+    if written is None or "/" in written.group(0):
         return ""
-    parents = _EXTENDS.findall(text)
-    policy = parents[0] if len(set(parents)) == 1 else "POLICY"
-    return (f" (a rule id is its policy's name, '/', then the rule's name: "
-            f"{policy}/{name.group(0)})")
-
-
-_EXTENDS = re.compile(r"^[ \t]*extends[ \t]+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+    policy, dot, name = written.group(0).rpartition(".")
+    if dot and policy and name:
+        return (f" (a rule id joins the policy's name and the rule's name with '/': "
+                f"{policy}/{name})")
+    return (" (a rule id is the name of the policy that wrote the rule, '/', then the rule's "
+            f"name: POLICY/{name})")
 
 
 def _list_slip(text: str, tok: Token, accepted: set[str]) -> str:
@@ -377,22 +433,24 @@ def _list_slip(text: str, tok: Token, accepted: set[str]) -> str:
     word = str(tok)
     if word == ".." and _after_dx(text[text.rfind("\n", 0, tok.start_pos or 0) + 1:
                                        tok.start_pos or 0]):
-        return (" (diagnoses have no ranges: a pattern such as M54.5* names every code that "
-                "starts with M54.5)")
+        return f" ({_NO_DIAGNOSIS_RANGES[2:]})"
     if "COMMA" not in accepted:
         return ""
     line_start = text.rfind("\n", 0, tok.start_pos or 0) + 1
     before = text[line_start:tok.start_pos or 0].rstrip()
     if not before[-1:].isalnum():
         return ""
-    if word.lower() in ("and", "or") or _LIST_ITEM.fullmatch(word):
+    modifiers = re.search(r"\bmodifier\b", before) is not None
+    if (word.lower() in ("and", "or") or _LIST_ITEM.fullmatch(word)
+            or (modifiers and _MODIFIER.fullmatch(word))):
         return " (list items are separated by ',')"
     return ""
 
 
-#: What stands in a list of codes, modifiers or diagnoses.
-_LIST_ITEM = re.compile(r"[0-9]{5}|[0-9]{4}[A-Za-z]|[A-Za-z][0-9]{4}|[A-Za-z0-9]{2}"
+#: What stands in a list of codes or diagnoses; and in a list of modifiers.
+_LIST_ITEM = re.compile(r"[0-9]{5}|[0-9]{4}[A-Za-z]|[A-Za-z][0-9]{4}"
                         r"|[A-Za-z][0-9][A-Za-z0-9]\.?[A-Za-z0-9]{0,4}")
+_MODIFIER = re.compile(r"[A-Za-z0-9]{2}")
 
 
 _CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z0-9]{5}\Z")

@@ -108,9 +108,10 @@ def orphan_cases(cases_file: Path) -> str | None:
     policy = policy_for(cases_file)
     if policy.is_file():
         return None
+    why = ("is not a file" if policy.exists() else "is a link to nothing" if policy.is_symlink()
+           else "does not exist")
     return (f"{cases_file}: no policy to test: a cases file tests the policy file of its own "
-            f"name beside it, and {policy} " + ("is not a file" if policy.exists()
-                                                 else "does not exist"))
+            f"name beside it, and {policy} {why}")
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:

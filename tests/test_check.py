@@ -1459,6 +1459,9 @@ def test_w316_a_rule_with_an_empty_or_blank_message(tmp_path: Path) -> None:
         rule u: limit 97814 per day <= 1
         """)
     assert where(diagnostics) == [("W316", "x.pol", 2, 8), ("W316", "x.pol", 3, 8)]
+    # a zero-width space shows nothing either
+    [blank] = check(tmp_path, 'policy t.a\nrule r "\u200b": limit 97810 per day <= 1\n')
+    assert blank.code == "W316"
     assert diagnostics[0].message == (
         "rule 'r' has an empty message: its findings would say nothing to the provider; write "
         "one, or leave it out for the default (made from the rule's text)")
@@ -1681,6 +1684,13 @@ def test_w312_a_rule_on_the_line_after_a_body_at_the_margin_is_not_part_of_it(
         "rule has one statement, so this is an unnamed rule of its own, with its kind's action "
         "and CARC; name it (rule NAME: ...), or indent the body of rule 'acu' to set the two "
         "apart")
+    # indented under a body at the margin: the fix offered must not lead to the case above
+    [indented] = check(tmp_path, "policy t.a\nrule acu carc 96:\nlimit 97810 per 90d <= 12\n"
+                                 "    limit 97810 per year <= 20\n")
+    assert indented.message.endswith(
+        "or indent the body of rule 'acu' and move this to the margin")
+    assert check(tmp_path, "policy t.a\nrule acu carc 96:\n    limit 97810 per 90d <= 12\n"
+                           "limit 97810 per year <= 20\n") == []
     # a blank line or a comment sets them apart; a body on the header's line is the rule's
     for text in ("rule acu:\nlimit 97810 per 90d <= 12\n\nlimit 97810 per year <= 20\n",
                  "rule acu:\nlimit 97810 per 90d <= 12\n# yearly\nlimit 97810 per year <= 20\n",

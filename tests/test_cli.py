@@ -860,6 +860,11 @@ def test_policyc_test_a_cases_file_without_its_policy_says_which_file_it_needs(
             f"policyc: {cases}: no policy to test: a cases file tests the policy file of its "
             f"own name beside it, and {folder / 'tpi.pol'} does not exist"]
         assert result.stdout == ""
+    # a link to nothing is named as such
+    (folder / "tpi.pol").symlink_to(folder / "gone.pol")
+    result = policyc("test", str(cases))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"and {folder / 'tpi.pol'} is a link to nothing\n")
 
 
 def test_policyc_test_warns_of_a_cases_file_that_holds_no_cases(

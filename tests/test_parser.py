@@ -371,12 +371,43 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
      "E001: unexpected '\"Too many\"'; expected 'addon', 'deleted', 'exclusive', 'forbid', "
      "'global', 'limit', 'mue', 'require', 'table' or 'when' (a rule's message goes before the "
      "':': rule NAME \"MESSAGE\": BODY)"),
-    ("policy d.b\nextends medicare.tpi\ndisable tpi-frequency\n", "3:9: error E001: "
-     "unexpected 'tpi'; expected a rule id (policy/name) (a rule id is its policy's name, '/', "
-     "then the rule's name: medicare.tpi/tpi-frequency)"),
-    ("policy d.b\ndisable acu-90d\n", "2:9: error E001: unexpected 'acu'; expected a rule id "
-     "(policy/name) (a rule id is its policy's name, '/', then the rule's name: "
-     "POLICY/acu-90d)"),
+    # (not the policy it extends: the id names the policy that wrote the rule, which may be
+    # any ancestor)
+    ("policy d.b\nextends medicare.pain\ndisable acu-dx\n", "3:9: error E001: unexpected "
+     "'acu'; expected a rule id (policy/name) (a rule id is the name of the policy that wrote "
+     "the rule, '/', then the rule's name: POLICY/acu-dx)"),
+    ("policy d.b\ndisable medicare.tpi.tpi-frequency\n", "2:9: error E001: unexpected "
+     "'medicare.tpi.tpi'; expected a rule id (policy/name) (a rule id joins the policy's name "
+     "and the rule's name with '/': medicare.tpi/tpi-frequency)"),
+    # what the hints above must not say (found by a review of them)
+    ("policy p\nrule tpi\u2013frequency: limit 97810 per day <= 1\n", "2:9: error E001: "
+     "unexpected character '\u2013' (U+2013, a dash that is not a plain '-')"),
+    ("policy p\ndisable medicare.tpi/tpi\u2011frequency\n", "2:25: error E001: unexpected "
+     "character '\u2011' (U+2011, a dash that is not a plain '-')"),
+    ("policy p\nglobal 27447 yr\n", "2:14: error E001: unexpected 'yr'; expected ',', '..' or a "
+     "number of days (10d, 90d)"),
+    ("policy p\nlimit 97810 per 9\uff10d <= 1\n", "2:18: error E001: unexpected character "
+     "'\uff10' (U+FF10, a digit that is not a plain 0-9)"),
+    ("policy p\neffective 2025\u201301\u201301\n", "2:15: error E001: unexpected character "
+     "'\u2013' (U+2013, a dash that is not a plain '-')"),
+    ("policy p\nrequire dx M54.5 for M54.6\n", "2:25: error E001: unexpected character '.'; "
+     "M54.6 is a diagnosis: diagnoses go in a 'dx' set or after 'require dx'"),
+    ("policy p\nset A = CODE/MOD\n", "2:13: error E001: unexpected character '/'; list items "
+     "are separated by ','"),
+    ("policy p\nglobal 27447 10d covers E&M\n", "2:26: error E001: unexpected character '&'; "
+     "name the E/M visits by their codes (99202..99215)"),
+    ("policy p\ndx A = M5450\u2013M5459\n", "2:13: error E001: unexpected character '\u2013'; "
+     "diagnoses have no ranges: a pattern such as M54.5* names every code that starts with "
+     "M54.5"),
+    ("policy p\ndx A = M54..M55\n", "2:12: error E001: unexpected character '.'; diagnoses "
+     "have no ranges: a pattern such as M54.5* names every code that starts with M54.5"),
+    ("policy p\nrule r \"a\": \"b\" limit 97810 per day <= 1\n", "2:13: error E001: "
+     "unexpected '\"b\"'; expected 'addon', 'deleted', 'exclusive', 'forbid', 'global', "
+     "'limit', 'mue', 'require', 'table' or 'when'"),
+    ("policy p\neffective 02/03/2025\n", "2:11: error E001: unexpected '02'; expected a date "
+     "(YYYY-MM-DD) (dates are written year first: 2025-02-03 or 2025-03-02)"),
+    ("policy p\nrequire -1 of 64490 within 12mo before 64633\n", "2:9: error E001: unexpected "
+     "character '-'; a count is a whole number, at least 1"),
 ])
 def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
     """A misspelt or capitalised keyword, '<' for '<=', a bad name or diagnosis, a pasted

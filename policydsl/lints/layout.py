@@ -5,6 +5,7 @@ line of it), which is not part of it, W316 a rule's message left blank."""
 from __future__ import annotations
 
 import itertools
+import unicodedata
 
 from .. import nodes as n
 from ..resolve import Workspace
@@ -53,6 +54,10 @@ def indented_after_rule(ws: Workspace) -> None:
             body = before.body.span
             if st.span.column > 1 and st.span.line > before.span.line:
                 looks, fix = "is indented under", "move it to the margin"
+                if body.line > before.span.line and body.column == 1:
+                    # at the margin under a body at the margin, it would read as the body again
+                    fix = (f"indent the body of rule '{before.name.text}' and move this to the "
+                           "margin")
             elif (body.line > before.span.line and st.span.column == body.column
                     and st.span.line == body.end_line + 1):
                 # the header alone on its line, its body below it at the margin, and this on
@@ -78,8 +83,14 @@ def blank_message(ws: Workspace) -> None:
     for scope in ws.scopes.values():
         for st in scope.module.statements:
             if isinstance(st, n.NamedRule) and st.options.message is not None \
-                    and not st.options.message.value.strip():
+                    and _blank(st.options.message.value):
                 index.report(
                     "W316", f"rule '{st.name.text}' has an empty message: its findings would "
                     "say nothing to the provider; write one, or leave it out for the default "
                     "(made from the rule's text)", scope.module.path, st.options.message.span)
+
+
+def _blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: spaces, and characters that show as nothing (a
+    zero-width space, say)."""
+    return all(char.isspace() or unicodedata.category(char) in ("Cf", "Zs") for char in text)
