@@ -134,32 +134,44 @@ def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.
     header_end = _open_rule_header(text, tok, accepted)
     if header_end is not None:
         end_line, end_column, name = header_end
-        return (f"the header of rule '{name}' must end with ':' before its body "
-                f"({str(tok)!r} on line {tok.line})",
-                n.Span(end_line, end_column, end_line, end_column + 1))
+        if str(tok).lower() in _BODY_KEYWORDS or difflib.get_close_matches(
+                str(tok).lower(), _BODY_KEYWORDS, n=1, cutoff=0.75):  # a body, misspelt
+            return (f"the header of rule '{name}' must end with ':' before its body "
+                    f"({str(tok)!r} on line {tok.line})",
+                    n.Span(end_line, end_column, end_line, end_column + 1))
+        return (f"rule '{name}' has no body: after its header come ':' and one rule "
+                f"statement (rule {name} …: limit …); {str(tok)!r} on line {tok.line} starts "
+                "no rule", n.Span(end_line, end_column, end_line, end_column + 1))
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     taken_as_name = _keyword_taken_as_name(text, tok, accepted, lark)
     hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
             or _did_you_mean(tok, accepted, lark) or _bound_wanted(tok, accepted, lark)
             or _rule_id_wanted(text, tok, accepted)
-            or (not taken_as_name and _list_slip(text, tok, accepted)) or "")
+            or (not taken_as_name and _list_slip(
+                text, tok, accepted, {_describe(t, lark) for t in accepted})) or "")
     return f"unexpected {str(tok)!r}; expected {wanted}{taken_as_name}{hint}", token_span(tok)
 
 
-#: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``.
-_SPELLED_WINDOW = re.compile(r"([0-9]{1,6})[ \t]*(days?|d|weeks?|wks?|months?|mos?|years?|yrs?)"
-                             r"(?![A-Za-z0-9_])", re.IGNORECASE)
+#: A window or period written out in words: ``90 days``, ``6 months``, ``1 year``, ``2w``.
+_SPELLED_WINDOW = re.compile(r"([0-9]{1,6})[ \t]*(days?|d|weeks?|wks?|w|months?|mos?|m|years?"
+                             r"|yrs?|y)(?![A-Za-z0-9_])", re.IGNORECASE)
+#: A number of days without its ``d``: up to four digits (five are a code), then the end of
+#: the statement or what follows a window (``<=``, ``covers``, ``unless``, ``by``).
+_BARE_DAYS = re.compile(r"[0-9]{1,4}(?=[ \t]*(?:$|#|<|:|covers\b|unless\b|by\b))", re.MULTILINE)
+#: The longest window, in days (E213: 100 years).
+_MOST_DAYS = 36525
 #: A date with one-digit parts, or slashes: ``2025-1-1``, ``2025/01/01``.
 _LOOSE_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?![0-9/-])")
-#: A date written month first, as on American forms: ``01/31/2025``.
-_MONTH_FIRST_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?![0-9/-])")
+#: A date written month first, as on American forms: ``01/31/2025``, ``01-31-2025``.
+_MONTH_FIRST_DATE = re.compile(r"([0-9]{1,2})([/-])([0-9]{1,2})\2([0-9]{4})(?![0-9/-])")
 #: Words analysts use for a window, and what to write instead.
 _WINDOW_WORDS = {"yr": "did you mean 'year'?", "yrs": "did you mean 'year'?",
                  "annual": "write year for the calendar year, or 12mo for 12 months back",
                  "annually": "write year for the calendar year, or 12mo for 12 months back",
                  "yearly": "write year for the calendar year, or 12mo for 12 months back",
                  "month": "write 1mo", "monthly": "write 1mo", "week": "write 7d",
-                 "weekly": "write 7d", "daily": "did you mean 'day'?"}
+                 "weekly": "write 7d", "daily": "did you mean 'day'?",
+                 "calendar": "write year: it is the calendar year"}
 #: Words analysts use for what a limit counts.
 _MEASURE_WORDS = {"visit": "sessions", "visits": "sessions", "session": "sessions",
                   "encounters": "sessions", "dates": "sessions", "days": "sessions",
@@ -174,6 +186,9 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
     if "DURATION" in accepted and spelled is not None:
         count, unit = int(spelled.group(1)), spelled.group(2).lower()[0]
         days_only = _statement_word(text, start) == "global"
+        days = count * {"d": 1, "w": 7, "m": 31, "y": 366}[unit]
+        if count == 0 or days > _MOST_DAYS:  # E211, E213: no window to suggest
+            return ""
         if unit in "dw":
             return f" (write {count * (7 if unit == 'w' else 1)}d)"
         if days_only:
@@ -182,15 +197,15 @@ def _written_as(text: str, tok: Token, accepted: set[str]) -> str:
             return f" (write {count}mo)"
         return (f" (write {12 * count}mo for {12 * count} months back, or year for the "
                 "calendar year)")
-    if "DURATION" in accepted and str(tok).isdigit() and len(tok) <= 6:
-        return f" (write {tok}d for {tok} days)"
+    if "DURATION" in accepted and _BARE_DAYS.match(text, start) and 0 < int(tok) <= _MOST_DAYS:
+        return f" (write {int(tok)}d for {int(tok)} day{'s' * (int(tok) != 1)})"
     window_word = _WINDOW_WORDS.get(str(tok).lower())
     if ({"DURATION", "WINDOW_WORD"} & accepted and window_word is not None
             and _statement_word(text, start) != "global"):  # a period is a number of days
         return f" ({window_word})"
     slashed = _MONTH_FIRST_DATE.match(text, start)
     if "DATE" in accepted and slashed is not None:
-        first, second, year = map(int, slashed.groups())
+        first, second, year = (int(slashed.group(i)) for i in (1, 3, 4))
         readings: list[str] = []
         for month, day_of_month in ((first, second), (second, first)):
             with contextlib.suppress(ValueError):  # not a date read this way
@@ -247,18 +262,29 @@ def _option_after_colon(text: str, tok: Token) -> str:
     follows the ':' of a named rule's header: they go before it."""
     start = tok.start_pos or 0
     message = tok.type == "STRING"
+    option = str(tok).lower()
+    if option not in _RULE_OPTIONS and not message:
+        return ""
     header = _AFTER_RULE_COLON.search(text, 0, start)
-    if (str(tok) not in _RULE_OPTIONS and not message) or header is None:
+    if header is None:
+        if not message and _statement_word(text, start) in _BODY_KEYWORDS:
+            # `limit … <= 1 carc 119`: an option after the body
+            return (f" (a rule's options go in its header, before the ':': rule NAME "
+                    f"{option}…: BODY)")
         return ""
     if message and '"' in header.group(0):  # the header has its message: a second is E212
         return ""
     if message:
         return " (a rule's message goes before the ':': rule NAME \"MESSAGE\": BODY)"
-    return f" (a rule's options go before the ':': rule NAME {tok}…: BODY)"
+    return f" (a rule's options go before the ':': rule NAME {option}…: BODY)"
 
 
 _RULE_OPTIONS = frozenset({"review", "deny", "carc", "effective", "until"})
-_AFTER_RULE_COLON = re.compile(r"(?:^|\n)[ \t]*rule[ \t]+[A-Za-z0-9_-]+[^:\n]*:\s*\Z")
+_BODY_KEYWORDS = ("when", "limit", "exclusive", "addon", "require", "global", "deleted",
+                  "forbid", "mue", "table")
+#: A rule's header up to its ':' (a message may hold a ':'), then nothing but blanks.
+_AFTER_RULE_COLON = re.compile(r'(?:^|\n)[ \t]*rule[ \t]+[A-Za-z0-9_-]+(?:[^:\n"]|"(?:[^"\\\n]'
+                               r'|\\.)*")*:\s*\Z')
 
 
 def _statement_word(text: str, offset: int) -> str:
@@ -302,16 +328,24 @@ def _character_hint(text: str, position: int, char: str) -> str:
         return f" (U+{ord(char):04X}, a digit that is not a plain 0-9)"
     if char in _DASHES or char == "-":
         return _dash_hint(char, statement, before, after, in_dx)
-    if char == "/" and text.startswith("//", position):
+    if (char == "/" and text.startswith(("//", "/*"), position)) or (char == ";" and not before):
         return "; a comment starts with '#'"
+    if char == "/" and _CARC_GROUP_BEFORE.search(before):
+        return _dash_hint("-", statement, before, after, in_dx)  # CO/119 as CO-119
     if char in "/&" and _E_BEFORE.search(before) and _M_AFTER.match(after):
         return "; name the E/M visits by their codes (99202..99215)"
+    if char == "/" and statement in ("policy", "extends"):
+        return _POLICY_NAME
+    if char == "/" and _RULE_NAME_BEFORE.search(before):
+        return _RULE_NAME
     if char in ";|/&":
         return "; list items are separated by ','"
     if char in "'‘’“”":
         return '; quoted text is written between straight double quotes ("...")'
     if char in "<>=≤":
         return "; a bound is written '<= N'" if statement in ("limit", "mue") else ""
+    if char == "." and statement == "disable" and "/" in (before.split() or [""])[-1]:
+        return _RULE_NAME  # in the name after the policy's
     if char == "." and statement in ("policy", "extends", "disable"):
         return _POLICY_NAME
     if char == "." and in_dx and text.startswith("..", position - 1):
@@ -323,8 +357,8 @@ def _character_hint(text: str, position: int, char: str) -> str:
         diagnosis = before[-3:] + "." + (rest.group(0) if rest else "")
         return (f"; {diagnosis} is a diagnosis: diagnoses go in a 'dx' set or after "
                 "'require dx'")
-    if char == "." and _CODE_BEFORE.search(before) and before[-5:].isdigit():
-        return f"; a procedure code has no dot ({before[-5:]})"
+    if char == "." and _CODE_BEFORE.search(before) and _PROCEDURE_CODE.fullmatch(before[-5:]):
+        return f"; a procedure code has no dot ({before[-5:].upper()})"
     if char == "." and _NAME_BEFORE.search(before):
         return _NAME_CHARACTERS
     if char.isspace():
@@ -340,7 +374,7 @@ def _dash_hint(char: str, statement: str, before: str, after: str, in_dx: bool) 
         return (f"; write the reason code alone ({alone}): the group code "
                 f"{before[-2:].upper()} is not part of it")
     between_codes = _CODE_BEFORE.search(before) and _CODE_AFTER.match(after)
-    if between_codes and in_dx:
+    if in_dx and (between_codes or _DIAGNOSIS_AFTER.match(after)):
         return _NO_DIAGNOSIS_RANGES
     if between_codes:
         return "; a range is written with '..' (64490..64495)"
@@ -350,6 +384,8 @@ def _dash_hint(char: str, statement: str, before: str, after: str, in_dx: bool) 
         return "; a count is a whole number, at least 1"
     if char != "-":  # in a name, a plain '-' may be what was meant
         return f" (U+{ord(char):04X}, a dash that is not a plain '-')"
+    if statement == "rule" and re.search(r"\brule\Z", before):  # `rule -acu:`
+        return "; a rule name starts with a letter or '_'"
     if statement in ("policy", "extends", "disable"):
         return _POLICY_NAME
     if _NAME_BEFORE.search(before):
@@ -357,6 +393,11 @@ def _dash_hint(char: str, statement: str, before: str, after: str, in_dx: bool) 
     return ""
 
 
+_RULE_NAME = "; a rule name is letters, digits, '_' and '-'"
+#: The name of a rule being written, or of one after a policy's name and '/'.
+_RULE_NAME_BEFORE = re.compile(r"(?:\brule[ \t]+|/)[A-Za-z_][A-Za-z0-9_-]*\Z")
+_PROCEDURE_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[A-Za-z]|[A-Za-z][0-9]{4}")
+_DIAGNOSIS_AFTER = re.compile(r"\s*[A-Za-z][0-9][A-Za-z0-9]")
 _POLICY_NAME = ("; a policy name is words of letters, digits and '_', each starting with a "
                 "letter or '_', joined by '.'")
 _NAME_CHARACTERS = "; names are letters, digits and '_'"
@@ -372,8 +413,8 @@ def _odd_character_in(text: str, tok: Token) -> int | None:
     that is not 0-9, a dash that is not '-', an invisible character), if one does: the lexer
     cut the word there, and the token it made of the part before is not the slip."""
     start = tok.start_pos or 0
-    word = re.match(r"\S{1,40}", text[start:])
-    if word is None:
+    word = re.match(r'[^\s"]{1,40}', text[start:])  # quoted text may hold any character
+    if word is None or tok.type == "STRING":
         return None
     for offset, char in enumerate(word.group(0)):
         if char in _DASHES or char in _INVISIBLE or (char.isdigit() and not char.isascii()):
@@ -412,37 +453,61 @@ _BOUND_WORDS = frozenset({"=", "==", "=<", "max", "maximum", "up", "at", "most"}
 
 
 def _rule_id_wanted(text: str, tok: Token, accepted: set[str]) -> str:
-    """A hint when a rule is named without its policy where its id is wanted (``disable
-    acu-90d``), or with a '.' where the '/' goes (``disable medicare.tpi.tpi-frequency``)."""
+    """A hint when a rule id is written another way where one is wanted: the rule's name alone
+    (``disable acu-90d``), the two parts apart or joined by another mark (``disable
+    medicare.pain acu-90d``, ``medicare.pain:acu-90d``), a '.' for the '/' before a name that
+    no policy name could end in (``medicare.tpi.tpi-frequency``), or a slip in the policy's
+    name before a '/'."""
     if "RULE_REF" not in accepted:
         return ""
-    written = re.match(r"[A-Za-z0-9_@.-]+", text[tok.start_pos or 0:])
-    if written is None or "/" in written.group(0):
+    start = tok.start_pos or 0
+    written = re.match(r"[A-Za-z0-9_@.-]+", text[start:])
+    if written is None:
         return ""
-    policy, dot, name = written.group(0).rpartition(".")
-    if dot and policy and name:
+    word = written.group(0)
+    after = text[start + len(word):]
+    if after.startswith("/"):  # the '/' is there: the policy's name is the slip
+        return f" ({_POLICY_NAME[2:]})"
+    rest = re.match(r"[ \t]*([/:\\]?)[ \t]*([A-Za-z0-9_@./-]+)", after)
+    if rest is not None and "/" in rest.group(2):  # `disable rule medicare.pain/acu`
+        return f" ('{word}' is no part of a rule id: {rest.group(2)})"
+    if rest is not None and (rest.group(1) or not rest.group(2).startswith("#")):
+        return (f" (a rule id joins the policy's name and the rule's name with '/', no "
+                f"spaces: {word}/{rest.group(2)})")
+    policy, dot, name = word.rpartition(".")
+    if dot and policy and re.search(r"[-@]", name):  # no part of a policy name has a '-'
         return (f" (a rule id joins the policy's name and the rule's name with '/': "
                 f"{policy}/{name})")
     return (" (a rule id is the name of the policy that wrote the rule, '/', then the rule's "
-            f"name: POLICY/{name})")
+            f"name: POLICY/{name if not dot else 'NAME'})")
 
 
-def _list_slip(text: str, tok: Token, accepted: set[str]) -> str:
+def _list_slip(text: str, tok: Token, accepted: set[str], described: set[str]) -> str:
     """A hint when two items of a list stand side by side, or joined by a word: ``77002
-    77003``, ``59 or XU``, ``M54.50 and M54.51``; or when a diagnosis set is given a range."""
+    77003``, ``59 or XU``, ``M54.50 and M54.51``; when a range or a validity is written with a
+    word (``77002 to 77003``, ``effective … through …``); or when a diagnosis set is given a
+    range. ``described``: what the parser would take here, in words."""
     word = str(tok)
     if word == ".." and _after_dx(text[text.rfind("\n", 0, tok.start_pos or 0) + 1:
                                        tok.start_pos or 0]):
         return f" ({_NO_DIAGNOSIS_RANGES[2:]})"
+    ranging = word.lower() in ("to", "thru", "through")
+    if ranging and "'until'" in described:
+        return " (did you mean 'until'?)"
     if "COMMA" not in accepted:
         return ""
     line_start = text.rfind("\n", 0, tok.start_pos or 0) + 1
     before = text[line_start:tok.start_pos or 0].rstrip()
     if not before[-1:].isalnum():
         return ""
+    if ranging and "'..'" in described:
+        return " (a range is written with '..' (64490..64495))"
     modifiers = re.search(r"\bmodifier\b", before) is not None
+    statement = _statement_word(text, tok.start_pos or 0)
     if (word.lower() in ("and", "or") or _LIST_ITEM.fullmatch(word)
-            or (modifiers and _MODIFIER.fullmatch(word))):
+            or (modifiers and _MODIFIER.fullmatch(word))
+            or (statement in ("set", "extends") and _SET_OR_POLICY.fullmatch(word)
+                and word not in STATEMENT_KEYWORDS)):
         return " (list items are separated by ',')"
     return ""
 
@@ -450,7 +515,9 @@ def _list_slip(text: str, tok: Token, accepted: set[str]) -> str:
 #: What stands in a list of codes or diagnoses; and in a list of modifiers.
 _LIST_ITEM = re.compile(r"[0-9]{5}|[0-9]{4}[A-Za-z]|[A-Za-z][0-9]{4}"
                         r"|[A-Za-z][0-9][A-Za-z0-9]\.?[A-Za-z0-9]{0,4}")
-_MODIFIER = re.compile(r"[A-Za-z0-9]{2}")
+#: A modifier: two characters, with a digit or upper case (not ``in`` or ``to``).
+_MODIFIER = re.compile(r"[0-9][A-Za-z0-9]|[A-Za-z][0-9]|[A-Z]{2}")
+_SET_OR_POLICY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 _CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z0-9]{5}\Z")

@@ -408,6 +408,78 @@ def test_syntax_error_message_pinned_unknown_statement() -> None:
      "(YYYY-MM-DD) (dates are written year first: 2025-02-03 or 2025-03-02)"),
     ("policy p\nrequire -1 of 64490 within 12mo before 64633\n", "2:9: error E001: unexpected "
      "character '-'; a count is a whole number, at least 1"),
+    # ... and what a second review of them found
+    ("policy p\nrule r: \"Acme\u2014at most 12\" limit 97810 per day <= 1\n", "2:9: error E001: "
+     "unexpected '\"Acme\u2014at most 12\"'; expected 'addon', 'deleted', 'exclusive', 'forbid', "
+     "'global', 'limit', 'mue', 'require', 'table' or 'when' (a rule's message goes before the "
+     "':': rule NAME \"MESSAGE\": BODY)"),
+    ("policy p\nglobal 27447 27446 90d\n", "2:14: error E001: unexpected '27446'; expected ',', "
+     "'..' or a number of days (10d, 90d) (list items are separated by ',')"),
+    ("policy p\nrequire 2 of 64490 within 64491 12mo before 64633\n", "2:27: error E001: "
+     "unexpected '64491'; expected a duration (90d, 12mo) or day, claim, year or lifetime"),
+    ("policy p\nlimit 97810 per 1 lifetime <= 1\n", "2:17: error E001: unexpected '1'; expected "
+     "a duration (90d, 12mo) or day, claim, year or lifetime"),
+    ("policy p\nglobal 63650 1\n", "2:14: error E001: unexpected '1'; expected ',', '..' or a "
+     "number of days (10d, 90d) (write 1d for 1 day)"),
+    ("policy p\nlimit 97810 per 0 days <= 1\n", "2:17: error E001: unexpected '0'; expected a "
+     "duration (90d, 12mo) or day, claim, year or lifetime"),
+    ("policy p\nlimit 97810 per 200 years <= 1\n", "2:17: error E001: unexpected '200'; "
+     "expected a duration (90d, 12mo) or day, claim, year or lifetime"),
+    ("policy p\nlimit 97810 per 2w <= 1\n", "2:17: error E001: unexpected '2w'; expected a "
+     "duration (90d, 12mo) or day, claim, year or lifetime (write 14d)"),
+    ("policy p\nlimit 97810 per calendar year <= 1\n", "2:17: error E001: unexpected 'calendar'; "
+     "expected a duration (90d, 12mo) or day, claim, year or lifetime (write year: it is the "
+     "calendar year)"),
+    ("policy p\ndisable medicare.acupuncture acu-90d\n", "2:9: error E001: unexpected "
+     "'medicare.acupuncture'; expected a rule id (policy/name) (a rule id joins the policy's "
+     "name and the rule's name with '/', no spaces: medicare.acupuncture/acu-90d)"),
+    ("policy p\ndisable medicare.acupuncture\n", "2:9: error E001: unexpected "
+     "'medicare.acupuncture'; expected a rule id (policy/name) (a rule id is the name of the "
+     "policy that wrote the rule, '/', then the rule's name: POLICY/NAME)"),
+    ("policy p\ndisable medicare.pain-2025/acu\n", "2:9: error E001: unexpected 'medicare.pain'; "
+     "expected a rule id (policy/name) (a policy name is words of letters, digits and '_', each "
+     "starting with a letter or '_', joined by '.')"),
+    ("policy p\ndisable rule medicare.pain/acu\n", "2:9: error E001: unexpected 'rule'; expected "
+     "a rule id (policy/name) ('rule' is no part of a rule id: medicare.pain/acu)"),
+    ("policy p\nforbid modifier 59 in 97810\n", "2:20: error E001: unexpected 'in'; expected ',' "
+     "or 'on'"),
+    ("policy p\nrule r carc 119\nset A = 97810\n", "2:16: error E001: rule 'r' has no body: "
+     "after its header come ':' and one rule statement (rule r …: limit …); 'set' on line 3 "
+     "starts no rule"),
+    ("policy p\nrule r carc 119\nlimt 97810 per day <= 1\n", "2:16: error E001: the header of "
+     "rule 'r' must end with ':' before its body ('limt' on line 3)"),
+    ("policy acme/pain\n", "1:12: error E001: unexpected character '/'; a policy name is words "
+     "of letters, digits and '_', each starting with a letter or '_', joined by '.'"),
+    ("policy p\nrule tpi/freq: limit 97810 per day <= 1\n", "2:9: error E001: unexpected "
+     "character '/'; a rule name is letters, digits, '_' and '-'"),
+    ("policy p\nrule r carc CO/119: limit 97810 per day <= 1\n", "2:15: error E001: unexpected "
+     "character '/'; write the reason code alone (carc 119): the group code CO is not part of "
+     "it"),
+    ("policy p\nset A = 97810 /* c */\n", "2:15: error E001: unexpected character '/'; a "
+     "comment starts with '#'"),
+    ("policy p\nset A = J0585.1\n", "2:14: error E001: unexpected character '.'; a procedure "
+     "code has no dot (J0585)"),
+    ("policy p\ndisable medicare.pain/acu.x\n", "2:26: error E001: unexpected character '.'; a "
+     "rule name is letters, digits, '_' and '-'"),
+    ("policy p\nrule -acu: limit 97810 per day <= 1\n", "2:6: error E001: unexpected character "
+     "'-'; a rule name starts with a letter or '_'"),
+    ("policy p\ndx A = M54.50-M54.59\n", "2:14: error E001: unexpected character '-'; diagnoses "
+     "have no ranges: a pattern such as M54.5* names every code that starts with M54.5"),
+    ("policy p\nset A = 77002 to 77003\n", "2:15: error E001: unexpected 'to'; expected ',', "
+     "'..', end of file or a new statement (a range is written with '..' (64490..64495))"),
+    ("policy p\neffective 2025-01-01 through 2025-12-31\n", "2:22: error E001: unexpected "
+     "'through'; expected 'until', end of file or a new statement (did you mean 'until'?)"),
+    ("policy p\neffective 01-31-2025\n", "2:11: error E001: unexpected '01'; expected a date "
+     "(YYYY-MM-DD) (write 2025-01-31: year first)"),
+    ("policy p\nset A = ESI FLUORO\n", "2:13: error E001: unexpected 'FLUORO'; expected ',', "
+     "'..', end of file or a new statement (list items are separated by ',')"),
+    ("policy p\nrule r \"a:b\": review limit 97810 per day <= 1\n", "2:15: error E001: "
+     "unexpected 'review'; expected 'addon', 'deleted', 'exclusive', 'forbid', 'global', "
+     "'limit', 'mue', 'require', 'table' or 'when' (a rule's options go before the ':': rule "
+     "NAME review…: BODY)"),
+    ("policy p\nlimit 97810 per day <= 1 carc 119\n", "2:26: error E001: unexpected 'carc'; "
+     "expected 'unless', end of file, units or sessions or a new statement (a rule's options "
+     "go in its header, before the ':': rule NAME carc…: BODY)"),
 ])
 def test_syntax_errors_name_the_usual_slips(text: str, message: str) -> None:
     """A misspelt or capitalised keyword, '<' for '<=', a bad name or diagnosis, a pasted
