@@ -50,14 +50,14 @@ def _describe(terminal: str, lark: Lark) -> str:
 
 
 STATEMENT_KEYWORDS = ("policy", "extends", "effective", "set", "dx", "rule", "when", "limit",
-                       "exclusive", "addon", "require", "global", "deleted", "forbid", "mue",
-                       "table", "disable")
+                      "exclusive", "addon", "require", "global", "deleted", "forbid", "mue",
+                      "table", "disable")
 _STATEMENT_WORD = re.compile(r"\b(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
 
 
 #: Terminals that stand for a few words, for ``_did_you_mean``.
 WORDS_OF = {"MEASURE": ("units", "sessions"), "ACTION": ("deny", "review"),
-             "MUE_SCOPE": ("day", "line"), "WINDOW_WORD": ("day", "claim", "year", "lifetime")}
+            "MUE_SCOPE": ("day", "line"), "WINDOW_WORD": ("day", "claim", "year", "lifetime")}
 
 
 def _expected(expected: set[str], lark: Lark, days_only: bool = False) -> str:
