@@ -108,6 +108,12 @@ class RowError:
         """The malformed row ``row``, its reason prefixed as every reason is: ``row 7: why``."""
         return cls(row, f"row {row}: {why}")
 
+    @property
+    def why(self) -> str:
+        """The reason without its ``row 7: `` prefix, for a message that names the row already
+        (``file:7: why``)."""
+        return self.reason.removeprefix(f"row {self.row}: ")
+
 
 ClaimItem = ClaimLine | RowError
 

@@ -359,9 +359,8 @@ def _judge_and_write(batch: Batch[Record], jobs: int, history: ClaimsText | None
         click.echo(f"policyc: the run failed: {exc}", err=True)
         return EXIT_UNUSABLE
     for row in outcome.history_errors:
-        reason = row.reason.removeprefix(f"row {row.row}: ")  # the row is named already
         assert history is not None  # there are history errors
-        click.echo(f"{history.name}:{row.row}: history row skipped: {reason}", err=True)
+        click.echo(f"{history.name}:{row.row}: history row skipped: {row.why}", err=True)
     return EXIT_FINDINGS if outcome.malformed or outcome.history_errors else EXIT_OK
 
 

@@ -210,8 +210,8 @@ def _expectation(record: dict[str, str]) -> tuple[str, str, str]:
 
 def _case_problem(item: ClaimLine | RowError, expect: str, carc: str, rule: str) -> str | None:
     """What is wrong with a cases file's row, if anything: its claim line, or its expectation."""
-    if isinstance(item, RowError):  # "row N: why": the location names the row already
-        return item.reason.removeprefix(f"row {item.row}: ")
+    if isinstance(item, RowError):  # reported as FILE:ROW: why
+        return item.why
     if expect not in EXPECTATIONS:
         return f"expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}"
     if expect in ("allow", "history") and (carc or rule):
