@@ -144,11 +144,11 @@ def syntax_message(exc: UnexpectedInput, text: str, lark: Lark) -> tuple[str, n.
                 "no rule", n.Span(end_line, end_column, end_line, end_column + 1))
     wanted = _expected(accepted, lark, _statement_word(text, tok.start_pos or 0) == "global")
     taken_as_name = _keyword_taken_as_name(text, tok, accepted, lark)
+    described = {_describe(t, lark) for t in accepted}
     hint = (_option_after_colon(text, tok) or _written_as(text, tok, accepted)
-            or _did_you_mean(tok, accepted, lark) or _bound_wanted(tok, accepted, lark)
+            or _did_you_mean(tok, accepted, lark) or _bound_wanted(tok, described)
             or _rule_id_wanted(text, tok, accepted)
-            or (not taken_as_name and _list_slip(
-                text, tok, accepted, {_describe(t, lark) for t in accepted})) or "")
+            or (not taken_as_name and _list_slip(text, tok, described)) or "")
     return f"unexpected {str(tok)!r}; expected {wanted}{taken_as_name}{hint}", token_span(tok)
 
 
@@ -439,12 +439,10 @@ def _after_dx(before: str) -> bool:
                          before))
 
 
-def _bound_wanted(tok: Token, accepted: set[str], lark: Lark) -> str:
+def _bound_wanted(tok: Token, described: set[str]) -> str:
     """A hint when a limit's bound is written another way: ``=< 12``, ``= 12``, ``max 12``,
-    ``up to 12``."""
-    if str(tok).lower() not in _BOUND_WORDS:
-        return ""
-    if "'<='" not in {_describe(t, lark) for t in accepted}:
+    ``up to 12``. ``described``: what the parser would take here, in words."""
+    if str(tok).lower() not in _BOUND_WORDS or "'<='" not in described:
         return ""
     return " (a bound is written '<= N')"
 
@@ -482,28 +480,25 @@ def _rule_id_wanted(text: str, tok: Token, accepted: set[str]) -> str:
             f"name: POLICY/{name if not dot else 'NAME'})")
 
 
-def _list_slip(text: str, tok: Token, accepted: set[str], described: set[str]) -> str:
+def _list_slip(text: str, tok: Token, described: set[str]) -> str:
     """A hint when two items of a list stand side by side, or joined by a word: ``77002
     77003``, ``59 or XU``, ``M54.50 and M54.51``; when a range or a validity is written with a
     word (``77002 to 77003``, ``effective … through …``); or when a diagnosis set is given a
     range. ``described``: what the parser would take here, in words."""
     word = str(tok)
-    if word == ".." and _after_dx(text[text.rfind("\n", 0, tok.start_pos or 0) + 1:
-                                       tok.start_pos or 0]):
+    start = tok.start_pos or 0
+    before = text[text.rfind("\n", 0, start) + 1:start].rstrip()  # the line up to ``tok``
+    if word == ".." and _after_dx(before):
         return f" ({_NO_DIAGNOSIS_RANGES[2:]})"
     ranging = word.lower() in ("to", "thru", "through")
     if ranging and "'until'" in described:
         return " (did you mean 'until'?)"
-    if "COMMA" not in accepted:
-        return ""
-    line_start = text.rfind("\n", 0, tok.start_pos or 0) + 1
-    before = text[line_start:tok.start_pos or 0].rstrip()
-    if not before[-1:].isalnum():
+    if "','" not in described or not before[-1:].isalnum():
         return ""
     if ranging and "'..'" in described:
         return " (a range is written with '..' (64490..64495))"
     modifiers = re.search(r"\bmodifier\b", before) is not None
-    statement = _statement_word(text, tok.start_pos or 0)
+    statement = _statement_word(text, start)
     if (word.lower() in ("and", "or") or _LIST_ITEM.fullmatch(word)
             or (modifiers and _MODIFIER.fullmatch(word))
             or (statement in ("set", "extends") and _SET_OR_POLICY.fullmatch(word)
